@@ -1,0 +1,570 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include "flow_p.h"
+
+#include <QtCore/QMetaMethod>
+#include <QtCore/QThread>
+
+#include <memory>
+
+namespace rill {
+
+Q_LOGGING_CATEGORY(lcFlow, "rill.flow", QtWarningMsg)
+
+namespace {
+
+Error abortedError()
+{
+    return Error(Error::Kind::Aborted, QStringLiteral("the flow was aborted"));
+}
+
+// Runs op(d, promise) on the flow's thread and returns the promise's future. From another thread
+// the call is queued; if the flow is destroyed first, the promise finishes Aborted.
+template<typename T, typename Op>
+QFuture<T> onFlowThread(Flow *q, FlowPrivate *d, Op &&op)
+{
+    Promise<T> promise;
+    QFuture<T> future = promise.future();
+    if (QThread::currentThread() == q->thread()) {
+        op(d, std::move(promise));
+    } else {
+        auto shared = std::make_shared<Promise<T>>(std::move(promise));
+        QMetaObject::invokeMethod(
+                q, [d, shared, op = std::forward<Op>(op)]() { op(d, std::move(*shared)); },
+                Qt::QueuedConnection);
+    }
+    return future;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// FlowPrivate
+
+FlowPrivate::FlowPrivate() = default;
+FlowPrivate::~FlowPrivate() = default;
+
+template<typename Signal, typename... Args>
+void FlowPrivate::notify(Signal signal, Args &&...args)
+{
+    if (m_destroying)
+        return;
+    Q_Q(Flow);
+    (q->*signal)(std::forward<Args>(args)...);
+}
+
+void FlowPrivate::setState(Flow::State newState)
+{
+    if (state == newState)
+        return;
+    qCDebug(lcFlow) << q_ptr << "state" << state << "->" << newState;
+    state = newState;
+    notify(&Flow::stateChanged, newState);
+}
+
+void FlowPrivate::setReadState(Flow::ReadState newState)
+{
+    if (readState == newState)
+        return;
+    readState = newState;
+    notify(&Flow::readStateChanged, newState);
+}
+
+void FlowPrivate::setWriteState(Flow::WriteState newState)
+{
+    if (writeState == newState)
+        return;
+    writeState = newState;
+    notify(&Flow::writeStateChanged, newState);
+}
+
+void FlowPrivate::updateReadInterest()
+{
+    const bool want = state != Flow::State::Closed && state != Flow::State::Connecting && !m_peerEof
+            && readState != Flow::ReadState::Failed
+            && (m_readShut || !m_pendingReads.empty() || m_receivedBytes < ReadAhead);
+    if (want == m_readEnabled)
+        return;
+    m_readEnabled = want;
+    transportSetReadEnabled(want);
+}
+
+// ---- read side
+
+ReadResult FlowPrivate::takeBuffered()
+{
+    QByteArray data;
+    if (m_received.size() == 1) {
+        data = std::move(m_received.front());
+    } else {
+        data.reserve(m_receivedBytes);
+        for (const QByteArray &segment : m_received)
+            data.append(segment);
+    }
+    m_received.clear();
+    m_receivedBytes = 0;
+    ++stats.readOps;
+    stats.bytesRead += data.size();
+    return ReadResult::fromData(data);
+}
+
+void FlowPrivate::read(Promise<ReadResult> promise)
+{
+    if (!m_received.empty()) {
+        promise.finish(takeBuffered());
+        updateReadInterest();
+        return;
+    }
+    switch (readState) {
+    case Flow::ReadState::Eof:
+        promise.finish(ReadResult::eof());
+        return;
+    case Flow::ReadState::Failed:
+        promise.finish(ReadResult::fromError(readError));
+        return;
+    case Flow::ReadState::Open:
+        m_pendingReads.push_back(std::move(promise));
+        updateReadInterest();
+        return;
+    }
+}
+
+void FlowPrivate::onReceived(QByteArray data)
+{
+    if (data.isEmpty())
+        return;
+    if (observeData)
+        notify(&Flow::dataArrived, data);
+    if (m_readShut || readState != Flow::ReadState::Open)
+        return; // shutdown(Read): what arrives is discarded
+    if (!m_pendingReads.empty()) {
+        Promise<ReadResult> promise = std::move(m_pendingReads.front());
+        m_pendingReads.pop_front();
+        ++stats.readOps;
+        stats.bytesRead += data.size();
+        updateReadInterest();
+        promise.finish(ReadResult::fromData(data));
+        return;
+    }
+    m_receivedBytes += data.size();
+    m_received.push_back(std::move(data));
+    updateReadInterest();
+}
+
+void FlowPrivate::onReceivedEof()
+{
+    if (m_peerEof)
+        return;
+    m_peerEof = true;
+    qCDebug(lcFlow) << q_ptr << "peer end of stream";
+    updateReadInterest();
+    if (readState == Flow::ReadState::Open) {
+        std::deque<Promise<ReadResult>> pending = std::exchange(m_pendingReads, {});
+        setReadState(Flow::ReadState::Eof);
+        for (Promise<ReadResult> &promise : pending)
+            promise.finish(ReadResult::eof());
+    }
+    maybeFinish();
+}
+
+// ---- write side
+
+WriteResult FlowPrivate::writeEndResult() const
+{
+    if (writeState == Flow::WriteState::Failed)
+        return WriteResult::fromError(writeError);
+    return WriteResult::eof();
+}
+
+void FlowPrivate::reject(quint64 id, Promise<WriteResult> &&promise)
+{
+    const WriteResult result = writeEndResult();
+    notify(&Flow::writeRejected, id, result);
+    promise.finish(result);
+}
+
+void FlowPrivate::write(QList<QByteArray> buffers, Promise<WriteResult> promise)
+{
+    qint64 size = 0;
+    for (const QByteArray &buffer : std::as_const(buffers))
+        size += buffer.size();
+    const quint64 id = ++m_lastWriteId;
+    notify(&Flow::writeQueued, id, size);
+    if (writeState != Flow::WriteState::Open)
+        return reject(id, std::move(promise));
+    if (size == 0) {
+        notify(&Flow::writeAccepted, id);
+        notify(&Flow::writeSent, id);
+        promise.finish(WriteResult::ok());
+        return;
+    }
+    if (m_waitingWrites.empty() && bytesQueued < highWaterMark)
+        return accept(id, std::move(buffers), size, std::move(promise));
+    m_waitingWrites.push_back(WaitingWrite{id, std::move(buffers), size, std::move(promise)});
+    notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
+}
+
+void FlowPrivate::accept(quint64 id, QList<QByteArray> &&buffers, qint64 size,
+                         Promise<WriteResult> &&promise)
+{
+    const bool wasEmpty = sendQueue.empty();
+    qsizetype last = buffers.size() - 1;
+    while (last >= 0 && buffers.at(last).isEmpty())
+        --last;
+    for (qsizetype i = 0; i <= last; ++i) {
+        if (!buffers.at(i).isEmpty())
+            sendQueue.push_back(Chunk{std::move(buffers[i]), id, i == last});
+    }
+    bytesQueued += size;
+    ++stats.writeOps;
+    notify(&Flow::bytesQueuedChanged, bytesQueued);
+    notify(&Flow::writeAccepted, id);
+    promise.finish(WriteResult::ok());
+    if (wasEmpty && !sendQueue.empty() && state != Flow::State::Connecting
+        && state != Flow::State::Closed)
+        transportWrite();
+}
+
+void FlowPrivate::acceptWaiting()
+{
+    bool changed = false;
+    while (!m_waitingWrites.empty() && bytesQueued < highWaterMark
+           && (writeState == Flow::WriteState::Open || writeState == Flow::WriteState::ShuttingDown)) {
+        WaitingWrite waiting = std::move(m_waitingWrites.front());
+        m_waitingWrites.pop_front();
+        changed = true;
+        accept(waiting.id, std::move(waiting.buffers), waiting.size, std::move(waiting.promise));
+    }
+    if (changed)
+        notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
+}
+
+void FlowPrivate::consume(qint64 bytes)
+{
+    Q_ASSERT(bytes <= bytesQueued);
+    bytesQueued -= bytes;
+    stats.bytesWritten += bytes;
+    while (bytes > 0) {
+        Chunk &front = sendQueue.front();
+        const qint64 left = front.data.size() - frontOffset;
+        if (bytes < left) {
+            if (observeData)
+                notify(&Flow::dataSent, front.data.mid(frontOffset, bytes));
+            frontOffset += bytes;
+            break;
+        }
+        bytes -= left;
+        Chunk chunk = std::move(front);
+        const qsizetype offset = std::exchange(frontOffset, 0);
+        sendQueue.pop_front();
+        if (observeData)
+            notify(&Flow::dataSent, offset ? chunk.data.mid(offset) : chunk.data);
+        if (chunk.lastOfWrite)
+            notify(&Flow::writeSent, chunk.id);
+    }
+    notify(&Flow::bytesQueuedChanged, bytesQueued);
+    acceptWaiting();
+    maybeSendFin();
+}
+
+void FlowPrivate::startShutdownWrite()
+{
+    if (writeState != Flow::WriteState::Open)
+        return;
+    setWriteState(Flow::WriteState::ShuttingDown);
+    maybeSendFin();
+}
+
+void FlowPrivate::maybeSendFin()
+{
+    if (writeState != Flow::WriteState::ShuttingDown || m_finSent || !sendQueue.empty()
+        || !m_waitingWrites.empty() || state == Flow::State::Connecting)
+        return;
+    m_finSent = true;
+    transportShutdownWrite();
+}
+
+void FlowPrivate::onWriteShutdownDone()
+{
+    if (writeState != Flow::WriteState::ShuttingDown)
+        return;
+    qCDebug(lcFlow) << q_ptr << "write side shut down (FIN sent)";
+    setWriteState(Flow::WriteState::Closed);
+    for (Promise<void> &promise : std::exchange(m_shutdownPromises, {}))
+        promise.finish();
+    maybeFinish();
+}
+
+// Ends the write side at once: what is queued is dropped, waiting writes get waitingResult.
+void FlowPrivate::endWriteSide(Flow::WriteState newState, const WriteResult &waitingResult)
+{
+    if (writeState == Flow::WriteState::Closed || writeState == Flow::WriteState::Failed)
+        return;
+    const bool hadQueue = bytesQueued > 0;
+    sendQueue.clear();
+    frontOffset = 0;
+    bytesQueued = 0;
+    std::deque<WaitingWrite> waiting = std::exchange(m_waitingWrites, {});
+    setWriteState(newState);
+    if (hadQueue)
+        notify(&Flow::bytesQueuedChanged, bytesQueued);
+    if (!waiting.empty())
+        notify(&Flow::writesWaitingChanged, 0);
+    for (WaitingWrite &w : waiting) {
+        notify(&Flow::writeRejected, w.id, waitingResult);
+        w.promise.finish(waitingResult);
+    }
+    for (Promise<void> &promise : std::exchange(m_shutdownPromises, {}))
+        promise.finish();
+}
+
+void FlowPrivate::onPeerGone()
+{
+    qCDebug(lcFlow) << q_ptr << "the peer can no longer receive";
+    endWriteSide(Flow::WriteState::Closed, WriteResult::eof());
+    maybeFinish();
+}
+
+// ---- both sides
+
+void FlowPrivate::onConnected()
+{
+    if (state != Flow::State::Connecting)
+        return;
+    setState(m_closePromises.empty() ? Flow::State::Open : Flow::State::Closing);
+    if (!sendQueue.empty())
+        transportWrite();
+    maybeSendFin();
+    updateReadInterest();
+}
+
+void FlowPrivate::fail(const Error &error, bool abortTransport)
+{
+    if (state == Flow::State::Closed)
+        return;
+    qCDebug(lcFlow) << q_ptr << "failed:" << error;
+    lastError = error;
+    if (abortTransport)
+        transportAbort();
+    else
+        transportRelease();
+    m_readEnabled = false;
+    std::deque<Promise<ReadResult>> reads;
+    if (readState == Flow::ReadState::Open) {
+        readError = error;
+        reads = std::exchange(m_pendingReads, {});
+    }
+    writeError = error;
+    endWriteSide(Flow::WriteState::Failed, WriteResult::fromError(error));
+    std::vector<Promise<void>> closes = std::exchange(m_closePromises, {});
+    if (readState == Flow::ReadState::Open)
+        setReadState(Flow::ReadState::Failed);
+    setState(Flow::State::Closed);
+    notify(&Flow::errorOccurred, error);
+    for (Promise<ReadResult> &promise : reads)
+        promise.finish(ReadResult::fromError(error));
+    for (Promise<void> &promise : closes)
+        promise.finish();
+}
+
+void FlowPrivate::onFailed(const Error &error)
+{
+    fail(error, false);
+}
+
+void FlowPrivate::abort()
+{
+    fail(abortedError(), true);
+}
+
+void FlowPrivate::destroy()
+{
+    m_destroying = true;
+    fail(abortedError(), true);
+}
+
+// Both directions are done: release the transport and finish close().
+void FlowPrivate::maybeFinish()
+{
+    if (state == Flow::State::Closed || !m_peerEof
+        || (writeState != Flow::WriteState::Closed && writeState != Flow::WriteState::Failed))
+        return;
+    transportRelease();
+    m_readEnabled = false;
+    setState(Flow::State::Closed);
+    for (Promise<void> &promise : std::exchange(m_closePromises, {}))
+        promise.finish();
+}
+
+void FlowPrivate::shutdown(Flow::Direction direction, Promise<void> promise)
+{
+    if (direction != Flow::Direction::Write && readState == Flow::ReadState::Open) {
+        m_readShut = true;
+        m_received.clear();
+        m_receivedBytes = 0;
+        std::deque<Promise<ReadResult>> pending = std::exchange(m_pendingReads, {});
+        setReadState(Flow::ReadState::Eof);
+        for (Promise<ReadResult> &read : pending)
+            read.finish(ReadResult::eof());
+        updateReadInterest(); // keep draining so the peer's end of stream is still seen
+    }
+    if (direction == Flow::Direction::Read || writeState == Flow::WriteState::Closed
+        || writeState == Flow::WriteState::Failed) {
+        promise.finish();
+        return;
+    }
+    m_shutdownPromises.push_back(std::move(promise));
+    startShutdownWrite();
+}
+
+void FlowPrivate::close(Promise<void> promise)
+{
+    if (state == Flow::State::Closed) {
+        promise.finish();
+        return;
+    }
+    m_closePromises.push_back(std::move(promise));
+    if (state == Flow::State::Open)
+        setState(Flow::State::Closing);
+    startShutdownWrite();
+    maybeFinish();
+}
+
+void FlowPrivate::setHighWaterMark(qint64 bytes)
+{
+    bytes = qMax<qint64>(bytes, 1);
+    if (bytes == highWaterMark)
+        return;
+    highWaterMark = bytes;
+    notify(&Flow::highWaterMarkChanged, bytes);
+    acceptWaiting();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flow
+
+/*!
+    \class rill::Flow
+    \brief A byte stream whose operations return futures, with half-close in both directions
+    and a bounded send queue.
+
+    A flow lives in the thread of its QObject; every operation can be called from any thread.
+    Every future a flow returns finishes: when the flow is aborted or destroyed, pending ones
+    finish with an error of kind Aborted.
+*/
+
+Flow::Flow(FlowPrivate &dd, QObject *parent) : QObject(parent), d_rill(&dd)
+{
+    d_rill->q_ptr = this;
+}
+
+Flow::~Flow()
+{
+    Q_D(Flow);
+    d->destroy();
+}
+
+/*!
+    Resolves with the next bytes (at least one), Eof, or an error. Reads are served in call order;
+    Eof and errors are sticky.
+*/
+QFuture<ReadResult> Flow::read()
+{
+    return onFlowThread<ReadResult>(this, d_func(), [](FlowPrivate *d, Promise<ReadResult> p) {
+        d->read(std::move(p));
+    });
+}
+
+/*!
+    Resolves Ok once \a buffer is accepted into the send queue (not when the peer has it). While
+    the queue holds highWaterMark() bytes or more, the future waits: that is the backpressure.
+    Eof when the write side is closed, an error once the flow failed.
+*/
+QFuture<WriteResult> Flow::write(const QByteArray &buffer)
+{
+    return writev(QList<QByteArray>{buffer});
+}
+
+/*!
+    Like write(), for several buffers that stay contiguous and in order in the stream.
+*/
+QFuture<WriteResult> Flow::writev(const QList<QByteArray> &buffers)
+{
+    return onFlowThread<WriteResult>(this, d_func(),
+                                     [buffers](FlowPrivate *d, Promise<WriteResult> p) {
+                                         d->write(buffers, std::move(p));
+                                     });
+}
+
+/*!
+    Flushes the send queue, sends the end of stream, keeps delivering what the peer sends to
+    read(), and resolves when the peer has ended its side too; then the transport is released.
+*/
+QFuture<void> Flow::close()
+{
+    return onFlowThread<void>(this, d_func(),
+                              [](FlowPrivate *d, Promise<void> p) { d->close(std::move(p)); });
+}
+
+/*!
+    Write: flush, then send the end of stream; resolves when it is sent. Read: reads give Eof
+    from now on and what arrives is discarded; resolves at once.
+*/
+QFuture<void> Flow::shutdown(Direction direction)
+{
+    return onFlowThread<void>(this, d_func(), [direction](FlowPrivate *d, Promise<void> p) {
+        d->shutdown(direction, std::move(p));
+    });
+}
+
+/*!
+    Drops the connection at once (the peer sees a reset). Every pending future finishes with an
+    error of kind Aborted.
+*/
+void Flow::abort()
+{
+    if (QThread::currentThread() == thread())
+        d_func()->abort();
+    else
+        QMetaObject::invokeMethod(this, [this] { d_func()->abort(); }, Qt::QueuedConnection);
+}
+
+Flow::State Flow::state() const { return d_func()->state; }
+Flow::ReadState Flow::readState() const { return d_func()->readState; }
+Flow::WriteState Flow::writeState() const { return d_func()->writeState; }
+qint64 Flow::highWaterMark() const { return d_func()->highWaterMark; }
+qint64 Flow::bytesQueued() const { return d_func()->bytesQueued; }
+FlowStats Flow::stats() const { return d_func()->stats; }
+Error Flow::error() const { return d_func()->lastError; }
+QString Flow::localEndpoint() const { return d_func()->localEndpoint(); }
+QString Flow::peerEndpoint() const { return d_func()->peerEndpoint(); }
+QString Flow::transportName() const { return d_func()->transportName(); }
+
+int Flow::writesWaiting() const
+{
+    return int(d_func()->writesWaitingCount());
+}
+
+void Flow::setHighWaterMark(qint64 bytes)
+{
+    if (QThread::currentThread() == thread())
+        d_func()->setHighWaterMark(bytes);
+    else
+        QMetaObject::invokeMethod(this, [this, bytes] { d_func()->setHighWaterMark(bytes); },
+                                  Qt::QueuedConnection);
+}
+
+void Flow::connectNotify(const QMetaMethod &signal)
+{
+    if (signal == QMetaMethod::fromSignal(&Flow::dataArrived)
+        || signal == QMetaMethod::fromSignal(&Flow::dataSent))
+        d_func()->observeData = true;
+}
+
+void Flow::disconnectNotify(const QMetaMethod &)
+{
+    // Cheap to recheck; disconnectNotify does not say reliably which signal lost a receiver.
+    d_func()->observeData = isSignalConnected(QMetaMethod::fromSignal(&Flow::dataArrived))
+            || isSignalConnected(QMetaMethod::fromSignal(&Flow::dataSent));
+}
+
+} // namespace rill

@@ -1,0 +1,84 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include <rill/result.h>
+
+#include <QtCore/QFuture>
+#include <QtCore/QPromise>
+
+namespace rill {
+
+template<typename T>
+T abortedResult();
+template<>
+inline ReadResult abortedResult<ReadResult>()
+{
+    return ReadResult::fromError(Error(Error::Kind::Aborted, QStringLiteral("the flow was aborted")));
+}
+template<>
+inline WriteResult abortedResult<WriteResult>()
+{
+    return WriteResult::fromError(Error(Error::Kind::Aborted, QStringLiteral("the flow was aborted")));
+}
+
+// A QPromise that cannot be left unfinished: destroyed while pending (the flow went away, or a
+// queued call to it was dropped), it finishes with an Aborted result instead of cancelling.
+template<typename T>
+class Promise
+{
+public:
+    Promise() { m_promise.start(); }
+    Promise(Promise &&other) noexcept
+        : m_promise(std::move(other.m_promise)), m_pending(std::exchange(other.m_pending, false))
+    {}
+    Promise &operator=(Promise &&) = delete;
+    Q_DISABLE_COPY(Promise)
+    ~Promise()
+    {
+        if (!m_pending)
+            return;
+        if constexpr (std::is_void_v<T>)
+            finish();
+        else
+            finish(abortedResult<T>());
+    }
+
+    QFuture<T> future() const { return m_promise.future(); }
+
+    template<typename U = T>
+    std::enable_if_t<!std::is_void_v<U>> finish(U value)
+    {
+        m_pending = false;
+        m_promise.addResult(std::move(value));
+        m_promise.finish();
+    }
+    template<typename U = T>
+    std::enable_if_t<std::is_void_v<U>> finish()
+    {
+        m_pending = false;
+        m_promise.finish();
+    }
+
+private:
+    QPromise<T> m_promise;
+    bool m_pending = true;
+};
+
+template<typename T>
+QFuture<T> readyFuture(T value)
+{
+    Promise<T> promise;
+    QFuture<T> future = promise.future();
+    promise.finish(std::move(value));
+    return future;
+}
+
+inline QFuture<void> readyFuture()
+{
+    Promise<void> promise;
+    QFuture<void> future = promise.future();
+    promise.finish();
+    return future;
+}
+
+} // namespace rill
