@@ -54,6 +54,7 @@ public:
     void onReceived(QByteArray data);
     void onReceivedEof();
     void onFailed(const Error &error);
+    void fail(const Error &error, bool abortTransport); // abortTransport: reset the connection
     void onPeerGone(); // the peer can no longer receive: our writes end (Eof), reads go on
     void onWriteShutdownDone();
     void consume(qint64 bytes); // the transport took bytes from the front of the send queue
@@ -111,7 +112,6 @@ private:
     void endWriteSide(Flow::WriteState newState, const WriteResult &waitingResult);
     void setReadState(Flow::ReadState newState);
     void setWriteState(Flow::WriteState newState);
-    void fail(const Error &error, bool abortTransport);
     void maybeFinish();
     void updateReadInterest();
     ReadResult takeBuffered();
