@@ -330,6 +330,7 @@ void FlowPrivate::onConnected()
 {
     if (state != Flow::State::Connecting)
         return;
+    notify(&Flow::endpointsChanged);
     setState(m_closePromises.empty() ? Flow::State::Open : Flow::State::Closing);
     if (!sendQueue.empty())
         transportWrite();

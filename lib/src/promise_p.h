@@ -8,17 +8,12 @@
 
 namespace rill {
 
+// What a promise that can no longer be kept finishes with: ReadResult, WriteResult and
+// FlowResult all have fromError().
 template<typename T>
-T abortedResult();
-template<>
-inline ReadResult abortedResult<ReadResult>()
+T abortedResult()
 {
-    return ReadResult::fromError(Error(Error::Kind::Aborted, QStringLiteral("the flow was aborted")));
-}
-template<>
-inline WriteResult abortedResult<WriteResult>()
-{
-    return WriteResult::fromError(Error(Error::Kind::Aborted, QStringLiteral("the flow was aborted")));
+    return T::fromError(Error(Error::Kind::Aborted, QStringLiteral("the flow was aborted")));
 }
 
 // A QPromise that cannot be left unfinished: destroyed while pending (the flow went away, or a

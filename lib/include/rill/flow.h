@@ -39,8 +39,8 @@ class RILL_EXPORT Flow : public QObject
     Q_PROPERTY(qint64 bytesQueued READ bytesQueued NOTIFY bytesQueuedChanged)
     Q_PROPERTY(int writesWaiting READ writesWaiting NOTIFY writesWaitingChanged)
     Q_PROPERTY(rill::Error error READ error NOTIFY errorOccurred)
-    Q_PROPERTY(QString localEndpoint READ localEndpoint NOTIFY stateChanged)
-    Q_PROPERTY(QString peerEndpoint READ peerEndpoint NOTIFY stateChanged)
+    Q_PROPERTY(QString localEndpoint READ localEndpoint NOTIFY endpointsChanged)
+    Q_PROPERTY(QString peerEndpoint READ peerEndpoint NOTIFY endpointsChanged)
 
 public:
     enum class Direction { Read, Write, ReadWrite };
@@ -100,6 +100,7 @@ Q_SIGNALS:
     void readStateChanged(rill::Flow::ReadState state);
     void writeStateChanged(rill::Flow::WriteState state);
     void errorOccurred(const rill::Error &error);
+    void endpointsChanged(); // the addresses became known (on connecting)
     void highWaterMarkChanged(qint64 bytes);
     void bytesQueuedChanged(qint64 bytes);
     void writesWaitingChanged(int count);

@@ -34,13 +34,15 @@ public:
     static QFuture<FlowResult<LocalFlow>> connectToServer(const QString &name);
     static QFuture<FlowResult<LocalFlow>> connectToServer(const QString &name,
                                                           std::chrono::milliseconds timeout);
+    static std::chrono::milliseconds defaultConnectTimeout(); // 30 s unless changed
+    static void setDefaultConnectTimeout(std::chrono::milliseconds timeout);
 
     QString serverName() const;
     QString fullServerName() const;
     qintptr socketDescriptor() const;
 
 private:
-    friend class LocalListener;
+    friend class LocalListenerPrivate;
     explicit LocalFlow(LocalFlowPrivate &dd, QObject *parent);
     Q_DECLARE_PRIVATE_D(d_rill, LocalFlow)
     Q_DISABLE_COPY(LocalFlow)

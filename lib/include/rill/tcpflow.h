@@ -25,11 +25,11 @@ class TcpFlowPrivate;
 class RILL_EXPORT TcpFlow : public Flow
 {
     Q_OBJECT
-    Q_PROPERTY(QHostAddress localAddress READ localAddress NOTIFY stateChanged)
-    Q_PROPERTY(quint16 localPort READ localPort NOTIFY stateChanged)
-    Q_PROPERTY(QHostAddress peerAddress READ peerAddress NOTIFY stateChanged)
-    Q_PROPERTY(quint16 peerPort READ peerPort NOTIFY stateChanged)
-    Q_PROPERTY(QString peerName READ peerName NOTIFY stateChanged)
+    Q_PROPERTY(QHostAddress localAddress READ localAddress NOTIFY endpointsChanged)
+    Q_PROPERTY(quint16 localPort READ localPort NOTIFY endpointsChanged)
+    Q_PROPERTY(QHostAddress peerAddress READ peerAddress NOTIFY endpointsChanged)
+    Q_PROPERTY(quint16 peerPort READ peerPort NOTIFY endpointsChanged)
+    Q_PROPERTY(QString peerName READ peerName NOTIFY endpointsChanged)
 public:
     // Wraps a socket that is connected or still connecting, and takes ownership of it. Bytes
     // the socket already received are delivered to read() first. The socket object is deleted
@@ -62,7 +62,7 @@ public:
     QVariant socketOption(QAbstractSocket::SocketOption option) const;
 
 private:
-    friend class TcpListener;
+    friend class TcpListenerPrivate;
     explicit TcpFlow(TcpFlowPrivate &dd, QObject *parent);
     Q_DECLARE_PRIVATE_D(d_rill, TcpFlow)
     Q_DISABLE_COPY(TcpFlow)

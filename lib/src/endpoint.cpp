@@ -1,0 +1,87 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include <rill/endpoint.h>
+
+namespace rill {
+
+Endpoint Endpoint::tcp(const QString &host, quint16 port)
+{
+    Endpoint e;
+    e.m_type = Type::Tcp;
+    e.m_host = host;
+    e.m_port = port;
+    return e;
+}
+
+Endpoint Endpoint::local(const QString &path)
+{
+    Endpoint e;
+    e.m_type = Type::Local;
+    e.m_path = path;
+    return e;
+}
+
+Endpoint Endpoint::parse(const QString &text, Error *error)
+{
+    auto invalid = [&](const QString &why) {
+        if (error)
+            *error = Error(Error::Kind::InvalidArgument,
+                           QStringLiteral("invalid endpoint \"%1\": %2").arg(text, why));
+        return Endpoint();
+    };
+    if (text.startsWith(QLatin1String("unix:"))) {
+        const QString path = text.mid(5);
+        if (path.isEmpty())
+            return invalid(QStringLiteral("the path is empty"));
+        if (path.contains(QChar(0)))
+            return invalid(QStringLiteral("the path contains a NUL character"));
+        return local(path);
+    }
+    if (!text.startsWith(QLatin1String("tcp:")))
+        return invalid(QStringLiteral("expected tcp:HOST:PORT or unix:PATH"));
+    const QString rest = text.mid(4);
+    QString host;
+    QString portText;
+    if (rest.startsWith(QLatin1Char('['))) {
+        const qsizetype close = rest.indexOf(QLatin1Char(']'));
+        if (close < 0 || close + 1 >= rest.size() || rest.at(close + 1) != QLatin1Char(':'))
+            return invalid(QStringLiteral("expected tcp:[IPV6]:PORT"));
+        host = rest.mid(1, close - 1);
+        portText = rest.mid(close + 2);
+    } else {
+        const qsizetype colon = rest.lastIndexOf(QLatin1Char(':'));
+        if (colon < 0)
+            return invalid(QStringLiteral("the port is missing"));
+        host = rest.left(colon);
+        portText = rest.mid(colon + 1);
+        if (host.contains(QLatin1Char(':')))
+            return invalid(QStringLiteral("an IPv6 address needs brackets: tcp:[::1]:PORT"));
+    }
+    if (host.isEmpty())
+        return invalid(QStringLiteral("the host is empty"));
+    for (QChar c : std::as_const(host)) {
+        if (c.isSpace() || c.unicode() < 0x20)
+            return invalid(QStringLiteral("the host contains a space or control character"));
+    }
+    bool ok = false;
+    const uint port = portText.toUInt(&ok, 10);
+    if (!ok || port > 65535 || portText.isEmpty() || !portText.at(0).isDigit())
+        return invalid(QStringLiteral("the port must be a number from 0 to 65535"));
+    return tcp(host, quint16(port));
+}
+
+QString Endpoint::toString() const
+{
+    switch (m_type) {
+    case Type::Tcp:
+        if (m_host.contains(QLatin1Char(':')))
+            return QStringLiteral("tcp:[%1]:%2").arg(m_host).arg(m_port);
+        return QStringLiteral("tcp:%1:%2").arg(m_host).arg(m_port);
+    case Type::Local:
+        return QStringLiteral("unix:") + m_path;
+    case Type::Invalid:
+        break;
+    }
+    return QString();
+}
+
+} // namespace rill

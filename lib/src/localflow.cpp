@@ -1,0 +1,191 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include "localflow_p.h"
+
+#include <rill/endpoint.h>
+
+#include <QtNetwork/QLocalSocket>
+
+#include <atomic>
+
+namespace rill {
+
+namespace {
+
+std::atomic<qint64> defaultTimeoutMs{30000};
+
+Error::Kind kindOf(QLocalSocket::LocalSocketError error)
+{
+    switch (error) {
+    case QLocalSocket::ConnectionRefusedError:
+        return Error::Kind::Refused;
+    case QLocalSocket::PeerClosedError:
+        return Error::Kind::Reset;
+    case QLocalSocket::ServerNotFoundError:
+        return Error::Kind::HostNotFound;
+    case QLocalSocket::SocketAccessError:
+        return Error::Kind::AccessDenied;
+    case QLocalSocket::SocketTimeoutError:
+        return Error::Kind::TimedOut;
+    case QLocalSocket::UnsupportedSocketOperationError:
+        return Error::Kind::Unsupported;
+    case QLocalSocket::OperationError:
+        return Error::Kind::InvalidArgument;
+    default:
+        return Error::Kind::Other;
+    }
+}
+
+Error localSocketError(const QLocalSocket *socket, const QString &endpoint)
+{
+    const Error::Kind kind = kindOf(socket->error());
+    QString text;
+    switch (kind) {
+    case Error::Kind::Refused:
+        text = QStringLiteral("connection refused (nobody listens on the socket)");
+        break;
+    case Error::Kind::HostNotFound:
+        text = QStringLiteral("no such socket");
+        break;
+    case Error::Kind::AccessDenied:
+        text = QStringLiteral("access denied");
+        break;
+    default:
+        text = socket->errorString().toLower();
+        break;
+    }
+    return Error(kind, text, endpoint);
+}
+
+} // namespace
+
+QString LocalFlowPrivate::localEndpoint() const
+{
+    const QString path = fullServerName.isEmpty() ? serverName : fullServerName;
+    if (path.isEmpty())
+        return QString();
+    // A connecting socket has no name of its own; only the listening side is named.
+    return accepted ? Endpoint::local(path).toString() : QStringLiteral("unix:(unnamed)");
+}
+
+QString LocalFlowPrivate::peerEndpoint() const
+{
+    const QString path = fullServerName.isEmpty() ? serverName : fullServerName;
+    if (path.isEmpty())
+        return QString();
+    return accepted ? QStringLiteral("unix:(unnamed)") : Endpoint::local(path).toString();
+}
+
+void LocalFlowPrivate::wrap(QLocalSocket *socket)
+{
+    watchConnecting(socket);
+    serverName = socket->serverName();
+    fullServerName = socket->fullServerName();
+    if (socket->state() == QLocalSocket::ConnectedState) {
+        takeOverSocket();
+        return;
+    }
+    if (socket->state() == QLocalSocket::UnconnectedState) {
+        // Connecting may fail before we could listen to the socket's signals.
+        fail(socket->error() != QLocalSocket::UnknownSocketError
+                     ? localSocketError(socket, peerEndpoint())
+                     : Error(Error::Kind::Closed, QStringLiteral("the socket is not connected"),
+                             peerEndpoint()),
+             false);
+        return;
+    }
+    QObject::connect(socket, &QLocalSocket::connected, q_ptr, [this] { takeOverSocket(); });
+    QObject::connect(socket, &QLocalSocket::errorOccurred, q_ptr, [this, socket] {
+        if (state == Flow::State::Connecting)
+            fail(localSocketError(socket, peerEndpoint()), false);
+    });
+}
+
+void LocalFlowPrivate::takeOverSocket()
+{
+    auto *socket = qobject_cast<QLocalSocket *>(m_connecting.data());
+    if (!socket)
+        return;
+    if (socket->bytesToWrite() > 0) {
+        QObject::connect(socket, &QLocalSocket::bytesWritten, q_ptr, [this, socket] {
+            if (socket->bytesToWrite() == 0)
+                takeOverSocket();
+        }, Qt::UniqueConnection);
+        return;
+    }
+    serverName = socket->serverName();
+    fullServerName = socket->fullServerName();
+#ifdef Q_OS_WIN
+    // A named pipe has no descriptor to take over and cannot half-close.
+    fail(Error(Error::Kind::Unsupported,
+               QStringLiteral("local sockets are named pipes here and cannot half-close"),
+               peerEndpoint()),
+         true);
+#else
+    takeOver(socket, socket->socketDescriptor());
+#endif
+}
+
+void LocalFlowPrivate::abortConnecting()
+{
+    if (auto *socket = qobject_cast<QLocalSocket *>(m_connecting.data()))
+        socket->abort();
+}
+
+Error LocalFlowPrivate::connectTimeoutError() const
+{
+    return Error(Error::Kind::TimedOut, QStringLiteral("connecting timed out"), peerEndpoint());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/*!
+    \class rill::LocalFlow
+    \brief A local (Unix domain) socket connection as a flow, with half-close in both directions.
+*/
+
+LocalFlow::LocalFlow(QLocalSocket *socket, QObject *parent) : LocalFlow(*new LocalFlowPrivate, parent)
+{
+    Q_D(LocalFlow);
+    if (!socket) {
+        d->fail(Error(Error::Kind::InvalidArgument, QStringLiteral("no socket given")), false);
+        return;
+    }
+    d->wrap(socket);
+}
+
+LocalFlow::LocalFlow(LocalFlowPrivate &dd, QObject *parent) : Flow(dd, parent) {}
+
+LocalFlow::~LocalFlow() = default;
+
+QFuture<FlowResult<LocalFlow>> LocalFlow::connectToServer(const QString &name)
+{
+    return connectToServer(name, defaultConnectTimeout());
+}
+
+QFuture<FlowResult<LocalFlow>> LocalFlow::connectToServer(const QString &name,
+                                                          std::chrono::milliseconds timeout)
+{
+    auto *socket = new QLocalSocket;
+    socket->connectToServer(name);
+    auto *flow = new LocalFlow(socket);
+    if (flow->d_func()->serverName.isEmpty())
+        flow->d_func()->serverName = name;
+    flow->d_func()->startConnectTimeout(timeout);
+    return connectedFuture(flow);
+}
+
+std::chrono::milliseconds LocalFlow::defaultConnectTimeout()
+{
+    return std::chrono::milliseconds(defaultTimeoutMs.load());
+}
+
+void LocalFlow::setDefaultConnectTimeout(std::chrono::milliseconds timeout)
+{
+    defaultTimeoutMs.store(timeout.count());
+}
+
+QString LocalFlow::serverName() const { return d_func()->serverName; }
+QString LocalFlow::fullServerName() const { return d_func()->fullServerName; }
+qintptr LocalFlow::socketDescriptor() const { return d_func()->fd; }
+
+} // namespace rill

@@ -1,0 +1,36 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "socketflow_p.h"
+
+#include <rill/localflow.h>
+
+QT_BEGIN_NAMESPACE
+class QLocalSocket;
+QT_END_NAMESPACE
+
+namespace rill {
+
+class LocalFlowPrivate final : public SocketFlowPrivate
+{
+    Q_DECLARE_PUBLIC(LocalFlow)
+public:
+    QString transportName() const override { return QStringLiteral("unix"); }
+    QString localEndpoint() const override;
+    QString peerEndpoint() const override;
+
+    void wrap(QLocalSocket *socket);
+
+    QString serverName;
+    QString fullServerName;
+    bool accepted = false; // the server side of a connection
+
+protected:
+    void abortConnecting() override;
+    Error connectTimeoutError() const override;
+
+private:
+    void takeOverSocket();
+};
+
+} // namespace rill

@@ -1,0 +1,229 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include "socketflow_p.h"
+
+#include <QtCore/QIODevice>
+#include <QtCore/QSignalBlocker>
+#include <QtCore/QSocketNotifier>
+#include <QtCore/QTimer>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace rill {
+
+Q_LOGGING_CATEGORY(lcSocket, "rill.socket", QtWarningMsg)
+
+namespace {
+constexpr int MaxIov = 64;
+}
+
+SocketFlowPrivate::~SocketFlowPrivate()
+{
+    if (fd >= 0)
+        ::close(fd);
+}
+
+void SocketFlowPrivate::watchConnecting(QIODevice *socket)
+{
+    m_connecting = socket;
+    socket->setParent(q_ptr);
+}
+
+void SocketFlowPrivate::startConnectTimeout(std::chrono::milliseconds timeout)
+{
+    if (state != Flow::State::Connecting)
+        return;
+    m_connectTimer = new QTimer(q_ptr);
+    m_connectTimer->setSingleShot(true);
+    QObject::connect(m_connectTimer, &QTimer::timeout, q_ptr,
+                     [this] { fail(connectTimeoutError(), true); });
+    m_connectTimer->start(timeout);
+}
+
+void SocketFlowPrivate::dropConnecting()
+{
+    if (m_connectTimer) {
+        m_connectTimer->stop();
+        m_connectTimer->deleteLater();
+        m_connectTimer = nullptr;
+    }
+    if (QIODevice *socket = m_connecting.data()) {
+        m_connecting = nullptr;
+        QObject::disconnect(socket, nullptr, q_ptr, nullptr);
+        socket->deleteLater(); // we may be inside one of its signals
+    }
+}
+
+void SocketFlowPrivate::takeOver(QIODevice *socket, qintptr descriptor)
+{
+    const QByteArray early = socket->readAll();
+    const int dup = ::fcntl(int(descriptor), F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) {
+        fail(Error::fromErrno(errno, peerEndpoint()), true);
+        return;
+    }
+    {
+        // The Qt socket must not close or reset the connection, nor tell anyone it did.
+        const QSignalBlocker blocker(socket);
+        abortConnecting();
+    }
+    dropConnecting();
+    adopt(dup, early);
+}
+
+void SocketFlowPrivate::adopt(int descriptor, const QByteArray &alreadyReceived)
+{
+    fd = descriptor;
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0 && !(flags & O_NONBLOCK))
+        ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    configureDescriptor();
+    m_readNotifier = new QSocketNotifier(fd, QSocketNotifier::Read, q_ptr);
+    m_readNotifier->setEnabled(false);
+    QObject::connect(m_readNotifier, &QSocketNotifier::activated, q_ptr, [this] { onReadable(); });
+    m_writeNotifier = new QSocketNotifier(fd, QSocketNotifier::Write, q_ptr);
+    m_writeNotifier->setEnabled(false);
+    QObject::connect(m_writeNotifier, &QSocketNotifier::activated, q_ptr,
+                     [this] { onWritable(); });
+    qCDebug(lcSocket) << q_ptr << "adopted descriptor" << fd << localEndpoint() << "->"
+                      << peerEndpoint();
+    onConnected();
+    if (!alreadyReceived.isEmpty())
+        onReceived(alreadyReceived);
+}
+
+void SocketFlowPrivate::transportWrite()
+{
+    if (m_writeNotifier)
+        m_writeNotifier->setEnabled(true);
+}
+
+void SocketFlowPrivate::transportSetReadEnabled(bool enabled)
+{
+    if (m_readNotifier)
+        m_readNotifier->setEnabled(enabled);
+}
+
+void SocketFlowPrivate::transportShutdownWrite()
+{
+    m_finPending = true;
+    if (m_writeNotifier)
+        m_writeNotifier->setEnabled(true);
+}
+
+void SocketFlowPrivate::transportAbort()
+{
+    if (fd >= 0)
+        closeDescriptor(true);
+    else if (m_connecting)
+        abortConnecting();
+    dropConnecting();
+}
+
+void SocketFlowPrivate::transportRelease()
+{
+    if (fd >= 0)
+        closeDescriptor(false);
+    dropConnecting();
+}
+
+void SocketFlowPrivate::closeDescriptor(bool reset)
+{
+    for (QSocketNotifier *notifier : {m_readNotifier, m_writeNotifier}) {
+        if (notifier) {
+            notifier->setEnabled(false);
+            notifier->deleteLater(); // we may be inside its activated() signal
+        }
+    }
+    m_readNotifier = m_writeNotifier = nullptr;
+    if (reset) {
+        // A reset, not a FIN: the peer must not take a dropped connection for a complete one.
+        const linger hard{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    }
+    ::close(fd);
+    qCDebug(lcSocket) << q_ptr << (reset ? "reset" : "closed") << "descriptor" << fd;
+    fd = -1;
+}
+
+void SocketFlowPrivate::onReadable()
+{
+    // A few reads per wake-up while data keeps coming, then back to the event loop.
+    for (int i = 0; i < 4 && fd >= 0 && wantsData(); ++i) {
+        QByteArray buffer(ReadChunk, Qt::Uninitialized);
+        const ssize_t n = ::recv(fd, buffer.data(), size_t(ReadChunk), 0);
+        if (n > 0) {
+            // Keep the allocation only when it is mostly used: readers may hold on to data.
+            if (n < ReadChunk / 2)
+                buffer = QByteArray(buffer.constData(), qsizetype(n));
+            else
+                buffer.truncate(qsizetype(n));
+            onReceived(std::move(buffer));
+            if (n < ReadChunk)
+                return;
+        } else if (n == 0) {
+            if (m_readNotifier)
+                m_readNotifier->setEnabled(false);
+            onReceivedEof();
+            return;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        } else {
+            onFailed(Error::fromErrno(errno, peerEndpoint()));
+            return;
+        }
+    }
+}
+
+void SocketFlowPrivate::onWritable()
+{
+    while (fd >= 0 && !sendQueue.empty()) {
+        iovec iov[MaxIov];
+        int count = 0;
+        qint64 offered = 0;
+        for (auto it = sendQueue.begin(); it != sendQueue.end() && count < MaxIov; ++it) {
+            const qsizetype skip = it == sendQueue.begin() ? frontOffset : 0;
+            iov[count].iov_base = const_cast<char *>(it->data.constData() + skip);
+            iov[count].iov_len = size_t(it->data.size() - skip);
+            offered += qint64(iov[count].iov_len);
+            ++count;
+        }
+        msghdr message{};
+        message.msg_iov = iov;
+        message.msg_iovlen = size_t(count);
+        const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+        if (n >= 0) {
+            consume(n);
+            if (n < offered)
+                return; // the kernel's buffer is full; wait for the next wake-up
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        } else if (errno == EPIPE) {
+            onPeerGone();
+            break;
+        } else {
+            onFailed(Error::fromErrno(errno, peerEndpoint()));
+            return;
+        }
+    }
+    if (fd < 0 || !sendQueue.empty())
+        return;
+    m_writeNotifier->setEnabled(false);
+    if (m_finPending) {
+        m_finPending = false;
+        if (::shutdown(fd, SHUT_WR) != 0 && errno != ENOTCONN) {
+            onFailed(Error::fromErrno(errno, peerEndpoint()));
+            return;
+        }
+        onWriteShutdownDone();
+    }
+}
+
+} // namespace rill

@@ -1,0 +1,101 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#pragma once
+
+// The descriptor engine: moves bytes between a connected stream socket's descriptor and the
+// flow machinery, for TCP and Unix sockets alike. Qt's socket classes only connect; then the
+// flow takes the descriptor over, because QAbstractSocket closes the whole socket on the peer's
+// FIN and drops its unsent buffer (../shared/notes/qt-facts.md, "cannot half-close").
+
+#include "flow_p.h"
+
+#include <QtCore/QPointer>
+
+QT_BEGIN_NAMESPACE
+class QIODevice;
+class QSocketNotifier;
+class QTimer;
+QT_END_NAMESPACE
+
+namespace rill {
+
+Q_DECLARE_LOGGING_CATEGORY(lcSocket)
+
+class SocketFlowPrivate : public FlowPrivate
+{
+public:
+    static constexpr qint64 ReadChunk = 64 * 1024;
+
+    ~SocketFlowPrivate() override;
+
+    // Takes ownership of a connected stream socket descriptor and opens the flow.
+    void adopt(int fd, const QByteArray &alreadyReceived = {});
+
+    // Takes the connection over from a connected Qt socket: its unread bytes, a duplicate of
+    // its descriptor; then the Qt socket is dropped without touching the connection.
+    void takeOver(QIODevice *socket, qintptr descriptor);
+
+    // While connecting: the Qt socket doing it, and a timer bounding it.
+    void watchConnecting(QIODevice *socket);
+    void startConnectTimeout(std::chrono::milliseconds timeout);
+    virtual void abortConnecting() = 0;
+    virtual Error connectTimeoutError() const = 0;
+
+    int fd = -1;
+
+    void transportWrite() override;
+    void transportSetReadEnabled(bool enabled) override;
+    void transportShutdownWrite() override;
+    void transportAbort() override;
+    void transportRelease() override;
+
+protected:
+    virtual void configureDescriptor() {}
+    QPointer<QIODevice> m_connecting;
+
+private:
+    void onReadable();
+    void onWritable();
+    void closeDescriptor(bool reset);
+    void dropConnecting();
+
+    QSocketNotifier *m_readNotifier = nullptr;
+    QSocketNotifier *m_writeNotifier = nullptr;
+    QTimer *m_connectTimer = nullptr;
+    bool m_finPending = false;
+};
+
+} // namespace rill
+
+#include <rill/flowresult.h>
+
+namespace rill {
+
+// The future of a flow that is connecting: resolves with the flow once it is open, or with its
+// error (and the flow is deleted).
+template<typename FlowType>
+QFuture<FlowResult<FlowType>> connectedFuture(FlowType *flow)
+{
+    auto promise = std::make_shared<Promise<FlowResult<FlowType>>>();
+    QFuture<FlowResult<FlowType>> future = promise->future();
+    auto settle = [flow, promise] {
+        if (flow->state() == Flow::State::Connecting)
+            return false;
+        if (flow->error().isNone()) {
+            promise->finish(FlowResult<FlowType>::fromFlow(flow));
+        } else {
+            promise->finish(FlowResult<FlowType>::fromError(flow->error()));
+            flow->deleteLater();
+        }
+        return true;
+    };
+    if (settle())
+        return future;
+    auto connection = std::make_shared<QMetaObject::Connection>();
+    *connection = QObject::connect(flow, &Flow::stateChanged, flow, [settle, connection] {
+        if (settle())
+            QObject::disconnect(*connection);
+    });
+    return future;
+}
+
+} // namespace rill

@@ -1,0 +1,283 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include "tcpflow_p.h"
+
+#include <rill/endpoint.h>
+
+#include <QtCore/QHash>
+#include <QtNetwork/QTcpSocket>
+
+#include <atomic>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+namespace rill {
+
+namespace {
+
+std::atomic<qint64> defaultTimeoutMs{30000};
+
+Error::Kind kindOf(QAbstractSocket::SocketError error)
+{
+    switch (error) {
+    case QAbstractSocket::ConnectionRefusedError:
+        return Error::Kind::Refused;
+    case QAbstractSocket::RemoteHostClosedError:
+        return Error::Kind::Reset;
+    case QAbstractSocket::HostNotFoundError:
+        return Error::Kind::HostNotFound;
+    case QAbstractSocket::SocketAccessError:
+        return Error::Kind::AccessDenied;
+    case QAbstractSocket::SocketTimeoutError:
+        return Error::Kind::TimedOut;
+    case QAbstractSocket::AddressInUseError:
+        return Error::Kind::AddressInUse;
+    case QAbstractSocket::UnsupportedSocketOperationError:
+        return Error::Kind::Unsupported;
+    case QAbstractSocket::OperationError:
+        return Error::Kind::InvalidArgument;
+    default:
+        return Error::Kind::Other;
+    }
+}
+
+QString describe(const QHostAddress &address, quint16 port)
+{
+    return Endpoint::tcp(address.toString(), port).toString();
+}
+
+struct OptionLevel
+{
+    int level;
+    int name;
+};
+
+bool nativeOption(QAbstractSocket::SocketOption option, OptionLevel *out)
+{
+    switch (option) {
+    case QAbstractSocket::LowDelayOption:
+        *out = {IPPROTO_TCP, TCP_NODELAY};
+        return true;
+    case QAbstractSocket::KeepAliveOption:
+        *out = {SOL_SOCKET, SO_KEEPALIVE};
+        return true;
+    case QAbstractSocket::SendBufferSizeSocketOption:
+        *out = {SOL_SOCKET, SO_SNDBUF};
+        return true;
+    case QAbstractSocket::ReceiveBufferSizeSocketOption:
+        *out = {SOL_SOCKET, SO_RCVBUF};
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+Error socketError(QAbstractSocket::SocketError error, const QString &errorString,
+                  const QString &endpoint)
+{
+    const Error::Kind kind = kindOf(error);
+    QString text = errorString;
+    if (kind == Error::Kind::Refused || kind == Error::Kind::HostNotFound
+        || kind == Error::Kind::TimedOut || text.isEmpty())
+        text = errorKindName(kind);
+    return Error(kind, text.toLower(), endpoint);
+}
+
+Error tcpSocketError(const QTcpSocket *socket, const QString &endpoint)
+{
+    return socketError(socket->error(), socket->errorString(), endpoint);
+}
+
+TcpFlowPrivate::TcpFlowPrivate()
+{
+    options.insert(QAbstractSocket::LowDelayOption, 1);
+}
+
+QString TcpFlowPrivate::localEndpoint() const
+{
+    return localAddress.isNull() ? QString() : describe(localAddress, localPort);
+}
+
+QString TcpFlowPrivate::peerEndpoint() const
+{
+    if (!peerAddress.isNull())
+        return describe(peerAddress, peerPort);
+    return targetHost.isEmpty() ? QString() : Endpoint::tcp(targetHost, peerPort).toString();
+}
+
+void TcpFlowPrivate::wrap(QTcpSocket *socket)
+{
+    watchConnecting(socket);
+    targetHost = socket->peerName();
+    peerPort = socket->peerPort();
+    if (socket->state() == QAbstractSocket::ConnectedState) {
+        takeOverSocket();
+        return;
+    }
+    if (socket->state() == QAbstractSocket::UnconnectedState) {
+        // Connecting may fail before we could listen to the socket's signals.
+        fail(socket->error() != QAbstractSocket::UnknownSocketError
+                     ? tcpSocketError(socket, peerEndpoint())
+                     : Error(Error::Kind::Closed, QStringLiteral("the socket is not connected"),
+                             peerEndpoint()),
+             false);
+        return;
+    }
+    QObject::connect(socket, &QTcpSocket::connected, q_ptr, [this] { takeOverSocket(); });
+    QObject::connect(socket, &QTcpSocket::errorOccurred, q_ptr, [this, socket] {
+        if (state == Flow::State::Connecting)
+            fail(tcpSocketError(socket, peerEndpoint()), false);
+    });
+}
+
+void TcpFlowPrivate::takeOverSocket()
+{
+    auto *socket = qobject_cast<QTcpSocket *>(m_connecting.data());
+    if (!socket)
+        return;
+    if (socket->bytesToWrite() > 0) {
+        // Bytes written to the Qt socket before it was wrapped go first, in order.
+        QObject::connect(socket, &QTcpSocket::bytesWritten, q_ptr, [this, socket] {
+            if (socket->bytesToWrite() == 0)
+                takeOverSocket();
+        }, Qt::UniqueConnection);
+        return;
+    }
+    localAddress = socket->localAddress();
+    localPort = socket->localPort();
+    peerAddress = socket->peerAddress();
+    peerPort = socket->peerPort();
+    if (targetHost.isEmpty())
+        targetHost = socket->peerName();
+    takeOver(socket, socket->socketDescriptor());
+}
+
+void TcpFlowPrivate::abortConnecting()
+{
+    if (auto *socket = qobject_cast<QTcpSocket *>(m_connecting.data()))
+        socket->abort();
+}
+
+Error TcpFlowPrivate::connectTimeoutError() const
+{
+    return Error(Error::Kind::TimedOut, QStringLiteral("connecting timed out"), peerEndpoint());
+}
+
+void TcpFlowPrivate::configureDescriptor()
+{
+    for (auto it = options.cbegin(); it != options.cend(); ++it)
+        applyOption(QAbstractSocket::SocketOption(it.key()), it.value());
+}
+
+bool TcpFlowPrivate::applyOption(QAbstractSocket::SocketOption option, const QVariant &value)
+{
+    OptionLevel native;
+    if (fd < 0 || !nativeOption(option, &native))
+        return false;
+    const int v = value.toInt();
+    return ::setsockopt(fd, native.level, native.name, &v, sizeof v) == 0;
+}
+
+void TcpFlowPrivate::adoptAccepted(int descriptor)
+{
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t localLength = sizeof local;
+    socklen_t peerLength = sizeof peer;
+    if (::getsockname(descriptor, reinterpret_cast<sockaddr *>(&local), &localLength) == 0) {
+        localAddress.setAddress(reinterpret_cast<sockaddr *>(&local));
+        localPort = ntohs(local.ss_family == AF_INET6
+                                  ? reinterpret_cast<sockaddr_in6 *>(&local)->sin6_port
+                                  : reinterpret_cast<sockaddr_in *>(&local)->sin_port);
+    }
+    if (::getpeername(descriptor, reinterpret_cast<sockaddr *>(&peer), &peerLength) == 0) {
+        peerAddress.setAddress(reinterpret_cast<sockaddr *>(&peer));
+        peerPort = ntohs(peer.ss_family == AF_INET6
+                                 ? reinterpret_cast<sockaddr_in6 *>(&peer)->sin6_port
+                                 : reinterpret_cast<sockaddr_in *>(&peer)->sin_port);
+    }
+    adopt(descriptor);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/*!
+    \class rill::TcpFlow
+    \brief A TCP connection as a flow, with half-close in both directions.
+*/
+
+TcpFlow::TcpFlow(QTcpSocket *socket, QObject *parent) : TcpFlow(*new TcpFlowPrivate, parent)
+{
+    Q_D(TcpFlow);
+    if (!socket) {
+        d->fail(Error(Error::Kind::InvalidArgument, QStringLiteral("no socket given")), false);
+        return;
+    }
+    d->wrap(socket);
+}
+
+TcpFlow::TcpFlow(TcpFlowPrivate &dd, QObject *parent) : Flow(dd, parent) {}
+
+TcpFlow::~TcpFlow() = default;
+
+QFuture<FlowResult<TcpFlow>> TcpFlow::connectToHost(const QString &host, quint16 port)
+{
+    return connectToHost(host, port, defaultConnectTimeout());
+}
+
+QFuture<FlowResult<TcpFlow>> TcpFlow::connectToHost(const QString &host, quint16 port,
+                                                    std::chrono::milliseconds timeout)
+{
+    auto *socket = new QTcpSocket;
+    socket->connectToHost(host, port);
+    auto *flow = new TcpFlow(socket);
+    flow->d_func()->targetHost = host;
+    flow->d_func()->peerPort = port;
+    flow->d_func()->startConnectTimeout(timeout);
+    return connectedFuture(flow);
+}
+
+std::chrono::milliseconds TcpFlow::defaultConnectTimeout()
+{
+    return std::chrono::milliseconds(defaultTimeoutMs.load());
+}
+
+void TcpFlow::setDefaultConnectTimeout(std::chrono::milliseconds timeout)
+{
+    defaultTimeoutMs.store(timeout.count());
+}
+
+QHostAddress TcpFlow::localAddress() const { return d_func()->localAddress; }
+quint16 TcpFlow::localPort() const { return d_func()->localPort; }
+QHostAddress TcpFlow::peerAddress() const { return d_func()->peerAddress; }
+quint16 TcpFlow::peerPort() const { return d_func()->peerPort; }
+QString TcpFlow::peerName() const { return d_func()->targetHost; }
+qintptr TcpFlow::socketDescriptor() const { return d_func()->fd; }
+
+void TcpFlow::setSocketOption(QAbstractSocket::SocketOption option, const QVariant &value)
+{
+    Q_D(TcpFlow);
+    d->options.insert(option, value);
+    d->applyOption(option, value);
+}
+
+QVariant TcpFlow::socketOption(QAbstractSocket::SocketOption option) const
+{
+    Q_D(const TcpFlow);
+    OptionLevel native;
+    if (d->fd >= 0 && nativeOption(option, &native)) {
+        int v = 0;
+        socklen_t length = sizeof v;
+        if (::getsockopt(d->fd, native.level, native.name, &v, &length) == 0)
+            return option == QAbstractSocket::LowDelayOption
+                            || option == QAbstractSocket::KeepAliveOption
+                    ? QVariant(v != 0 ? 1 : 0)
+                    : QVariant(v);
+    }
+    return d->options.value(option);
+}
+
+} // namespace rill

@@ -1,0 +1,50 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#pragma once
+
+#include "socketflow_p.h"
+
+#include <rill/tcpflow.h>
+
+#include <QtCore/QHash>
+
+QT_BEGIN_NAMESPACE
+class QTcpSocket;
+QT_END_NAMESPACE
+
+namespace rill {
+
+Error socketError(QAbstractSocket::SocketError error, const QString &errorString,
+                  const QString &endpoint);
+Error tcpSocketError(const QTcpSocket *socket, const QString &endpoint);
+
+class TcpFlowPrivate final : public SocketFlowPrivate
+{
+    Q_DECLARE_PUBLIC(TcpFlow)
+public:
+    TcpFlowPrivate();
+
+    QString transportName() const override { return QStringLiteral("tcp"); }
+    QString localEndpoint() const override;
+    QString peerEndpoint() const override;
+
+    void wrap(QTcpSocket *socket);
+    void adoptAccepted(int descriptor);
+    bool applyOption(QAbstractSocket::SocketOption option, const QVariant &value);
+
+    QHostAddress localAddress;
+    quint16 localPort = 0;
+    QHostAddress peerAddress;
+    quint16 peerPort = 0;
+    QString targetHost; // the name connected to, for messages before an address is known
+    QHash<int, QVariant> options;
+
+protected:
+    void abortConnecting() override;
+    Error connectTimeoutError() const override;
+    void configureDescriptor() override;
+
+private:
+    void takeOverSocket();
+};
+
+} // namespace rill
