@@ -372,6 +372,8 @@ void FlowPrivate::onFailed(const Error &error)
     fail(error, false);
 }
 
+// What arrived before the abort is still delivered by read(), then the error (or Eof if the
+// peer's end of stream came first), as after any other fault.
 void FlowPrivate::abort()
 {
     fail(abortedError(), true);
