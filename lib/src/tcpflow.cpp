@@ -80,8 +80,10 @@ Error socketError(QAbstractSocket::SocketError error, const QString &errorString
 {
     const Error::Kind kind = kindOf(error);
     QString text = errorString;
-    if (kind == Error::Kind::Refused || kind == Error::Kind::HostNotFound
-        || kind == Error::Kind::TimedOut || text.isEmpty())
+    // Qt's strings vary by version and platform; these kinds get one wording everywhere.
+    if (kind == Error::Kind::HostNotFound)
+        text = QStringLiteral("host not found");
+    else if (kind == Error::Kind::Refused || kind == Error::Kind::TimedOut || text.isEmpty())
         text = errorKindName(kind);
     return Error(kind, text.toLower(), endpoint);
 }
