@@ -132,7 +132,7 @@ void FlowPrivate::onReceived(QByteArray data)
 {
     if (data.isEmpty())
         return;
-    if (observeData)
+    if (observeData())
         notify(&Flow::dataArrived, data);
     if (m_readShut || readState != Flow::ReadState::Open)
         return; // shutdown(Read): what arrives is discarded
@@ -247,7 +247,7 @@ void FlowPrivate::consume(qint64 bytes)
         Chunk &front = sendQueue.front();
         const qint64 left = front.data.size() - frontOffset;
         if (bytes < left) {
-            if (observeData)
+            if (observeData())
                 notify(&Flow::dataSent, front.data.mid(frontOffset, bytes));
             frontOffset += bytes;
             break;
@@ -256,7 +256,7 @@ void FlowPrivate::consume(qint64 bytes)
         Chunk chunk = std::move(front);
         const qsizetype offset = std::exchange(frontOffset, 0);
         sendQueue.pop_front();
-        if (observeData)
+        if (observeData())
             notify(&Flow::dataSent, offset ? chunk.data.mid(offset) : chunk.data);
         if (chunk.lastOfWrite)
             notify(&Flow::writeSent, chunk.id);
@@ -556,18 +556,25 @@ void Flow::setHighWaterMark(qint64 bytes)
                                   Qt::QueuedConnection);
 }
 
-void Flow::connectNotify(const QMetaMethod &signal)
+static bool isDataSignal(const QMetaMethod &signal)
 {
-    if (signal == QMetaMethod::fromSignal(&Flow::dataArrived)
-        || signal == QMetaMethod::fromSignal(&Flow::dataSent))
-        d_func()->observeData = true;
+    return signal == QMetaMethod::fromSignal(&Flow::dataArrived)
+            || signal == QMetaMethod::fromSignal(&Flow::dataSent);
 }
 
-void Flow::disconnectNotify(const QMetaMethod &)
+void Flow::connectNotify(const QMetaMethod &signal)
 {
-    // Cheap to recheck; disconnectNotify does not say reliably which signal lost a receiver.
-    d_func()->observeData = isSignalConnected(QMetaMethod::fromSignal(&Flow::dataArrived))
-            || isSignalConnected(QMetaMethod::fromSignal(&Flow::dataSent));
+    if (isDataSignal(signal))
+        ++d_func()->dataObservers;
+}
+
+// Qt calls this with its connection lock held: no isSignalConnected() here. A disconnect of
+// everything at once comes with an invalid signal; the count then stays, which only costs
+// copies nobody receives.
+void Flow::disconnectNotify(const QMetaMethod &signal)
+{
+    if (isDataSignal(signal))
+        --d_func()->dataObservers;
 }
 
 } // namespace rill

@@ -89,7 +89,10 @@ public:
     qint64 highWaterMark = Flow::DefaultHighWaterMark;
     qint64 bytesQueued = 0;
     FlowStats stats;
-    std::atomic_bool observeData = false; // someone listens to dataArrived/dataSent (set from any thread)
+    // Receivers of dataArrived/dataSent, counted in (dis)connectNotify, which may run in any
+    // thread. Emitting copies of the bytes only pays off when somebody listens.
+    std::atomic_int dataObservers = 0;
+    bool observeData() const { return dataObservers.load(std::memory_order_relaxed) > 0; }
 
 protected:
     void setState(Flow::State newState);

@@ -57,12 +57,25 @@ void SocketFlowPrivate::dropConnecting()
     }
 }
 
+bool SocketFlowPrivate::waitForQtFlush(QIODevice *socket)
+{
+    if (socket->bytesToWrite() == 0)
+        return false;
+    if (!std::exchange(m_waitingForQtFlush, true)) {
+        QObject::connect(socket, &QIODevice::bytesWritten, q_ptr, [this, socket] {
+            if (socket->bytesToWrite() == 0)
+                takeOverSocket();
+        });
+    }
+    return true;
+}
+
 void SocketFlowPrivate::takeOver(QIODevice *socket, qintptr descriptor)
 {
     const QByteArray early = socket->readAll();
     const int dup = ::fcntl(int(descriptor), F_DUPFD_CLOEXEC, 0);
     if (dup < 0) {
-        fail(Error::fromErrno(errno, peerEndpoint()), true);
+        fail(Error::fromErrno(errno, errorEndpoint()), true);
         return;
     }
     {
@@ -174,7 +187,7 @@ void SocketFlowPrivate::onReadable()
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return;
         } else {
-            onFailed(Error::fromErrno(errno, peerEndpoint()));
+            onFailed(Error::fromErrno(errno, errorEndpoint()));
             return;
         }
     }
@@ -209,7 +222,7 @@ void SocketFlowPrivate::onWritable()
             onPeerGone();
             break;
         } else {
-            onFailed(Error::fromErrno(errno, peerEndpoint()));
+            onFailed(Error::fromErrno(errno, errorEndpoint()));
             return;
         }
     }
@@ -219,7 +232,7 @@ void SocketFlowPrivate::onWritable()
     if (m_finPending) {
         m_finPending = false;
         if (::shutdown(fd, SHUT_WR) != 0 && errno != ENOTCONN) {
-            onFailed(Error::fromErrno(errno, peerEndpoint()));
+            onFailed(Error::fromErrno(errno, errorEndpoint()));
             return;
         }
         onWriteShutdownDone();

@@ -33,12 +33,18 @@ public:
     // Takes the connection over from a connected Qt socket: its unread bytes, a duplicate of
     // its descriptor; then the Qt socket is dropped without touching the connection.
     void takeOver(QIODevice *socket, qintptr descriptor);
+    // Bytes written to the Qt socket before it was wrapped go first, in order: returns true
+    // (and retries takeOverSocket() later) while the Qt socket still has some to send.
+    bool waitForQtFlush(QIODevice *socket);
+    virtual void takeOverSocket() = 0;
 
     // While connecting: the Qt socket doing it, and a timer bounding it.
     void watchConnecting(QIODevice *socket);
     void startConnectTimeout(std::chrono::milliseconds timeout);
     virtual void abortConnecting() = 0;
     virtual Error connectTimeoutError() const = 0;
+    // The endpoint an error message names: the peer's, where it has a name.
+    virtual QString errorEndpoint() const { return peerEndpoint(); }
 
     int fd = -1;
 
@@ -62,6 +68,7 @@ private:
     QSocketNotifier *m_writeNotifier = nullptr;
     QTimer *m_connectTimer = nullptr;
     bool m_finPending = false;
+    bool m_waitingForQtFlush = false;
 };
 
 } // namespace rill
