@@ -248,59 +248,38 @@ bool LocalListenerPrivate::checkPath(const QByteArray &native)
     return true;
 }
 
-// Binds in a fresh directory only we can enter, makes the socket owner-only, listens, then
-// links it to its name: link() never replaces an existing file, so nothing is clobbered and
-// nobody can connect before the permissions are right.
+// Binds at the path itself: bind() never replaces an existing file, so nothing is clobbered.
+// The file is made owner-only before listen(), and until listen() nobody can connect, so no
+// one gets in while the permissions are still wide.
 bool LocalListenerPrivate::bindPrivately(const QByteArray &native)
 {
-    const qsizetype slash = native.lastIndexOf('/');
-    QByteArray dir = native.left(slash + 1) + ".rill-XXXXXX";
-    if (!::mkdtemp(dir.data())) {
-        fail(errno);
-        return false;
-    }
-    const QByteArray temporary = dir + "/s";
-    auto cleanup = [&] {
-        ::unlink(temporary.constData());
-        ::rmdir(dir.constData());
-    };
-    sockaddr_un address{};
-    if (temporary.size() >= qsizetype(sizeof address.sun_path)) {
-        cleanup();
-        error = Error(Error::Kind::InvalidArgument,
-                      QStringLiteral("the socket path is too long to bind safely (at most %1 bytes)")
-                              .arg(sizeof address.sun_path - 1 - (temporary.size() - native.size())),
-                      endpoint);
-        return false;
-    }
     fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         fail(errno);
-        cleanup();
         return false;
     }
+    sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    memcpy(address.sun_path, temporary.constData(), size_t(temporary.size()));
+    memcpy(address.sun_path, native.constData(), size_t(native.size()));
+    bool bound = false;
     struct stat info{};
-    if (::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0
-        || ::chmod(temporary.constData(), S_IRUSR | S_IWUSR) != 0 || ::listen(fd, 128) != 0
-        || ::link(temporary.constData(), native.constData()) != 0
-        || ::stat(native.constData(), &info) != 0) {
-        const int saved = errno;
-        if (saved == EEXIST)
-            error = Error(Error::Kind::AddressInUse,
-                          QStringLiteral("the path was created by someone else meanwhile"),
-                          endpoint);
-        else
-            fail(saved);
-        ::close(fd);
-        fd = -1;
-        cleanup();
-        return false;
+    if ((bound = ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0)
+        && ::chmod(native.constData(), S_IRUSR | S_IWUSR) == 0
+        && ::stat(native.constData(), &info) == 0 && ::listen(fd, 128) == 0) {
+        inode = info.st_ino;
+        return true;
     }
-    inode = info.st_ino;
-    cleanup();
-    return true;
+    const int saved = errno;
+    if (saved == EADDRINUSE)
+        error = Error(Error::Kind::AddressInUse,
+                      QStringLiteral("the path was created by someone else meanwhile"), endpoint);
+    else
+        fail(saved);
+    ::close(fd);
+    fd = -1;
+    if (bound)
+        ::unlink(native.constData());
+    return false;
 }
 
 void LocalListenerPrivate::acceptPending()

@@ -75,11 +75,21 @@ QString LocalFlowPrivate::peerEndpoint() const
     return accepted ? QStringLiteral("unix:(unnamed)") : Endpoint::local(path).toString();
 }
 
+// Both sides of a Unix socket connection are best named by the socket's path.
+QString LocalFlowPrivate::errorEndpoint() const
+{
+    const QString path = fullServerName.isEmpty() ? serverName : fullServerName;
+    return path.isEmpty() ? QString() : Endpoint::local(path).toString();
+}
+
 void LocalFlowPrivate::wrap(QLocalSocket *socket)
 {
     watchConnecting(socket);
-    serverName = socket->serverName();
-    fullServerName = socket->fullServerName();
+    // A failed connect may already have cleared the socket's names.
+    if (!socket->serverName().isEmpty())
+        serverName = socket->serverName();
+    if (!socket->fullServerName().isEmpty())
+        fullServerName = socket->fullServerName();
     if (socket->state() == QLocalSocket::ConnectedState) {
         takeOverSocket();
         return;
@@ -87,16 +97,16 @@ void LocalFlowPrivate::wrap(QLocalSocket *socket)
     if (socket->state() == QLocalSocket::UnconnectedState) {
         // Connecting may fail before we could listen to the socket's signals.
         fail(socket->error() != QLocalSocket::UnknownSocketError
-                     ? localSocketError(socket, peerEndpoint())
+                     ? localSocketError(socket, errorEndpoint())
                      : Error(Error::Kind::Closed, QStringLiteral("the socket is not connected"),
-                             peerEndpoint()),
+                             errorEndpoint()),
              false);
         return;
     }
     QObject::connect(socket, &QLocalSocket::connected, q_ptr, [this] { takeOverSocket(); });
     QObject::connect(socket, &QLocalSocket::errorOccurred, q_ptr, [this, socket] {
         if (state == Flow::State::Connecting)
-            fail(localSocketError(socket, peerEndpoint()), false);
+            fail(localSocketError(socket, errorEndpoint()), false);
     });
 }
 
@@ -105,20 +115,15 @@ void LocalFlowPrivate::takeOverSocket()
     auto *socket = qobject_cast<QLocalSocket *>(m_connecting.data());
     if (!socket)
         return;
-    if (socket->bytesToWrite() > 0) {
-        QObject::connect(socket, &QLocalSocket::bytesWritten, q_ptr, [this, socket] {
-            if (socket->bytesToWrite() == 0)
-                takeOverSocket();
-        }, Qt::UniqueConnection);
+    if (waitForQtFlush(socket))
         return;
-    }
     serverName = socket->serverName();
     fullServerName = socket->fullServerName();
 #ifdef Q_OS_WIN
     // A named pipe has no descriptor to take over and cannot half-close.
     fail(Error(Error::Kind::Unsupported,
                QStringLiteral("local sockets are named pipes here and cannot half-close"),
-               peerEndpoint()),
+               errorEndpoint()),
          true);
 #else
     takeOver(socket, socket->socketDescriptor());
@@ -133,7 +138,7 @@ void LocalFlowPrivate::abortConnecting()
 
 Error LocalFlowPrivate::connectTimeoutError() const
 {
-    return Error(Error::Kind::TimedOut, QStringLiteral("connecting timed out"), peerEndpoint());
+    return Error(Error::Kind::TimedOut, QStringLiteral("connecting timed out"), errorEndpoint());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,12 +170,13 @@ QFuture<FlowResult<LocalFlow>> LocalFlow::connectToServer(const QString &name)
 QFuture<FlowResult<LocalFlow>> LocalFlow::connectToServer(const QString &name,
                                                           std::chrono::milliseconds timeout)
 {
+    auto *d = new LocalFlowPrivate;
+    d->serverName = name; // known before any error, so that the error names it
+    auto *flow = new LocalFlow(*d, nullptr);
     auto *socket = new QLocalSocket;
     socket->connectToServer(name);
-    auto *flow = new LocalFlow(socket);
-    if (flow->d_func()->serverName.isEmpty())
-        flow->d_func()->serverName = name;
-    flow->d_func()->startConnectTimeout(timeout);
+    d->wrap(socket);
+    d->startConnectTimeout(timeout);
     return connectedFuture(flow);
 }
 

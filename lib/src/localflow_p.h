@@ -18,6 +18,7 @@ public:
     QString transportName() const override { return QStringLiteral("unix"); }
     QString localEndpoint() const override;
     QString peerEndpoint() const override;
+    QString errorEndpoint() const override;
 
     void wrap(QLocalSocket *socket);
 
@@ -29,8 +30,7 @@ protected:
     void abortConnecting() override;
     Error connectTimeoutError() const override;
 
-private:
-    void takeOverSocket();
+    void takeOverSocket() override;
 };
 
 } // namespace rill

@@ -107,14 +107,20 @@ QString TcpFlowPrivate::peerEndpoint() const
 {
     if (!peerAddress.isNull())
         return describe(peerAddress, peerPort);
-    return targetHost.isEmpty() ? QString() : Endpoint::tcp(targetHost, peerPort).toString();
+    if (targetHost.isEmpty())
+        return QString();
+    if (peerPort == 0) // not known yet: say no port rather than a wrong one
+        return Endpoint::tcp(targetHost, 0).toString().chopped(2);
+    return Endpoint::tcp(targetHost, peerPort).toString();
 }
 
 void TcpFlowPrivate::wrap(QTcpSocket *socket)
 {
     watchConnecting(socket);
-    targetHost = socket->peerName();
-    peerPort = socket->peerPort();
+    if (targetHost.isEmpty())
+        targetHost = socket->peerName();
+    if (peerPort == 0)
+        peerPort = socket->peerPort(); // 0 until connected: a wrapped socket's target port is unknown
     if (socket->state() == QAbstractSocket::ConnectedState) {
         takeOverSocket();
         return;
@@ -140,14 +146,8 @@ void TcpFlowPrivate::takeOverSocket()
     auto *socket = qobject_cast<QTcpSocket *>(m_connecting.data());
     if (!socket)
         return;
-    if (socket->bytesToWrite() > 0) {
-        // Bytes written to the Qt socket before it was wrapped go first, in order.
-        QObject::connect(socket, &QTcpSocket::bytesWritten, q_ptr, [this, socket] {
-            if (socket->bytesToWrite() == 0)
-                takeOverSocket();
-        }, Qt::UniqueConnection);
+    if (waitForQtFlush(socket))
         return;
-    }
     localAddress = socket->localAddress();
     localPort = socket->localPort();
     peerAddress = socket->peerAddress();
@@ -233,12 +233,14 @@ QFuture<FlowResult<TcpFlow>> TcpFlow::connectToHost(const QString &host, quint16
 QFuture<FlowResult<TcpFlow>> TcpFlow::connectToHost(const QString &host, quint16 port,
                                                     std::chrono::milliseconds timeout)
 {
+    auto *d = new TcpFlowPrivate;
+    d->targetHost = host; // known before any error, so that the error names it
+    d->peerPort = port;
+    auto *flow = new TcpFlow(*d, nullptr);
     auto *socket = new QTcpSocket;
     socket->connectToHost(host, port);
-    auto *flow = new TcpFlow(socket);
-    flow->d_func()->targetHost = host;
-    flow->d_func()->peerPort = port;
-    flow->d_func()->startConnectTimeout(timeout);
+    d->wrap(socket);
+    d->startConnectTimeout(timeout);
     return connectedFuture(flow);
 }
 

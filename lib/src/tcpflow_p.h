@@ -43,8 +43,7 @@ protected:
     Error connectTimeoutError() const override;
     void configureDescriptor() override;
 
-private:
-    void takeOverSocket();
+    void takeOverSocket() override;
 };
 
 } // namespace rill
