@@ -1,0 +1,768 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include "flowdetailview.h"
+
+#include "delegates.h"
+#include "flowmonitor.h"
+#include "plotwidget.h"
+#include "session.h"
+
+#include <rill/flowtablemodel.h>
+
+#include <QtCore/QDateTime>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+#include <QtCore/QMetaEnum>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QSignalBlocker>
+#include <QtGui/QAction>
+#include <QtGui/QFontDatabase>
+#include <QtGui/QTextBlock>
+#include <QtGui/QTextCursor>
+#include <QtWidgets/QCheckBox>
+#include <QtWidgets/QComboBox>
+#include <QtWidgets/QFileDialog>
+#include <QtWidgets/QFormLayout>
+#include <QtWidgets/QGridLayout>
+#include <QtWidgets/QGroupBox>
+#include <QtWidgets/QHBoxLayout>
+#include <QtWidgets/QHeaderView>
+#include <QtWidgets/QLabel>
+#include <QtWidgets/QLineEdit>
+#include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QPushButton>
+#include <QtWidgets/QScrollBar>
+#include <QtWidgets/QSplitter>
+#include <QtWidgets/QTabWidget>
+#include <QtWidgets/QTableView>
+#include <QtWidgets/QToolButton>
+#include <QtWidgets/QVBoxLayout>
+
+#include <algorithm>
+#include <cctype>
+
+namespace inspector {
+
+namespace {
+
+constexpr int MaxLinesShown = 3000; // per text view; older lines scroll away
+constexpr int MaxChunksPerRefresh = 200;
+constexpr int MaxEventsPerRefresh = 300;
+constexpr int TextCharsPerChunk = 160;
+constexpr int HexBytesPerChunk = 64;
+constexpr qint64 MaxFileSize = 64 * 1024 * 1024;
+
+QString timeText(qint64 ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms).toString(QStringLiteral("HH:mm:ss.zzz"));
+}
+
+// One line of text for people: control characters made visible, long chunks cut.
+QString printable(const QByteArray &bytes, qint64 size)
+{
+    QString text
+        = QString::fromUtf8(bytes.first(qMin<qsizetype>(bytes.size(), TextCharsPerChunk * 4)));
+    QString out;
+    out.reserve(qMin<qsizetype>(text.size(), TextCharsPerChunk) + 16);
+    int chars = 0;
+    for (QChar c : std::as_const(text)) {
+        if (chars >= TextCharsPerChunk)
+            break;
+        if (c == u'\n')
+            out += QChar(0x23CE); // ⏎
+        else if (c == u'\r')
+            out += QChar(0x240D); // ␍
+        else if (c == u'\t')
+            out += QChar(0x21E5); // ⇥
+        else if (c.category() == QChar::Other_Control)
+            out += QChar(0x00B7); // ·
+        else
+            out += c;
+        ++chars;
+    }
+    if (chars < text.size() || bytes.size() < size)
+        out += QStringLiteral(" … (%1 in all)").arg(formatBytes(size));
+    return out;
+}
+
+QStringList hexLines(const QByteArray &bytes, qint64 size)
+{
+    QStringList lines;
+    const qsizetype n = qMin<qsizetype>(bytes.size(), HexBytesPerChunk);
+    for (qsizetype offset = 0; offset < n; offset += 16) {
+        QString hex;
+        QString ascii;
+        for (qsizetype i = offset; i < offset + 16; ++i) {
+            if (i < n) {
+                const uchar b = uchar(bytes.at(i));
+                hex += QStringLiteral("%1 ").arg(b, 2, 16, QLatin1Char('0'));
+                ascii += (b >= 0x20 && b < 0x7f) ? QChar(b) : QChar(u'.');
+            } else {
+                hex += QStringLiteral("   ");
+            }
+        }
+        lines << QStringLiteral("    %1  %2 |%3|")
+                     .arg(offset, 4, 16, QLatin1Char('0'))
+                     .arg(hex, ascii);
+    }
+    if (n < size)
+        lines << QStringLiteral("    … %1 more").arg(formatBytes(size - n));
+    return lines;
+}
+
+QTextCharFormat format(const QColor &color, bool bold = false)
+{
+    QTextCharFormat f;
+    f.setForeground(color);
+    if (bold)
+        f.setFontWeight(QFont::Bold);
+    return f;
+}
+
+QPlainTextEdit *makeLog(QWidget *parent)
+{
+    auto *view = new QPlainTextEdit(parent);
+    view->setReadOnly(true);
+    view->setMaximumBlockCount(MaxLinesShown);
+    view->setLineWrapMode(QPlainTextEdit::NoWrap);
+    view->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    view->setUndoRedoEnabled(false);
+    return view;
+}
+
+bool atBottom(QPlainTextEdit *view)
+{
+    QScrollBar *bar = view->verticalScrollBar();
+    return bar->value() >= bar->maximum() - 2;
+}
+
+} // namespace
+
+FlowDetailView::FlowDetailView(InspectorSession *session, QWidget *parent)
+    : QWidget(parent), m_session(session)
+{
+    m_send = makeAction(QStringLiteral("sendAction"), tr("&Send"), QKeySequence(tr("Ctrl+Return")),
+        tr("Write the text field's contents to the flow"));
+    m_sendFile = makeAction(QStringLiteral("sendFileAction"), tr("Send &file…"),
+        QKeySequence(tr("Ctrl+O")), tr("Write a file's contents to the flow"));
+    m_burst
+        = makeAction(QStringLiteral("burstAction"), tr("write&v burst"), QKeySequence(tr("Ctrl+B")),
+            tr("One writev() of 16 buffers of 4 KiB: they stay together in the stream"));
+    m_pauseReading = makeAction(QStringLiteral("pauseReadingAction"), tr("&Pause reading"),
+        QKeySequence(tr("Ctrl+P")),
+        tr("Stop calling read(): the flow reads ahead a little, then the "
+           "kernel's receive queue fills, then the peer's send queue"));
+    m_pauseReading->setCheckable(true);
+    m_shutdownWrite = makeAction(QStringLiteral("shutdownWriteAction"), tr("Shut down &write"),
+        QKeySequence(tr("Ctrl+D")),
+        tr("Flush the send queue, then send the end of stream (FIN); "
+           "reading goes on"));
+    m_shutdownRead = makeAction(QStringLiteral("shutdownReadAction"), tr("Shut down &read"),
+        QKeySequence(tr("Ctrl+Shift+D")),
+        tr("Reads give end of stream from now on; what arrives is "
+           "discarded"));
+    m_close = makeAction(QStringLiteral("closeAction"), tr("&Close"), QKeySequence(tr("Ctrl+K")),
+        tr("Flush, send the FIN, and finish once the peer has ended its side too"));
+    m_abort = makeAction(QStringLiteral("abortAction"), tr("&Abort"),
+        QKeySequence(tr("Ctrl+Shift+K")), tr("Drop the connection now: the peer sees a reset"));
+    m_exportEvents = makeAction(QStringLiteral("exportEventsAction"), tr("Export &events…"),
+        QKeySequence(tr("Ctrl+S")), tr("Save this flow's event log as JSON lines"));
+    m_exportData = makeAction(QStringLiteral("exportDataAction"), tr("Export &data…"),
+        QKeySequence(tr("Ctrl+Shift+S")),
+        tr("Save this flow's data log (both directions) as JSON lines"));
+
+    connect(m_send, &QAction::triggered, this, &FlowDetailView::sendFromField);
+    connect(m_sendFile, &QAction::triggered, this, &FlowDetailView::sendFile);
+    connect(m_burst, &QAction::triggered, this, [this] {
+        if (m_monitor)
+            m_monitor->sendBurst(16, 4096);
+    });
+    connect(m_pauseReading, &QAction::toggled, this, [this](bool paused) {
+        if (m_monitor)
+            m_monitor->setReading(!paused);
+    });
+    connect(m_shutdownWrite, &QAction::triggered, this, [this] {
+        if (m_monitor)
+            m_monitor->shutdownWrite();
+    });
+    connect(m_shutdownRead, &QAction::triggered, this, [this] {
+        if (m_monitor)
+            m_monitor->shutdownRead();
+    });
+    connect(m_close, &QAction::triggered, this, [this] {
+        if (m_monitor)
+            m_monitor->close();
+    });
+    connect(m_abort, &QAction::triggered, this, [this] {
+        if (m_monitor)
+            m_monitor->abort();
+    });
+    connect(m_exportEvents, &QAction::triggered, this, &FlowDetailView::exportEvents);
+    connect(m_exportData, &QAction::triggered, this, &FlowDetailView::exportData);
+
+    m_header = new QLabel(this);
+    m_header->setObjectName(QStringLiteral("flowHeader"));
+    m_header->setTextFormat(Qt::RichText);
+    m_header->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("detailTabs"));
+    m_tabs->addTab(makeLedgerTab(), tr("Write &ledger"));
+    m_plot = new PlotWidget(this);
+    m_plot->setObjectName(QStringLiteral("plot"));
+    m_tabs->addTab(m_plot, tr("&Plot"));
+    m_tabs->addTab(makeDataTab(), tr("&Data"));
+    m_tabs->addTab(makeEventsTab(), tr("&Events"));
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this] { refresh(); });
+
+    auto *splitter = new QSplitter(Qt::Horizontal, this);
+    splitter->addWidget(m_tabs);
+    splitter->addWidget(makeSidePanel());
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 1);
+    splitter->setChildrenCollapsible(false);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_header);
+    layout->addWidget(splitter, 1);
+
+    if (session)
+        connect(session, &InspectorSession::ticked, this, &FlowDetailView::refresh);
+    setMonitor(nullptr);
+}
+
+FlowDetailView::~FlowDetailView() = default;
+
+QAction *FlowDetailView::makeAction(
+    const QString &objectName, const QString &text, const QKeySequence &key, const QString &tip)
+{
+    auto *action = new QAction(text, this);
+    action->setObjectName(objectName);
+    action->setShortcut(key);
+    action->setShortcutContext(Qt::WindowShortcut);
+    action->setToolTip(QStringLiteral("%1 (%2)").arg(tip, key.toString(QKeySequence::NativeText)));
+    action->setStatusTip(tip);
+    m_actions << action;
+    return action;
+}
+
+QWidget *FlowDetailView::makeLedgerTab()
+{
+    auto *page = new QWidget(this);
+    m_ledgerView = new QTableView(page);
+    m_ledgerView->setObjectName(QStringLiteral("ledgerView"));
+    m_ledgerView->setItemDelegate(new LedgerDelegate(m_ledgerView));
+    m_ledgerView->verticalHeader()->hide();
+    m_ledgerView->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
+    m_ledgerView->horizontalHeader()->setStretchLastSection(true);
+    m_ledgerView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_ledgerView->setAlternatingRowColors(false);
+    m_ledgerStatus = new QLabel(page);
+    m_ledgerStatus->setObjectName(QStringLiteral("ledgerStatus"));
+    m_followLedger = new QCheckBox(tr("Follow the newest"), page);
+    m_followLedger->setChecked(true);
+    auto *legend = new QLabel(
+        tr("<span style='background:%1'>&nbsp;waiting&nbsp;</span> above the high-water mark, "
+           "its write() has not resolved &nbsp; <span style='background:%2'>&nbsp;accepted&nbsp;"
+           "</span> in the send queue &nbsp; sent: handed to the kernel &nbsp; "
+           "<span style='background:%3'>&nbsp;rejected&nbsp;</span>")
+            .arg(colors::waiting().name(), colors::accepted().name(), colors::rejected().name()),
+        page);
+    legend->setWordWrap(true);
+    auto *bottom = new QHBoxLayout;
+    bottom->addWidget(m_ledgerStatus, 1);
+    bottom->addWidget(m_followLedger);
+    auto *layout = new QVBoxLayout(page);
+    layout->addWidget(legend);
+    layout->addWidget(m_ledgerView, 1);
+    layout->addLayout(bottom);
+    return page;
+}
+
+QWidget *FlowDetailView::makeDataTab()
+{
+    auto *page = new QWidget(this);
+    m_dataView = makeLog(page);
+    m_dataView->setObjectName(QStringLiteral("dataView"));
+    m_dataMode = new QComboBox(page);
+    m_dataMode->setObjectName(QStringLiteral("dataMode"));
+    m_dataMode->addItems({tr("Text"), tr("Hex")});
+    connect(m_dataMode, &QComboBox::currentIndexChanged, this, [this] { appendData(true); });
+    m_dataStatus = new QLabel(page);
+    m_dataStatus->setObjectName(QStringLiteral("dataStatus"));
+    auto *exportButton = new QToolButton(page);
+    exportButton->setDefaultAction(m_exportData);
+    auto *legend = new QLabel(tr("<span style='color:%1'>→ out</span>: handed to the transport "
+                                 "&nbsp; <span style='color:%2'>← in</span>: arrived from it")
+                                  .arg(colors::dataOut().name(), colors::dataIn().name()),
+        page);
+    auto *top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Show as"), page));
+    top->addWidget(m_dataMode);
+    top->addSpacing(12);
+    top->addWidget(legend, 1);
+    top->addWidget(exportButton);
+    auto *layout = new QVBoxLayout(page);
+    layout->addLayout(top);
+    layout->addWidget(m_dataView, 1);
+    layout->addWidget(m_dataStatus);
+    return page;
+}
+
+QWidget *FlowDetailView::makeEventsTab()
+{
+    auto *page = new QWidget(this);
+    m_eventView = makeLog(page);
+    m_eventView->setObjectName(QStringLiteral("eventView"));
+    m_eventStatus = new QLabel(page);
+    m_eventStatus->setObjectName(QStringLiteral("eventStatus"));
+    auto *exportButton = new QToolButton(page);
+    exportButton->setDefaultAction(m_exportEvents);
+    auto *bottom = new QHBoxLayout;
+    bottom->addWidget(m_eventStatus, 1);
+    bottom->addWidget(exportButton);
+    auto *layout = new QVBoxLayout(page);
+    layout->addWidget(m_eventView, 1);
+    layout->addLayout(bottom);
+    return page;
+}
+
+QWidget *FlowDetailView::makeSidePanel()
+{
+    auto *panel = new QWidget(this);
+
+    auto *queues = new QGroupBox(tr("Rill and the kernel"), panel);
+    auto *grid = new QGridLayout(queues);
+    auto bold = [queues](const QString &text) {
+        auto *label = new QLabel(QStringLiteral("<b>%1</b>").arg(text), queues);
+        return label;
+    };
+    auto value = [queues](const QString &name) {
+        auto *label = new QLabel(queues);
+        label->setObjectName(name);
+        label->setWordWrap(true);
+        return label;
+    };
+    m_rillQueue = value(QStringLiteral("rillQueue"));
+    m_kernelQueue = value(QStringLiteral("kernelQueue"));
+    m_rillReceive = value(QStringLiteral("rillReceive"));
+    m_kernelReceive = value(QStringLiteral("kernelReceive"));
+    m_rillState = value(QStringLiteral("rillState"));
+    m_kernelState = value(QStringLiteral("kernelState"));
+    grid->addWidget(bold(tr("Rill")), 0, 1);
+    grid->addWidget(bold(tr("Kernel")), 0, 2);
+    grid->addWidget(bold(tr("Send")), 1, 0);
+    grid->addWidget(m_rillQueue, 1, 1);
+    grid->addWidget(m_kernelQueue, 1, 2);
+    grid->addWidget(bold(tr("Receive")), 2, 0);
+    grid->addWidget(m_rillReceive, 2, 1);
+    grid->addWidget(m_kernelReceive, 2, 2);
+    grid->addWidget(bold(tr("State")), 3, 0);
+    grid->addWidget(m_rillState, 3, 1);
+    grid->addWidget(m_kernelState, 3, 2);
+    grid->setColumnStretch(1, 1);
+    grid->setColumnStretch(2, 1);
+
+    auto *actions = new QGroupBox(tr("Actions"), panel);
+    m_sendEdit = new QLineEdit(actions);
+    m_sendEdit->setObjectName(QStringLiteral("sendEdit"));
+    m_sendEdit->setPlaceholderText(tr("text to send, or hex such as 48 69 0a"));
+    connect(m_sendEdit, &QLineEdit::returnPressed, m_send, &QAction::trigger);
+    m_sendMode = new QComboBox(actions);
+    m_sendMode->setObjectName(QStringLiteral("sendMode"));
+    m_sendMode->addItems({tr("text + newline"), tr("text"), tr("hex")});
+    auto button = [actions](QAction *action) {
+        auto *b = new QToolButton(actions);
+        b->setDefaultAction(action);
+        b->setObjectName(action->objectName() + QStringLiteral("Button"));
+        b->setToolButtonStyle(Qt::ToolButtonTextOnly);
+        b->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+        return b;
+    };
+    auto *layout = new QGridLayout(actions);
+    layout->addWidget(m_sendEdit, 0, 0, 1, 2);
+    layout->addWidget(m_sendMode, 0, 2);
+    layout->addWidget(button(m_send), 1, 0);
+    layout->addWidget(button(m_sendFile), 1, 1);
+    layout->addWidget(button(m_burst), 1, 2);
+    layout->addWidget(button(m_pauseReading), 2, 0);
+    layout->addWidget(button(m_shutdownWrite), 2, 1);
+    layout->addWidget(button(m_shutdownRead), 2, 2);
+    layout->addWidget(button(m_close), 3, 0);
+    layout->addWidget(button(m_abort), 3, 1);
+
+    auto *column = new QVBoxLayout(panel);
+    column->setContentsMargins(0, 0, 0, 0);
+    column->addWidget(queues);
+    column->addWidget(actions);
+    column->addStretch(1);
+    return panel;
+}
+
+void FlowDetailView::setMonitor(FlowMonitor *monitor)
+{
+    if (monitor != m_monitor) {
+        if (m_monitor)
+            disconnect(m_monitor, nullptr, this, nullptr);
+        m_monitor = monitor;
+        if (monitor) {
+            connect(monitor, &FlowMonitor::readingChanged, this, [this] { updateActions(); });
+            connect(monitor, &FlowMonitor::actionFailed, this, &FlowDetailView::message);
+            connect(monitor, &QObject::destroyed, this, [this] { setMonitor(nullptr); });
+        }
+    }
+    m_ledgerView->setModel(monitor ? monitor->ledger() : nullptr);
+    if (monitor) {
+        QHeaderView *header = m_ledgerView->horizontalHeader();
+        header->resizeSection(rill::WriteLedgerModel::IdColumn, 60);
+        header->resizeSection(rill::WriteLedgerModel::SizeColumn, 80);
+        header->resizeSection(rill::WriteLedgerModel::StateColumn, 80);
+        header->resizeSection(rill::WriteLedgerModel::QueuedColumn, 100);
+        header->resizeSection(rill::WriteLedgerModel::AcceptedColumn, 90);
+        header->resizeSection(rill::WriteLedgerModel::SentColumn, 90);
+        m_ledgerView->scrollToBottom();
+    }
+    m_plot->setMonitor(monitor);
+    m_dataSerialShown = 0;
+    m_eventSerialShown = 0;
+    m_dataView->clear();
+    m_eventView->clear();
+    refresh();
+}
+
+void FlowDetailView::refresh()
+{
+    FlowMonitor *monitor = m_monitor.data();
+    rill::Flow *flow = monitor ? monitor->flow() : nullptr;
+    if (!flow) {
+        m_header->setText(tr("<b>No flow selected</b> &nbsp; Select a row in the table above."));
+    } else {
+        m_header->setText(
+            tr("<b>#%1 %2</b> &nbsp; %3 &nbsp; %4 → %5")
+                .arg(monitor->id())
+                .arg(monitor->name().toHtmlEscaped(), flow->transportName(),
+                    flow->localEndpoint().toHtmlEscaped(), flow->peerEndpoint().toHtmlEscaped()));
+    }
+    updateActions();
+    updateSidePanel();
+    if (!isVisible())
+        return;
+    switch (m_tabs->currentIndex()) {
+    case LedgerTab:
+        if (monitor) {
+            rill::WriteLedgerModel *ledger = monitor->ledger();
+            m_ledgerStatus->setText(
+                tr("%1 writes shown · %2 waiting · %3 older writes dropped (the ledger keeps "
+                   "the last %4)")
+                    .arg(ledger->rowCount())
+                    .arg(ledger->waitingCount())
+                    .arg(ledger->droppedCount())
+                    .arg(ledger->maxEntries()));
+            if (m_followLedger->isChecked())
+                m_ledgerView->scrollToBottom();
+        } else {
+            m_ledgerStatus->clear();
+        }
+        break;
+    case DataTab:
+        appendData(false);
+        break;
+    case EventsTab:
+        appendEvents(false);
+        break;
+    default:
+        break;
+    }
+}
+
+void FlowDetailView::updateActions()
+{
+    rill::Flow *flow = m_monitor ? m_monitor->flow() : nullptr;
+    using rill::Flow;
+    const bool writable = flow && flow->writeState() == Flow::WriteState::Open;
+    const bool live = flow && flow->state() != Flow::State::Closed;
+    for (QAction *a : {m_send, m_sendFile, m_burst})
+        a->setEnabled(writable);
+    m_shutdownWrite->setEnabled(writable);
+    m_shutdownRead->setEnabled(flow && flow->readState() == Flow::ReadState::Open);
+    m_close->setEnabled(live && flow->state() != Flow::State::Closing);
+    m_abort->setEnabled(live);
+    m_pauseReading->setEnabled(flow != nullptr);
+    {
+        const QSignalBlocker blocker(m_pauseReading);
+        m_pauseReading->setChecked(m_monitor && !m_monitor->isReading());
+    }
+    m_exportEvents->setEnabled(m_monitor != nullptr);
+    m_exportData->setEnabled(m_monitor != nullptr);
+}
+
+void FlowDetailView::updateSidePanel()
+{
+    FlowMonitor *monitor = m_monitor.data();
+    rill::Flow *flow = monitor ? monitor->flow() : nullptr;
+    if (!flow) {
+        for (QLabel *label : {m_rillQueue, m_kernelQueue, m_rillReceive, m_kernelReceive,
+                 m_rillState, m_kernelState})
+            label->clear();
+        return;
+    }
+    const int waiting = flow->writesWaiting();
+    m_rillQueue->setText(
+        tr("%1 queued of %2 (high-water mark)%3")
+            .arg(formatBytes(flow->bytesQueued()), formatBytes(flow->highWaterMark()))
+            .arg(waiting > 0 ? tr("<br><b>%n write(s) waiting</b>", nullptr, waiting) : QString()));
+    m_rillReceive->setText(monitor->isReading()
+            ? tr("the inspector reads (%1 so far)").arg(formatBytes(flow->stats().bytesRead))
+            : tr("<b>reading paused</b>: read() is not called"));
+    const Lamp read = readLamp(flow->readState());
+    const Lamp write = writeLamp(flow->writeState());
+    m_rillState->setText(
+        tr("flow %1<br>read: <span style='color:%2'>●</span> %3<br>"
+           "write: <span style='color:%4'>●</span> %5")
+            .arg(QString::fromLatin1(
+                     QMetaEnum::fromType<rill::Flow::State>().valueToKey(int(flow->state())))
+                     .toLower(),
+                read.color.name(), read.text, write.color.name(), write.text));
+    const KernelInfo kernel = monitor->kernelInfo();
+    if (kernel.available) {
+        m_kernelQueue->setText(
+            tr("%1 in the socket's send queue (SIOCOUTQ)").arg(formatBytes(kernel.sendQueue)));
+        m_kernelReceive->setText(
+            tr("%1 received, not read (SIOCINQ)").arg(formatBytes(kernel.receiveQueue)));
+        m_kernelState->setText(tr("TCP <b>%1</b>").arg(kernel.tcpStateName()));
+    } else {
+        const QString none = flow->transportName() == QLatin1String("tcp")
+            ? tr("no socket any more")
+            : tr("shown for TCP on Linux");
+        m_kernelQueue->setText(none);
+        m_kernelReceive->clear();
+        m_kernelState->clear();
+    }
+}
+
+void FlowDetailView::appendData(bool restart)
+{
+    FlowMonitor *monitor = m_monitor.data();
+    if (restart) {
+        m_dataSerialShown = 0;
+        m_dataView->clear();
+    }
+    if (!monitor) {
+        m_dataStatus->clear();
+        return;
+    }
+    const std::deque<FlowMonitor::DataChunk> &log = monitor->dataLog();
+    m_dataStatus->setText(tr("The log keeps %1 (%2 chunks, the first %3 of each); %4 went by "
+                             "that it did not keep.")
+                              .arg(formatBytes(monitor->dataBytesKept()))
+                              .arg(log.size())
+                              .arg(formatBytes(FlowMonitor::MaxKeptPerChunk))
+                              .arg(formatBytes(monitor->dataBytesDropped())));
+    if (log.empty() || log.back().serial <= m_dataSerialShown)
+        return;
+    // The chunks not shown yet, at most MaxChunksPerRefresh of them.
+    auto first = std::partition_point(log.begin(), log.end(),
+        [this](const FlowMonitor::DataChunk &c) { return c.serial <= m_dataSerialShown; });
+    const bool follow = atBottom(m_dataView);
+    QTextCursor cursor(m_dataView->document());
+    cursor.movePosition(QTextCursor::End);
+    cursor.beginEditBlock();
+    const qint64 skipped
+        = qMax<qint64>(0, (log.back().serial - m_dataSerialShown) - MaxChunksPerRefresh);
+    if (skipped > 0) {
+        first = log.end() - qMin<qsizetype>(MaxChunksPerRefresh, log.end() - first);
+        if (!m_dataView->document()->isEmpty())
+            cursor.insertBlock();
+        cursor.insertText(
+            tr("… %n chunk(s) went by too fast to show here …", nullptr, int(skipped)),
+            format(QColor(0x90, 0x90, 0x90)));
+    }
+    const bool hex = m_dataMode->currentIndex() == 1;
+    const QTextCharFormat grey = format(QColor(0x80, 0x80, 0x80));
+    for (auto it = first; it != log.end(); ++it) {
+        const bool out = it->direction == FlowMonitor::Direction::Out;
+        const QTextCharFormat color = format(out ? colors::dataOut() : colors::dataIn());
+        if (!m_dataView->document()->isEmpty())
+            cursor.insertBlock();
+        cursor.insertText(timeText(it->timeMs) + QLatin1Char(' '), grey);
+        cursor.insertText(out ? QStringLiteral("→ out ") : QStringLiteral("← in  "),
+            format(out ? colors::dataOut() : colors::dataIn(), true));
+        cursor.insertText(formatBytes(it->size).rightJustified(9) + QStringLiteral("  "), grey);
+        if (hex) {
+            for (const QString &line : hexLines(it->kept, it->size)) {
+                cursor.insertBlock();
+                cursor.insertText(line, color);
+            }
+        } else {
+            cursor.insertText(printable(it->kept, it->size), color);
+        }
+    }
+    cursor.endEditBlock();
+    m_dataSerialShown = log.back().serial;
+    if (follow)
+        m_dataView->verticalScrollBar()->setValue(m_dataView->verticalScrollBar()->maximum());
+}
+
+void FlowDetailView::appendEvents(bool restart)
+{
+    FlowMonitor *monitor = m_monitor.data();
+    if (restart) {
+        m_eventSerialShown = 0;
+        m_eventView->clear();
+    }
+    if (!monitor) {
+        m_eventStatus->clear();
+        return;
+    }
+    const std::deque<FlowMonitor::Event> &events = monitor->events();
+    m_eventStatus->setText(tr("The log keeps the last %1 events; %2 older ones were dropped.")
+                               .arg(FlowMonitor::MaxEvents)
+                               .arg(monitor->eventsDropped()));
+    const qint64 newest = monitor->eventSerial();
+    if (events.empty() || newest <= m_eventSerialShown)
+        return;
+    qint64 fresh = qMin<qint64>(newest - m_eventSerialShown, qint64(events.size()));
+    const qint64 skipped = newest - m_eventSerialShown - qMin<qint64>(fresh, MaxEventsPerRefresh);
+    fresh = qMin<qint64>(fresh, MaxEventsPerRefresh);
+    const bool follow = atBottom(m_eventView);
+    QTextCursor cursor(m_eventView->document());
+    cursor.movePosition(QTextCursor::End);
+    cursor.beginEditBlock();
+    if (skipped > 0) {
+        if (!m_eventView->document()->isEmpty())
+            cursor.insertBlock();
+        cursor.insertText(tr("… %n event(s) went by too fast to show here (the export has the "
+                             "last %1) …",
+                              nullptr, int(skipped))
+                              .arg(FlowMonitor::MaxEvents),
+            format(QColor(0x90, 0x90, 0x90)));
+    }
+    const QTextCharFormat grey = format(QColor(0x80, 0x80, 0x80));
+    using Kind = FlowMonitor::EventKind;
+    for (auto it = events.end() - fresh; it != events.end(); ++it) {
+        QTextCharFormat f;
+        switch (it->kind) {
+        case Kind::Error:
+            f = format(colors::failed(), true);
+            break;
+        case Kind::ReadEnd:
+            f = format(
+                it->text.startsWith(QLatin1String("end")) ? colors::ended() : colors::failed(),
+                true);
+            break;
+        case Kind::Action:
+            f = format(QColor(0x7a, 0x2f, 0xa5), true);
+            break;
+        case Kind::ActionDone:
+            f = format(QColor(0x7a, 0x2f, 0xa5));
+            break;
+        case Kind::State:
+        case Kind::ReadState:
+        case Kind::WriteState:
+        case Kind::Endpoints:
+        case Kind::ReadingPaused:
+        case Kind::ReadingResumed:
+            f = format(QColor(0x10, 0x10, 0x10), true);
+            break;
+        default:
+            f = format(QColor(0x50, 0x50, 0x50));
+            break;
+        }
+        if (!m_eventView->document()->isEmpty())
+            cursor.insertBlock();
+        cursor.insertText(timeText(it->timeUs / 1000) + QStringLiteral("  "), grey);
+        cursor.insertText(FlowMonitor::describe(*it), f);
+    }
+    cursor.endEditBlock();
+    m_eventSerialShown = newest;
+    if (follow)
+        m_eventView->verticalScrollBar()->setValue(m_eventView->verticalScrollBar()->maximum());
+}
+
+bool FlowDetailView::bytesToSend(QByteArray *bytes, QString *error) const
+{
+    const QString text = m_sendEdit->text();
+    switch (m_sendMode->currentIndex()) {
+    case 0:
+        *bytes = text.toUtf8() + '\n';
+        return true;
+    case 1:
+        *bytes = text.toUtf8();
+        return true;
+    default: {
+        QString digits = text;
+        digits.remove(QRegularExpression(QStringLiteral("[\\s:,]|0x")));
+        const QByteArray decoded = QByteArray::fromHex(digits.toLatin1());
+        bool valid = digits.size() % 2 == 0;
+        for (QChar c : std::as_const(digits))
+            valid = valid && std::isxdigit(uchar(c.toLatin1()));
+        if (!valid) {
+            if (error)
+                *error = tr("not hex: %1").arg(text);
+            return false;
+        }
+        *bytes = decoded;
+        return true;
+    }
+    }
+}
+
+void FlowDetailView::sendFromField()
+{
+    if (!m_monitor)
+        return;
+    QByteArray bytes;
+    QString error;
+    if (!bytesToSend(&bytes, &error)) {
+        Q_EMIT message(error);
+        return;
+    }
+    m_monitor->send(bytes, m_sendMode->currentIndex() == 2 ? tr("hex") : tr("text"));
+}
+
+void FlowDetailView::sendFile()
+{
+    if (!m_monitor)
+        return;
+    const QString path = QFileDialog::getOpenFileName(this, tr("Send a file"));
+    if (path.isEmpty())
+        return;
+    QFile file(path);
+    if (file.size() > MaxFileSize) {
+        Q_EMIT message(tr("%1 is larger than %2").arg(path, formatBytes(MaxFileSize)));
+        return;
+    }
+    if (!file.open(QIODevice::ReadOnly)) {
+        Q_EMIT message(tr("cannot read %1: %2").arg(path, file.errorString()));
+        return;
+    }
+    m_monitor->send(file.readAll(), tr("file %1").arg(QFileInfo(path).fileName()));
+}
+
+void FlowDetailView::exportEvents()
+{
+    if (!m_monitor)
+        return;
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export the event log"),
+        QStringLiteral("flow-%1-events.jsonl").arg(m_monitor->id()), tr("JSON lines (*.jsonl)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    Q_EMIT message(
+        m_monitor->exportEvents(path, &error) ? tr("Event log saved to %1").arg(path) : error);
+}
+
+void FlowDetailView::exportData()
+{
+    if (!m_monitor)
+        return;
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export the data log"),
+        QStringLiteral("flow-%1-data.jsonl").arg(m_monitor->id()), tr("JSON lines (*.jsonl)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    Q_EMIT message(
+        m_monitor->exportData(path, &error) ? tr("Data log saved to %1").arg(path) : error);
+}
+
+} // namespace inspector

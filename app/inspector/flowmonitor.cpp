@@ -1,0 +1,515 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include "flowmonitor.h"
+
+#include <QtCore/QFile>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QMetaEnum>
+#include <QtCore/QTimeZone>
+
+#include <chrono>
+#include <functional>
+#include <type_traits>
+
+namespace inspector {
+
+namespace {
+
+qint64 nowUs()
+{
+    using namespace std::chrono;
+    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+template<typename E> QString enumKey(E value)
+{
+    return QString::fromLatin1(QMetaEnum::fromType<E>().valueToKey(int(value)));
+}
+
+QString readStateText(rill::Flow::ReadState state)
+{
+    switch (state) {
+    case rill::Flow::ReadState::Open:
+        return QStringLiteral("read side open");
+    case rill::Flow::ReadState::Eof:
+        return QStringLiteral("read side: end of stream seen");
+    case rill::Flow::ReadState::Failed:
+        return QStringLiteral("read side failed");
+    }
+    return {};
+}
+
+QString writeStateText(rill::Flow::WriteState state)
+{
+    switch (state) {
+    case rill::Flow::WriteState::Open:
+        return QStringLiteral("write side open");
+    case rill::Flow::WriteState::ShuttingDown:
+        return QStringLiteral("write side shutting down (flushing before the FIN)");
+    case rill::Flow::WriteState::Closed:
+        return QStringLiteral("write side closed (FIN sent, or the peer is gone)");
+    case rill::Flow::WriteState::Failed:
+        return QStringLiteral("write side failed");
+    }
+    return {};
+}
+
+// Runs f(monitor, value) once the flow's future is done, if the monitor still exists. The
+// continuation's context is the flow, not the monitor: Qt 6.4 asserts when a context is gone
+// before its future finishes, and a flow finishes all its futures while it is being destroyed,
+// before its QObject part goes.
+template<typename T, typename F>
+void whenDone(rill::Flow *flow, FlowMonitor *monitor, QFuture<T> future, F &&f)
+{
+    QPointer<FlowMonitor> guard(monitor);
+    if constexpr (std::is_void_v<T>) {
+        future.then(flow, [guard, f = std::forward<F>(f)]() mutable {
+            if (guard)
+                f(guard.data());
+        });
+    } else {
+        future.then(flow, [guard, f = std::forward<F>(f)](const T &value) mutable {
+            if (guard)
+                f(guard.data(), value);
+        });
+    }
+}
+
+} // namespace
+
+QString formatBytes(qint64 bytes)
+{
+    if (bytes < 0)
+        return QStringLiteral("-");
+    if (bytes < 1024)
+        return QStringLiteral("%1 B").arg(bytes);
+    if (bytes < 1024 * 1024)
+        return QStringLiteral("%1 KiB").arg(double(bytes) / 1024.0, 0, 'f', bytes < 10240 ? 1 : 0);
+    if (bytes < 1024LL * 1024 * 1024)
+        return QStringLiteral("%1 MiB").arg(double(bytes) / (1024.0 * 1024.0), 0, 'f', 1);
+    return QStringLiteral("%1 GiB").arg(double(bytes) / (1024.0 * 1024.0 * 1024.0), 0, 'f', 2);
+}
+
+QString formatRate(qint64 bytesPerSecond)
+{
+    return formatBytes(bytesPerSecond) + QStringLiteral("/s");
+}
+
+FlowMonitor::FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, QObject *parent)
+    : QObject(parent), m_flow(flow), m_id(id), m_name(name),
+      m_ledger(new rill::WriteLedgerModel(flow, this))
+{
+    watch();
+    sample();
+    readNext();
+}
+
+FlowMonitor::~FlowMonitor()
+{
+    // Explicitly, not in ~QObject: that calls the flow's disconnectNotify() with a Qt lock
+    // held, and Flow::disconnectNotify() takes Qt's locks itself.
+    if (m_flow)
+        disconnect(m_flow, nullptr, this, nullptr);
+}
+
+void FlowMonitor::watch()
+{
+    rill::Flow *flow = m_flow.data();
+    if (!flow)
+        return;
+    using rill::Flow;
+    if (flow->state() != Flow::State::Connecting)
+        logEvent(EventKind::Endpoints, 0, 0,
+            flow->localEndpoint() + QStringLiteral(" -> ") + flow->peerEndpoint());
+    connect(flow, &Flow::endpointsChanged, this, [this] {
+        logEvent(EventKind::Endpoints, 0, 0,
+            m_flow->localEndpoint() + QStringLiteral(" -> ") + m_flow->peerEndpoint());
+    });
+    connect(flow, &Flow::stateChanged, this,
+        [this](Flow::State s) { logEvent(EventKind::State, 0, int(s)); });
+    connect(flow, &Flow::readStateChanged, this,
+        [this](Flow::ReadState s) { logEvent(EventKind::ReadState, 0, int(s)); });
+    connect(flow, &Flow::writeStateChanged, this,
+        [this](Flow::WriteState s) { logEvent(EventKind::WriteState, 0, int(s)); });
+    connect(flow, &Flow::errorOccurred, this,
+        [this](const rill::Error &e) { logEvent(EventKind::Error, 0, 0, rill::errorMessage(e)); });
+    connect(flow, &Flow::writeQueued, this,
+        [this](quint64 id, qint64 size) { logEvent(EventKind::WriteQueued, qint64(id), size); });
+    connect(flow, &Flow::writeAccepted, this,
+        [this](quint64 id) { logEvent(EventKind::WriteAccepted, qint64(id)); });
+    connect(flow, &Flow::writeSent, this,
+        [this](quint64 id) { logEvent(EventKind::WriteSent, qint64(id)); });
+    connect(flow, &Flow::writeRejected, this, [this](quint64 id, const rill::WriteResult &r) {
+        logEvent(EventKind::WriteRejected, qint64(id), 0,
+            r.isError() ? rill::errorMessage(r.error()) : QStringLiteral("end of stream"));
+    });
+    connect(flow, &Flow::dataArrived, this,
+        [this](const QByteArray &data) { addData(Direction::In, data); });
+    connect(flow, &Flow::dataSent, this,
+        [this](const QByteArray &data) { addData(Direction::Out, data); });
+}
+
+void FlowMonitor::setReading(bool reading)
+{
+    if (reading == m_reading)
+        return;
+    m_reading = reading;
+    logEvent(reading ? EventKind::ReadingResumed : EventKind::ReadingPaused);
+    Q_EMIT readingChanged(reading);
+    readNext();
+}
+
+void FlowMonitor::readNext()
+{
+    rill::Flow *flow = m_flow.data();
+    if (!flow || !m_reading || m_readPending || m_readEnded || m_echoPending)
+        return;
+    m_readPending = true;
+    whenDone(flow, this, flow->read(),
+        [](FlowMonitor *self, const rill::ReadResult &result) { self->onRead(result); });
+}
+
+void FlowMonitor::onRead(const rill::ReadResult &result)
+{
+    m_readPending = false;
+    if (result.isData()) {
+        logEvent(EventKind::Read, 0, result.data().size());
+        if (m_echo && m_flow) {
+            // Read the next bytes only once these are accepted: backpressure goes through.
+            m_echoPending = true;
+            whenDone(m_flow, this, m_flow->write(result.data()),
+                [](FlowMonitor *self, const rill::WriteResult &written) {
+                    self->m_echoPending = false;
+                    if (written.isOk())
+                        self->readNext();
+                });
+            return;
+        }
+    } else {
+        m_readEnded = true;
+        logEvent(EventKind::ReadEnd, 0, 0,
+            result.isEof() ? QStringLiteral("end of stream") : rill::errorMessage(result.error()));
+        if (result.isEof() && m_echo && m_flow)
+            shutdownWrite(); // the echo is complete: pass the half-close on
+        return;
+    }
+    readNext();
+}
+
+void FlowMonitor::addData(Direction direction, const QByteArray &bytes)
+{
+    DataChunk chunk;
+    chunk.serial = ++m_dataSerial;
+    chunk.timeMs = QDateTime::currentMSecsSinceEpoch();
+    chunk.direction = direction;
+    chunk.size = bytes.size();
+    chunk.kept = bytes.size() > MaxKeptPerChunk ? bytes.first(MaxKeptPerChunk) : bytes;
+    m_dataDropped += chunk.size - chunk.kept.size();
+    m_dataBytes += chunk.kept.size();
+    m_data.push_back(std::move(chunk));
+    while (m_dataBytes > MaxDataBytes && m_data.size() > 1) {
+        m_dataBytes -= m_data.front().kept.size();
+        m_dataDropped += m_data.front().kept.size();
+        m_data.pop_front();
+    }
+}
+
+void FlowMonitor::logEvent(EventKind kind, qint64 id, qint64 value, const QString &text)
+{
+    ++m_eventSerial;
+    m_events.push_back(Event {nowUs(), kind, id, value, text});
+    if (m_events.size() > size_t(MaxEvents)) {
+        m_events.pop_front();
+        ++m_eventsDropped;
+    }
+}
+
+// ---- actions
+
+void FlowMonitor::send(const QByteArray &bytes, const QString &what)
+{
+    rill::Flow *flow = m_flow.data();
+    if (!flow)
+        return;
+    logEvent(EventKind::Action, 0, bytes.size(),
+        QStringLiteral("send %1 (%2)").arg(what, formatBytes(bytes.size())));
+    flow->write(bytes).then(this, [this, what](const rill::WriteResult &result) {
+        if (result.isOk())
+            return;
+        const QString message
+            = QStringLiteral("send %1: %2")
+                  .arg(what,
+                      result.isEof() ? QStringLiteral("the write side is closed (end of stream)")
+                                     : rill::errorMessage(result.error()));
+        logEvent(EventKind::ActionDone, 0, 0, message);
+        Q_EMIT actionFailed(message);
+    });
+}
+
+void FlowMonitor::sendBurst(int buffers, qint64 bufferSize)
+{
+    rill::Flow *flow = m_flow.data();
+    if (!flow || buffers <= 0)
+        return;
+    QList<QByteArray> list;
+    for (int i = 0; i < buffers; ++i) {
+        QByteArray buffer
+            = QStringLiteral("[burst buffer %1/%2] ").arg(i + 1).arg(buffers).toUtf8();
+        while (buffer.size() < bufferSize)
+            buffer.append(char('a' + (buffer.size() % 26)));
+        buffer.truncate(bufferSize - 1);
+        buffer.append('\n');
+        list << buffer;
+    }
+    logEvent(EventKind::Action, 0, buffers * bufferSize,
+        QStringLiteral("writev burst: %1 buffers of %2").arg(buffers).arg(formatBytes(bufferSize)));
+    flow->writev(list).then(this, [this](const rill::WriteResult &result) {
+        if (result.isOk())
+            return;
+        const QString message
+            = QStringLiteral("writev burst: %1")
+                  .arg(result.isEof() ? QStringLiteral("the write side is closed (end of stream)")
+                                      : rill::errorMessage(result.error()));
+        logEvent(EventKind::ActionDone, 0, 0, message);
+        Q_EMIT actionFailed(message);
+    });
+}
+
+void FlowMonitor::reportFailure(const QString &what, const rill::WriteResult &result)
+{
+    const QString message = QStringLiteral("%1: %2").arg(what,
+        result.isEof() ? QStringLiteral("the write side is closed (end of stream)")
+                       : rill::errorMessage(result.error()));
+    logEvent(EventKind::ActionDone, 0, 0, message);
+    Q_EMIT actionFailed(message);
+}
+
+void FlowMonitor::shutdownWrite()
+{
+    if (!m_flow)
+        return;
+    logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down write"));
+    m_flow->shutdown(rill::Flow::Direction::Write).then(this, [this] {
+        logEvent(EventKind::ActionDone, 0, 0,
+            QStringLiteral("shut down write: done, the queue was flushed and the FIN sent"));
+    });
+}
+
+void FlowMonitor::shutdownRead()
+{
+    if (!m_flow)
+        return;
+    logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down read"));
+    m_flow->shutdown(rill::Flow::Direction::Read);
+}
+
+void FlowMonitor::close()
+{
+    if (!m_flow)
+        return;
+    logEvent(EventKind::Action, 0, 0, QStringLiteral("close"));
+    whenDone(m_flow, this, m_flow->close(), [](FlowMonitor *self) {
+        self->logEvent(
+            EventKind::ActionDone, 0, 0, QStringLiteral("close: done, both sides ended"));
+    });
+}
+
+void FlowMonitor::abort()
+{
+    if (!m_flow)
+        return;
+    logEvent(EventKind::Action, 0, 0, QStringLiteral("abort"));
+    m_flow->abort();
+}
+
+// ---- samples
+
+void FlowMonitor::sample()
+{
+    rill::Flow *flow = m_flow.data();
+    if (!flow)
+        return;
+    Sample s;
+    s.timeMs = QDateTime::currentMSecsSinceEpoch();
+    const rill::FlowStats stats = flow->stats();
+    s.bytesIn = stats.bytesRead;
+    s.bytesOut = stats.bytesWritten;
+    s.rateIn = s.rateOut = 0;
+    if (!m_samples.empty()) {
+        const Sample &last = m_samples.back();
+        const qint64 dt = qMax<qint64>(s.timeMs - last.timeMs, 1);
+        s.rateIn = (s.bytesIn - last.bytesIn) * 1000 / dt;
+        s.rateOut = (s.bytesOut - last.bytesOut) * 1000 / dt;
+    }
+    s.bytesQueued = flow->bytesQueued();
+    s.highWaterMark = flow->highWaterMark();
+    s.writesWaiting = flow->writesWaiting();
+    s.kernel = kernelInfoOf(flow);
+    m_samples.push_back(s);
+    if (m_samples.size() > size_t(MaxSamples))
+        m_samples.pop_front();
+    Q_EMIT sampled();
+}
+
+// ---- text and export
+
+QString FlowMonitor::kindName(EventKind kind)
+{
+    switch (kind) {
+    case EventKind::Endpoints:
+        return QStringLiteral("endpoints");
+    case EventKind::State:
+        return QStringLiteral("state");
+    case EventKind::ReadState:
+        return QStringLiteral("read-state");
+    case EventKind::WriteState:
+        return QStringLiteral("write-state");
+    case EventKind::Error:
+        return QStringLiteral("error");
+    case EventKind::WriteQueued:
+        return QStringLiteral("write-queued");
+    case EventKind::WriteAccepted:
+        return QStringLiteral("write-accepted");
+    case EventKind::WriteSent:
+        return QStringLiteral("write-sent");
+    case EventKind::WriteRejected:
+        return QStringLiteral("write-rejected");
+    case EventKind::Read:
+        return QStringLiteral("read");
+    case EventKind::ReadEnd:
+        return QStringLiteral("read-end");
+    case EventKind::ReadingPaused:
+        return QStringLiteral("reading-paused");
+    case EventKind::ReadingResumed:
+        return QStringLiteral("reading-resumed");
+    case EventKind::Action:
+        return QStringLiteral("action");
+    case EventKind::ActionDone:
+        return QStringLiteral("action-done");
+    }
+    return {};
+}
+
+QString FlowMonitor::describe(const Event &e)
+{
+    using rill::Flow;
+    switch (e.kind) {
+    case EventKind::Endpoints:
+        return QStringLiteral("connected: ") + e.text;
+    case EventKind::State:
+        return QStringLiteral("flow state: ") + enumKey(Flow::State(e.value)).toLower();
+    case EventKind::ReadState:
+        return readStateText(Flow::ReadState(e.value));
+    case EventKind::WriteState:
+        return writeStateText(Flow::WriteState(e.value));
+    case EventKind::Error:
+        return QStringLiteral("error: ") + e.text;
+    case EventKind::WriteQueued:
+        return QStringLiteral("write #%1 queued (%2)").arg(e.id).arg(formatBytes(e.value));
+    case EventKind::WriteAccepted:
+        return QStringLiteral("write #%1 accepted into the send queue").arg(e.id);
+    case EventKind::WriteSent:
+        return QStringLiteral("write #%1 handed to the transport").arg(e.id);
+    case EventKind::WriteRejected:
+        return QStringLiteral("write #%1 rejected: %2").arg(e.id).arg(e.text);
+    case EventKind::Read:
+        return QStringLiteral("inspector read %1").arg(formatBytes(e.value));
+    case EventKind::ReadEnd:
+        return QStringLiteral("inspector read: ") + e.text;
+    case EventKind::ReadingPaused:
+        return QStringLiteral("reading paused: the inspector stopped calling read()");
+    case EventKind::ReadingResumed:
+        return QStringLiteral("reading resumed");
+    case EventKind::Action:
+        return QStringLiteral("you: ") + e.text;
+    case EventKind::ActionDone:
+        return e.text;
+    }
+    return {};
+}
+
+QByteArray FlowMonitor::eventToJson(const Event &e)
+{
+    QJsonObject object;
+    object.insert(QStringLiteral("time"),
+        QDateTime::fromMSecsSinceEpoch(e.timeUs / 1000, Qt::UTC).toString(Qt::ISODateWithMs));
+    object.insert(QStringLiteral("timeUs"), e.timeUs);
+    object.insert(QStringLiteral("kind"), kindName(e.kind));
+    if (e.id)
+        object.insert(QStringLiteral("id"), e.id);
+    if (e.kind == EventKind::WriteQueued || e.kind == EventKind::Read)
+        object.insert(QStringLiteral("size"), e.value);
+    object.insert(QStringLiteral("text"), describe(e));
+    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+}
+
+namespace {
+
+bool writeLines(const QString &path, const QString &what, QString *error,
+    const std::function<bool(QFile &)> &body)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+        if (error)
+            *error
+                = QStringLiteral("cannot write %1 to %2: %3").arg(what, path, file.errorString());
+        return false;
+    }
+    if (!body(file) || !file.flush()) {
+        if (error)
+            *error
+                = QStringLiteral("writing %1 to %2 failed: %3").arg(what, path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+bool FlowMonitor::exportEvents(const QString &path, QString *error) const
+{
+    return writeLines(path, QStringLiteral("the event log"), error, [this](QFile &file) {
+        if (m_eventsDropped > 0) {
+            QJsonObject note;
+            note.insert(QStringLiteral("kind"), QStringLiteral("dropped"));
+            note.insert(QStringLiteral("count"), m_eventsDropped);
+            note.insert(QStringLiteral("text"),
+                QStringLiteral("%1 older events were dropped").arg(m_eventsDropped));
+            file.write(QJsonDocument(note).toJson(QJsonDocument::Compact) + '\n');
+        }
+        for (const Event &e : m_events) {
+            if (file.write(eventToJson(e) + '\n') < 0)
+                return false;
+        }
+        return true;
+    });
+}
+
+bool FlowMonitor::exportData(const QString &path, QString *error) const
+{
+    return writeLines(path, QStringLiteral("the data log"), error, [this](QFile &file) {
+        if (m_dataDropped > 0) {
+            QJsonObject note;
+            note.insert(QStringLiteral("kind"), QStringLiteral("dropped"));
+            note.insert(QStringLiteral("bytes"), m_dataDropped);
+            note.insert(QStringLiteral("text"),
+                QStringLiteral("%1 bytes went by that the log did not keep").arg(m_dataDropped));
+            file.write(QJsonDocument(note).toJson(QJsonDocument::Compact) + '\n');
+        }
+        for (const DataChunk &chunk : m_data) {
+            QJsonObject object;
+            object.insert(QStringLiteral("time"),
+                QDateTime::fromMSecsSinceEpoch(chunk.timeMs, Qt::UTC).toString(Qt::ISODateWithMs));
+            object.insert(QStringLiteral("direction"),
+                chunk.direction == Direction::In ? QStringLiteral("in") : QStringLiteral("out"));
+            object.insert(QStringLiteral("size"), chunk.size);
+            object.insert(QStringLiteral("kept"), chunk.kept.size());
+            object.insert(QStringLiteral("base64"), QString::fromLatin1(chunk.kept.toBase64()));
+            if (file.write(QJsonDocument(object).toJson(QJsonDocument::Compact) + '\n') < 0)
+                return false;
+        }
+        return true;
+    });
+}
+
+} // namespace inspector

@@ -1,0 +1,168 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#pragma once
+
+// What the inspector keeps about one flow: its own read loop (which can pause), the bytes in
+// both directions, an event log, a history of samples for the plot, the write ledger, and the
+// actions a user can take on it. QtCore only: the headless mode uses it too. Every log is
+// bounded and counts what it dropped, so a flow at full speed costs bounded memory.
+
+#include "kernelinfo.h"
+
+#include <rill/flow.h>
+#include <rill/writeledgermodel.h>
+
+#include <QtCore/QDateTime>
+#include <QtCore/QObject>
+#include <QtCore/QPointer>
+
+#include <deque>
+
+namespace inspector {
+
+class FlowMonitor : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(bool reading READ isReading WRITE setReading NOTIFY readingChanged)
+public:
+    enum class Direction { In, Out };
+
+    struct DataChunk {
+        qint64 serial; // 1, 2, ... over the flow's life: views append what they have not seen
+        qint64 timeMs; // ms since the epoch
+        Direction direction;
+        qint64 size; // bytes that went by
+        QByteArray kept; // their first bytes (at most MaxKeptPerChunk)
+    };
+
+    enum class EventKind {
+        Endpoints, // text: "local -> peer"
+        State, // value: rill::Flow::State
+        ReadState, // value: rill::Flow::ReadState
+        WriteState, // value: rill::Flow::WriteState
+        Error, // text
+        WriteQueued, // id, value: size
+        WriteAccepted, // id
+        WriteSent, // id
+        WriteRejected, // id, text
+        Read, // value: size (the inspector's read loop)
+        ReadEnd, // text: end of stream, or the error
+        ReadingPaused,
+        ReadingResumed,
+        Action, // text: what the user asked for
+        ActionDone, // text: how it went
+    };
+    Q_ENUM(EventKind)
+
+    // Small and cheap to make: at full speed there are several per write. Text for people is
+    // made when shown (describe()).
+    struct Event {
+        qint64 timeUs; // µs since the epoch
+        EventKind kind;
+        qint64 id = 0;
+        qint64 value = 0;
+        QString text;
+    };
+
+    struct Sample {
+        qint64 timeMs;
+        qint64 bytesIn; // totals, as FlowStats counts them
+        qint64 bytesOut;
+        qint64 rateIn; // bytes per second since the previous sample
+        qint64 rateOut;
+        qint64 bytesQueued;
+        qint64 highWaterMark;
+        int writesWaiting;
+        KernelInfo kernel;
+    };
+
+    static constexpr qint64 MaxDataBytes = 256 * 1024; // kept per flow
+    static constexpr qint64 MaxKeptPerChunk = 4096;
+    static constexpr int MaxEvents = 5000;
+    static constexpr int MaxSamples = 600; // a minute at 10 samples a second
+
+    FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, QObject *parent = nullptr);
+    ~FlowMonitor() override;
+
+    rill::Flow *flow() const { return m_flow.data(); }
+    qint64 id() const { return m_id; }
+    QString name() const { return m_name; }
+    void setName(const QString &name) { m_name = name; } // use InspectorSession::setName()
+    rill::WriteLedgerModel *ledger() const { return m_ledger; }
+
+    // The inspector's own read loop. Paused, it stops calling read(): the flow reads ahead a
+    // little, then the kernel's receive queue fills, then the peer's send queue.
+    bool isReading() const { return m_reading; }
+    void setReading(bool reading);
+    // Echo: write back what is read (the demo's servers). A pending echo write pauses reading,
+    // so backpressure passes through; at the end of stream the write side is shut down.
+    void setEcho(bool echo) { m_echo = echo; }
+    bool isEcho() const { return m_echo; }
+
+    // Actions. Each is logged as an event, and its outcome too.
+    void send(const QByteArray &bytes, const QString &what);
+    void sendBurst(int buffers, qint64 bufferSize); // one writev() of several buffers
+    void shutdownWrite();
+    void shutdownRead();
+    void close();
+    void abort();
+
+    const std::deque<DataChunk> &dataLog() const { return m_data; }
+    qint64 dataBytesKept() const { return m_dataBytes; }
+    qint64 dataBytesDropped() const { return m_dataDropped; } // old chunks dropped, and cut tails
+    const std::deque<Event> &events() const { return m_events; }
+    qint64 eventsDropped() const { return m_eventsDropped; }
+    qint64 eventSerial() const { return m_eventSerial; } // events ever logged
+    const std::deque<Sample> &samples() const { return m_samples; }
+    KernelInfo kernelInfo() const
+    {
+        return m_samples.empty() ? KernelInfo() : m_samples.back().kernel;
+    }
+
+    // JSON lines: one object per event, or per data chunk (base64).
+    bool exportEvents(const QString &path, QString *error) const;
+    bool exportData(const QString &path, QString *error) const;
+    static QByteArray eventToJson(const Event &event);
+
+    // Called by the session ten times a second: a new sample for the plot.
+    void sample();
+
+    void logEvent(EventKind kind, qint64 id = 0, qint64 value = 0, const QString &text = {});
+    static QString kindName(EventKind kind); // "write-queued"
+    static QString describe(const Event &event); // "write #3 queued (100 bytes)"
+
+Q_SIGNALS:
+    void readingChanged(bool reading);
+    void sampled();
+    void actionFailed(const QString &message);
+
+private:
+    void readNext();
+    void onRead(const rill::ReadResult &result);
+    void addData(Direction direction, const QByteArray &bytes);
+    void reportFailure(const QString &what, const rill::WriteResult &result);
+    void watch();
+
+    QPointer<rill::Flow> m_flow;
+    qint64 m_id;
+    QString m_name;
+    rill::WriteLedgerModel *m_ledger;
+    bool m_reading = true;
+    bool m_readPending = false;
+    bool m_readEnded = false;
+    bool m_echo = false;
+    bool m_echoPending = false;
+
+    std::deque<DataChunk> m_data;
+    qint64 m_dataSerial = 0;
+    qint64 m_dataBytes = 0;
+    qint64 m_dataDropped = 0;
+    std::deque<Event> m_events;
+    qint64 m_eventsDropped = 0;
+    qint64 m_eventSerial = 0;
+    std::deque<Sample> m_samples;
+};
+
+// "1.5 KiB", "12 B": for people.
+QString formatBytes(qint64 bytes);
+QString formatRate(qint64 bytesPerSecond);
+
+} // namespace inspector

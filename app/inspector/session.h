@@ -1,0 +1,77 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#pragma once
+
+// Everything the inspector watches, without any widget: the flows (owned by the table model),
+// a FlowMonitor per flow, the listeners, and the tick that samples them ten times a second.
+// The window and the headless mode both sit on top of it.
+
+#include "flowmonitor.h"
+
+#include <rill/connect.h>
+#include <rill/flowtablemodel.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
+#include <QtCore/QObject>
+#include <QtCore/QTimer>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace inspector {
+
+class InspectorSession : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int TickInterval = 100; // ms
+
+    explicit InspectorSession(QObject *parent = nullptr);
+    ~InspectorSession() override;
+
+    rill::FlowTableModel *model() const { return m_model; }
+    FlowMonitor *monitorOf(const rill::Flow *flow) const;
+    FlowMonitor *monitorAt(int row) const;
+    QList<FlowMonitor *> monitors() const;
+
+    // The session owns the flow from now on; it shows in the table until removed.
+    FlowMonitor *addFlow(std::unique_ptr<rill::Flow> flow, const QString &name);
+
+    // "tcp:HOST:PORT" or "unix:PATH". The flow shows once connected; else connectFailed().
+    void connectTo(const QString &endpoint);
+
+    using AcceptHandler = std::function<void(FlowMonitor *)>;
+    // Listens and shows every accepted flow (onAccepted may rename it, make it echo, ...).
+    // Returns the endpoint listened on ("tcp:127.0.0.1:4711" for port 0), or "" and *error.
+    QString listen(const QString &endpoint, QString *error, const AcceptHandler &onAccepted = {});
+    QStringList listeningEndpoints() const;
+
+    void setName(FlowMonitor *monitor, const QString &name); // in the table and the monitor
+    void removeClosedFlows();
+
+    // How late the tick ran, in ms: worst over the last second, and worst ever. A responsive
+    // inspector keeps these small with 100 flows at full speed.
+    qint64 recentLagMs() const;
+    qint64 worstLagMs() const { return m_worstLag; }
+
+Q_SIGNALS:
+    void flowAdded(inspector::FlowMonitor *monitor);
+    void connectFailed(const QString &endpoint, const QString &message);
+    void listeningChanged();
+    void ticked();
+
+private:
+    void tick();
+    void acceptNext(rill::Listener *listener, const AcceptHandler &onAccepted);
+
+    rill::FlowTableModel *m_model;
+    QHash<const rill::Flow *, FlowMonitor *> m_monitors;
+    std::vector<rill::Listener *> m_listeners;
+    QTimer m_timer;
+    QElapsedTimer m_sinceTick;
+    std::vector<qint64> m_recentLags;
+    qint64 m_worstLag = 0;
+    int m_acceptedCount = 0;
+};
+
+} // namespace inspector
