@@ -168,9 +168,11 @@ void FlowPrivate::onReceivedEof()
 
 // ---- write side
 
+// Sticky: once the write side ended cleanly (shut down, closed, the peer gone), new writes get
+// Eof for good, even if a fault comes later.
 WriteResult FlowPrivate::writeEndResult() const
 {
-    if (writeState == Flow::WriteState::Failed)
+    if (writeState == Flow::WriteState::Failed && !m_writeEndedCleanly)
         return WriteResult::fromError(writeError);
     return WriteResult::eof();
 }
@@ -243,7 +245,8 @@ void FlowPrivate::consume(qint64 bytes)
     Q_ASSERT(bytes <= bytesQueued);
     bytesQueued -= bytes;
     stats.bytesWritten += bytes;
-    while (bytes > 0) {
+    // Handlers of dataSent/writeSent may end the write side (abort()), emptying the queue.
+    while (bytes > 0 && !sendQueue.empty()) {
         Chunk &front = sendQueue.front();
         const qint64 left = front.data.size() - frontOffset;
         if (bytes < left) {
@@ -261,6 +264,8 @@ void FlowPrivate::consume(qint64 bytes)
         if (chunk.lastOfWrite)
             notify(&Flow::writeSent, chunk.id);
     }
+    if (writeState == Flow::WriteState::Failed || writeState == Flow::WriteState::Closed)
+        return;
     notify(&Flow::bytesQueuedChanged, bytesQueued);
     acceptWaiting();
     maybeSendFin();
@@ -270,6 +275,7 @@ void FlowPrivate::startShutdownWrite()
 {
     if (writeState != Flow::WriteState::Open)
         return;
+    m_writeEndedCleanly = true;
     setWriteState(Flow::WriteState::ShuttingDown);
     maybeSendFin();
 }
@@ -320,6 +326,8 @@ void FlowPrivate::endWriteSide(Flow::WriteState newState, const WriteResult &wai
 void FlowPrivate::onPeerGone()
 {
     qCDebug(lcFlow) << q_ptr << "the peer can no longer receive";
+    if (writeState == Flow::WriteState::Open)
+        m_writeEndedCleanly = true;
     endWriteSide(Flow::WriteState::Closed, WriteResult::eof());
     maybeFinish();
 }

@@ -68,7 +68,7 @@ public:
         quint64 id;
         bool lastOfWrite;
     };
-    std::deque<Chunk> sendQueue;
+    QList<Chunk> sendQueue; // QList: no allocation while empty, O(1) pop_front
     qsizetype frontOffset = 0; // bytes of sendQueue.front() already taken
 
     // ---- The operations, on the flow's thread.
@@ -122,7 +122,7 @@ private:
     void notify(Signal signal, Args &&...args);
 
     std::deque<Promise<ReadResult>> m_pendingReads;
-    std::deque<QByteArray> m_received;
+    QList<QByteArray> m_received;
     qint64 m_receivedBytes = 0;
     std::deque<WaitingWrite> m_waitingWrites;
     std::vector<Promise<void>> m_shutdownPromises;
@@ -131,6 +131,7 @@ private:
     bool m_readShut = false;   // shutdown(Read): discard what arrives
     bool m_peerEof = false;    // the transport saw the peer's end of stream
     bool m_finSent = false;
+    bool m_writeEndedCleanly = false; // new writes get Eof, whatever happens later
     bool m_readEnabled = false;
     bool m_destroying = false;
 };

@@ -185,7 +185,7 @@ void PipeFlowPrivate::pullIn()
 
 PipeFlow::PipeFlow(PipeFlowPrivate &dd) : Flow(dd)
 {
-    dd.state = State::Open;
+    dd.onConnected(); // a pair is connected from the start
 }
 
 PipeFlow::~PipeFlow() = default;
