@@ -17,7 +17,7 @@ namespace rill {
 Q_LOGGING_CATEGORY(lcSocket, "rill.socket", QtWarningMsg)
 
 namespace {
-constexpr int MaxIov = 64;
+constexpr int MaxIov = 1024; // IOV_MAX on Linux: small writes leave in few sendmsg calls
 }
 
 SocketFlowPrivate::~SocketFlowPrivate()
@@ -166,16 +166,21 @@ void SocketFlowPrivate::onReadable()
 {
     // A few reads per wake-up while data keeps coming, then back to the event loop.
     for (int i = 0; i < 4 && fd >= 0 && wantsData(); ++i) {
-        QByteArray buffer(ReadChunk, Qt::Uninitialized);
-        const ssize_t n = ::recv(fd, buffer.data(), size_t(ReadChunk), 0);
+        const qint64 chunk = m_readChunk;
+        QByteArray buffer(chunk, Qt::Uninitialized);
+        const ssize_t n = ::recv(fd, buffer.data(), size_t(chunk), 0);
         if (n > 0) {
+            if (n == chunk)
+                m_readChunk = qMin(chunk * 2, MaxReadChunk);
+            else if (n < chunk / 4)
+                m_readChunk = qMax(chunk / 2, MinReadChunk);
             // Keep the allocation only when it is mostly used: readers may hold on to data.
-            if (n < ReadChunk / 2)
+            if (n < chunk / 2)
                 buffer = QByteArray(buffer.constData(), qsizetype(n));
             else
                 buffer.truncate(qsizetype(n));
             onReceived(std::move(buffer));
-            if (n < ReadChunk)
+            if (n < chunk)
                 return;
         } else if (n == 0) {
             if (m_readNotifier)

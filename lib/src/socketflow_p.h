@@ -23,7 +23,10 @@ Q_DECLARE_LOGGING_CATEGORY(lcSocket)
 class SocketFlowPrivate : public FlowPrivate
 {
 public:
-    static constexpr qint64 ReadChunk = 64 * 1024;
+    // Reads start at MinReadChunk and double while they fill the buffer, up to MaxReadChunk:
+    // few system calls for bulk transfers, small allocations for small messages.
+    static constexpr qint64 MinReadChunk = 64 * 1024;
+    static constexpr qint64 MaxReadChunk = 1024 * 1024;
 
     ~SocketFlowPrivate() override;
 
@@ -69,6 +72,7 @@ private:
     QTimer *m_connectTimer = nullptr;
     bool m_finPending = false;
     bool m_waitingForQtFlush = false;
+    qint64 m_readChunk = MinReadChunk;
 };
 
 } // namespace rill

@@ -3,7 +3,6 @@
 
 #include <rill/endpoint.h>
 
-#include <QtCore/QHash>
 #include <QtNetwork/QTcpSocket>
 
 #include <atomic>
@@ -51,22 +50,23 @@ struct OptionLevel
 {
     int level;
     int name;
+    int slot; // in TcpFlowPrivate::options
 };
 
 bool nativeOption(QAbstractSocket::SocketOption option, OptionLevel *out)
 {
     switch (option) {
     case QAbstractSocket::LowDelayOption:
-        *out = {IPPROTO_TCP, TCP_NODELAY};
+        *out = {IPPROTO_TCP, TCP_NODELAY, 0};
         return true;
     case QAbstractSocket::KeepAliveOption:
-        *out = {SOL_SOCKET, SO_KEEPALIVE};
+        *out = {SOL_SOCKET, SO_KEEPALIVE, 1};
         return true;
     case QAbstractSocket::SendBufferSizeSocketOption:
-        *out = {SOL_SOCKET, SO_SNDBUF};
+        *out = {SOL_SOCKET, SO_SNDBUF, 2};
         return true;
     case QAbstractSocket::ReceiveBufferSizeSocketOption:
-        *out = {SOL_SOCKET, SO_RCVBUF};
+        *out = {SOL_SOCKET, SO_RCVBUF, 3};
         return true;
     default:
         return false;
@@ -95,7 +95,7 @@ Error tcpSocketError(const QTcpSocket *socket, const QString &endpoint)
 
 TcpFlowPrivate::TcpFlowPrivate()
 {
-    options.insert(QAbstractSocket::LowDelayOption, 1);
+    options[0] = 1; // LowDelayOption: flows are for protocols, not for bulk-only pipes
 }
 
 QString TcpFlowPrivate::localEndpoint() const
@@ -170,16 +170,20 @@ Error TcpFlowPrivate::connectTimeoutError() const
 
 void TcpFlowPrivate::configureDescriptor()
 {
-    for (auto it = options.cbegin(); it != options.cend(); ++it)
-        applyOption(QAbstractSocket::SocketOption(it.key()), it.value());
+    for (QAbstractSocket::SocketOption option :
+         {QAbstractSocket::LowDelayOption, QAbstractSocket::KeepAliveOption,
+          QAbstractSocket::SendBufferSizeSocketOption,
+          QAbstractSocket::ReceiveBufferSizeSocketOption})
+        applyOption(option);
 }
 
-bool TcpFlowPrivate::applyOption(QAbstractSocket::SocketOption option, const QVariant &value)
+// Sets the option's stored value on the descriptor, if both exist.
+bool TcpFlowPrivate::applyOption(QAbstractSocket::SocketOption option)
 {
     OptionLevel native;
-    if (fd < 0 || !nativeOption(option, &native))
+    if (fd < 0 || !nativeOption(option, &native) || !options[native.slot])
         return false;
-    const int v = value.toInt();
+    const int v = *options[native.slot];
     return ::setsockopt(fd, native.level, native.name, &v, sizeof v) == 0;
 }
 
@@ -264,15 +268,22 @@ qintptr TcpFlow::socketDescriptor() const { return d_func()->fd; }
 void TcpFlow::setSocketOption(QAbstractSocket::SocketOption option, const QVariant &value)
 {
     Q_D(TcpFlow);
-    d->options.insert(option, value);
-    d->applyOption(option, value);
+    OptionLevel native;
+    if (!nativeOption(option, &native)) {
+        qCWarning(lcSocket) << "TcpFlow::setSocketOption: unsupported option" << option;
+        return;
+    }
+    d->options[native.slot] = value.toInt();
+    d->applyOption(option);
 }
 
 QVariant TcpFlow::socketOption(QAbstractSocket::SocketOption option) const
 {
     Q_D(const TcpFlow);
     OptionLevel native;
-    if (d->fd >= 0 && nativeOption(option, &native)) {
+    if (!nativeOption(option, &native))
+        return QVariant();
+    if (d->fd >= 0) {
         int v = 0;
         socklen_t length = sizeof v;
         if (::getsockopt(d->fd, native.level, native.name, &v, &length) == 0)
@@ -281,7 +292,7 @@ QVariant TcpFlow::socketOption(QAbstractSocket::SocketOption option) const
                     ? QVariant(v != 0 ? 1 : 0)
                     : QVariant(v);
     }
-    return d->options.value(option);
+    return d->options[native.slot] ? QVariant(*d->options[native.slot]) : QVariant();
 }
 
 } // namespace rill

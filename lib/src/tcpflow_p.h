@@ -5,7 +5,8 @@
 
 #include <rill/tcpflow.h>
 
-#include <QtCore/QHash>
+#include <array>
+#include <optional>
 
 QT_BEGIN_NAMESPACE
 class QTcpSocket;
@@ -29,14 +30,16 @@ public:
 
     void wrap(QTcpSocket *socket);
     void adoptAccepted(int descriptor);
-    bool applyOption(QAbstractSocket::SocketOption option, const QVariant &value);
+    bool applyOption(QAbstractSocket::SocketOption option);
 
     QHostAddress localAddress;
     quint16 localPort = 0;
     QHostAddress peerAddress;
     quint16 peerPort = 0;
     QString targetHost; // the name connected to, for messages before an address is known
-    QHash<int, QVariant> options;
+    // The supported options (see nativeOption), set before or after connecting. A fixed array,
+    // not a hash: an idle flow pays for every byte it holds.
+    std::array<std::optional<int>, 4> options;
 
 protected:
     void abortConnecting() override;
