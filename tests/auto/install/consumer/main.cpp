@@ -1,0 +1,73 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+// Uses the installed Rill: a pipe pair, a request, a reply, both ends closed. Prints
+// "rill consumer: ok" and exits 0 when all went as it should.
+#include <rill/pipeflow.h>
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QTimer>
+#include <QtCore/QTextStream>
+
+#include <functional>
+
+namespace {
+
+// Reads until the end of the stream, then calls done with everything read and the end.
+void readAll(rill::Flow *flow, QByteArray sofar, std::function<void(QByteArray, rill::ReadResult)> done)
+{
+    flow->read().then(flow, [=](const rill::ReadResult &r) {
+        if (r.isData())
+            readAll(flow, sofar + r.data(), done);
+        else
+            done(sofar, r);
+    });
+}
+
+int fail(const QString &why)
+{
+    QTextStream(stderr) << "rill consumer: " << why << Qt::endl;
+    return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    auto [client, server] = rill::PipeFlow::createPair();
+    if (client->highWaterMark() != rill::Flow::DefaultHighWaterMark)
+        return fail(QStringLiteral("unexpected default high-water mark"));
+
+    QByteArray reply;
+    rill::ReadResult end;
+    int closed = 0;
+    auto closedOne = [&closed, &app] {
+        if (++closed == 2)
+            app.quit();
+    };
+    rill::Flow *c = client.get();
+    rill::Flow *s = server.get();
+    c->writev({QByteArrayLiteral("hello"), QByteArrayLiteral(", rill")});
+    c->shutdown(rill::Flow::Direction::Write);
+    readAll(s, {}, [s, closedOne](const QByteArray &request, const rill::ReadResult &) {
+        s->write("echo: " + request);
+        s->close().then(s, closedOne);
+    });
+    readAll(c, {}, [c, &reply, &end, closedOne](const QByteArray &data, const rill::ReadResult &r) {
+        reply = data;
+        end = r;
+        c->close().then(c, closedOne);
+    });
+
+    QTimer::singleShot(30000, &app, [&] { app.exit(2); });
+    const int rc = app.exec();
+    if (rc != 0)
+        return fail(QStringLiteral("timed out"));
+    if (reply != "echo: hello, rill")
+        return fail(QStringLiteral("unexpected reply: ") + QString::fromUtf8(reply));
+    if (!end.isEof())
+        return fail(QStringLiteral("the reply did not end with Eof: ") + rill::errorMessage(end.error()));
+    if (client->state() != rill::Flow::State::Closed || server->state() != rill::Flow::State::Closed)
+        return fail(QStringLiteral("the flows did not close"));
+    QTextStream(stdout) << "rill consumer: ok" << Qt::endl;
+    return 0;
+}

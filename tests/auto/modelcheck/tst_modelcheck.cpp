@@ -1,0 +1,1400 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+// The model-based random test of the Flow contract.
+//
+// Each sequence takes a connected pair from a factory (PipeFlow here; the factory interface is
+// there so TCP and Unix socket pairs can run the same model), applies random operations to both
+// ends (read, write, writev, shutdown(Read/Write/ReadWrite), close, abort, destroy,
+// setHighWaterMark, and random amounts of event processing in between), checks every result
+// and every signal against a small reference model of the contract as it arrives, then drains:
+// both ends read to their end and close, every future must finish, and for each direction
+// nothing disrupted, the reader must have read exactly what the writer's accepted writes held.
+//
+// Reproducing a failure: the failure message prints the seed of the failing sequence; run
+//   RILL_MODEL_SEED=<seed> RILL_MODEL_SEQUENCES=1 tst_modelcheck
+// RILL_MODEL_SEED alone picks the first sequence's seed (sequence i uses seed + i);
+// RILL_MODEL_SEQUENCES the number of sequences (default below).
+#include "../shared/testutil.h"
+
+#include <rill/flow.h>
+#include <rill/pipeflow.h>
+
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QRandomGenerator>
+#include <QtTest/QtTest>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+using rill::Error;
+using rill::Flow;
+using rill::FlowStats;
+using rill::PipeFlow;
+using rill::ReadResult;
+using rill::WriteResult;
+using namespace rilltest;
+
+namespace {
+
+constexpr int DefaultSequences = 10000;
+
+// ---------------------------------------------------------------------------------------------
+// The transport under test.
+
+using FlowPair = std::pair<std::unique_ptr<Flow>, std::unique_ptr<Flow>>;
+
+class FlowPairFactory
+{
+public:
+    virtual ~FlowPairFactory() = default;
+    virtual QString name() const = 0;
+    // A connected pair, both ends living in the calling thread (which runs their event loop).
+    // bufferSize: the per-direction buffer, for transports that have such a knob; <= 0 means
+    // the transport's default. Returns a null pair on failure.
+    virtual FlowPair createPair(qint64 bufferSize) = 0;
+    // Whether bufferSize means anything to this transport.
+    virtual bool hasBufferSize() const = 0;
+};
+
+class PipePairFactory final : public FlowPairFactory
+{
+public:
+    QString name() const override { return QStringLiteral("pipe"); }
+    FlowPair createPair(qint64 bufferSize) override
+    {
+        auto [a, b] = bufferSize > 0 ? PipeFlow::createPair(bufferSize) : PipeFlow::createPair();
+        return {std::move(a), std::move(b)};
+    }
+    bool hasBufferSize() const override { return true; }
+};
+
+std::unique_ptr<FlowPairFactory> makeFactory(const QString &name)
+{
+    if (name == QLatin1String("pipe"))
+        return std::make_unique<PipePairFactory>();
+    return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Randomness: portable (no std distributions), so a seed means the same sequence everywhere.
+
+class Rng
+{
+public:
+    explicit Rng(quint64 seed) : m_state(seed) {}
+    quint64 next()
+    {
+        // splitmix64
+        quint64 z = (m_state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+    qint64 range(qint64 lo, qint64 hi) // inclusive
+    {
+        return lo + qint64(next() % quint64(hi - lo + 1));
+    }
+    bool chance(int percent) { return range(0, 99) < percent; }
+    // Spread over orders of magnitude: as many small values as large ones.
+    qint64 logRange(qint64 lo, qint64 hi)
+    {
+        int bits = 0;
+        while ((qint64(1) << bits) < hi)
+            ++bits;
+        const qint64 top = qint64(1) << range(0, bits);
+        return qBound(lo, range(lo, qMax(lo, qMin(hi, top))), hi);
+    }
+
+private:
+    quint64 m_state;
+};
+
+// Payload bytes: slices of one random pool, so a misplaced slice never matches by accident.
+const QByteArray &pool()
+{
+    static const QByteArray bytes = pattern(6 * 1024 * 1024, 0x5eed);
+    return bytes;
+}
+
+QByteArray payload(Rng &rng, qint64 size)
+{
+    const qint64 offset = rng.range(0, pool().size() - size);
+    return QByteArray(pool().constData() + offset, size);
+}
+
+template<typename E>
+QString name(E value)
+{
+    return QString::fromLatin1(enumName(value));
+}
+
+QString describe(const WriteResult &r)
+{
+    return debugString(r);
+}
+QString describe(const ReadResult &r)
+{
+    return debugString(r);
+}
+
+// The check at the heart of the model: the next segment a reader got must continue what the
+// writer's accepted writes hold, exactly where the reader is. Returns what is wrong, or empty.
+QString checkSegment(const QByteArray &stream, const QByteArray &received, const QByteArray &segment)
+{
+    const qsizetype offset = received.size();
+    if (segment.isEmpty())
+        return QStringLiteral("a read resolved with data of zero bytes");
+    if (offset + segment.size() > stream.size()) {
+        return QStringLiteral("read %1 bytes at stream offset %2, but the peer's accepted writes hold "
+                              "only %3 bytes (duplicated or invented bytes)")
+                .arg(segment.size())
+                .arg(offset)
+                .arg(stream.size());
+    }
+    if (std::memcmp(stream.constData() + offset, segment.constData(), size_t(segment.size())) != 0) {
+        qsizetype i = 0;
+        while (stream.at(offset + i) == segment.at(i))
+            ++i;
+        // Say what it looks like: bytes from elsewhere in the stream, or from nowhere.
+        const QByteArray probe = segment.mid(i, qMin<qsizetype>(16, segment.size() - i));
+        const qsizetype found = stream.indexOf(probe);
+        QString where;
+        if (found >= 0 && found < offset + i)
+            where = QStringLiteral("they repeat stream offset %1 (duplicated bytes)").arg(found);
+        else if (found > offset + i)
+            where = QStringLiteral("they belong at stream offset %1 (lost or reordered bytes)").arg(found);
+        else
+            where = QStringLiteral("they are not in the stream at all (corrupted bytes)");
+        return QStringLiteral("read %1 bytes at stream offset %2; from offset %3 on they differ from "
+                              "what the peer's accepted writes hold: %4")
+                .arg(segment.size())
+                .arg(offset)
+                .arg(offset + i)
+                .arg(where);
+    }
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model.
+
+// What later writes must give once a write side has ended (sticky), or what one write must give.
+struct Expect
+{
+    enum Status { Unset, Ok, Eof, Error };
+    Status status = Unset;
+    Error::Kind kind = Error::Kind::None;
+    std::optional<WriteResult> exact; // once seen, the very same value (message and endpoint too)
+
+    static Expect ok() { return {Ok, Error::Kind::None, WriteResult::ok()}; }
+    static Expect eof() { return {Eof, Error::Kind::None, WriteResult::eof()}; }
+    static Expect error(Error::Kind k) { return {Error, k, std::nullopt}; }
+
+    bool isSet() const { return status != Unset; }
+    bool matches(const WriteResult &r) const
+    {
+        if (exact)
+            return r == *exact;
+        switch (status) {
+        case Unset:
+            return true;
+        case Ok:
+            return r.isOk();
+        case Eof:
+            return r.isEof();
+        case Error:
+            return r.isError() && r.error().kind() == kind;
+        }
+        return false;
+    }
+    QString text() const
+    {
+        if (exact)
+            return describe(*exact);
+        switch (status) {
+        case Unset:
+            return QStringLiteral("anything");
+        case Ok:
+            return QStringLiteral("Ok");
+        case Eof:
+            return QStringLiteral("Eof");
+        case Error:
+            return QStringLiteral("an error of kind ") + name(kind);
+        }
+        return {};
+    }
+};
+
+struct WriteRec
+{
+    quint64 id = 0; // the ledger id it must get: its call number on this flow
+    QByteArray payload;
+    QFuture<WriteResult> future;
+    Expect expected;          // set when the write side had already ended at the call
+    bool mustFail = false;    // the flow's write side was not Open at the call
+    bool afterShut = false;   // issued after this end asked for its write side to close
+    bool pendingAtAbort = false;
+    bool pendingAtDestroy = false;
+    bool done = false;
+    WriteResult result;
+};
+
+struct ReadRec
+{
+    int number = 0;
+    QFuture<ReadResult> future;
+    bool afterShut = false; // issued after an effective shutdown(Read)
+    bool pendingAtAbort = false;
+    bool pendingAtDestroy = false;
+    bool done = false;
+    ReadResult result;
+};
+
+struct VoidRec
+{
+    enum Kind { Close, ShutdownRead, ShutdownWrite, ShutdownBoth };
+    Kind kind;
+    QFuture<void> future;
+    bool done = false;
+};
+
+struct Ledger
+{
+    qint64 size = -1;
+    int accepted = 0;
+    int rejected = 0;
+    int sent = 0;
+    WriteResult rejectedWith;
+};
+
+struct Side
+{
+    QString name;
+    std::unique_ptr<Flow> owner;
+    Flow *flow = nullptr;
+    qint64 highWaterMark = Flow::DefaultHighWaterMark;
+    bool observeData = false;
+
+    // What was done to this end.
+    bool aborted = false;
+    bool abortedOpen = false;   // aborted before it was Closed: the peer sees a reset
+    bool destroyed = false;
+    bool destroyedOpen = false; // destroyed before it was Closed: the peer sees a reset
+    bool readShut = false;      // shutdown(Read) while the read side was open
+    bool writeShutRequested = false; // shutdown(Write/ReadWrite) or close()
+    bool closeCalled = false;
+    Expect writeEnd; // what writes issued from now on must give
+
+    // Writes, in call order; stream = the payloads of those that resolved Ok, in call order.
+    std::vector<WriteRec> writes;
+    size_t firstOpenWrite = 0;
+    int unresolvedWrites = 0;
+    QByteArray stream;
+    qint64 okNonEmptyWrites = 0;
+
+    // Reads, in call order; received = the data they gave, concatenated.
+    std::vector<ReadRec> reads;
+    size_t firstOpenRead = 0;
+    QByteArray received;
+    qint64 dataReads = 0;
+    std::optional<ReadResult> readEnd; // the first result that was not data (sticky)
+
+    std::vector<VoidRec> voids;
+
+    // What the signals said.
+    std::vector<Ledger> ledger; // by id - 1
+    quint64 lastAcceptedNonEmpty = 0;
+    quint64 lastSentNonEmpty = 0;
+    QByteArray arrived;
+    QByteArray sentData;
+    std::optional<qint64> lastBytesQueued;
+    std::optional<int> lastWritesWaiting;
+    Flow::State state = Flow::State::Open;
+    Flow::ReadState readState = Flow::ReadState::Open;
+    Flow::WriteState writeState = Flow::WriteState::Open;
+    int errorSignals = 0;
+    Error lastError;
+    FlowStats stats; // the last one seen (kept after destruction)
+
+    bool alive() const { return flow != nullptr; }
+};
+
+struct Config
+{
+    qint64 bufferSize = -1;
+    bool violent = false;       // abort and destroy are among the operations
+    int operations = 0;
+};
+
+class Sequence
+{
+public:
+    Sequence(FlowPairFactory &factory, quint64 seed) : m_factory(factory), m_seed(seed), m_rng(seed) {}
+
+    // Runs the sequence; returns what broke, or an empty string.
+    QString run();
+    QString logTail(int lines = 60) const
+    {
+        const qsizetype from = qMax<qsizetype>(0, m_log.size() - lines);
+        QString text;
+        if (from > 0)
+            text += QStringLiteral("    ... %1 earlier operations\n").arg(from);
+        for (qsizetype i = from; i < m_log.size(); ++i)
+            text += QStringLiteral("    ") + m_log.at(i) + QLatin1Char('\n');
+        return text;
+    }
+    QString configText() const { return m_configText; }
+
+private:
+    // ---- failure bookkeeping
+    bool failed() const { return !m_failure.isEmpty(); }
+    void fail(const QString &what)
+    {
+        if (m_failure.isEmpty())
+            m_failure = what;
+    }
+    void log(const QString &entry) { m_log.append(entry); }
+    Side &peerOf(Side &x) { return &x == &m_sides[0] ? m_sides[1] : m_sides[0]; }
+    // Whether y dropped the connection while it was still up (an abort or destruction of a
+    // Closed flow changes nothing for its peer).
+    static bool resetBy(const Side &y) { return y.abortedOpen || y.destroyedOpen; }
+
+    // ---- setup
+    void connectSignals(Side &x);
+    void configure();
+
+    // ---- operations
+    void opRead(Side &x);
+    void opWrite(Side &x, QList<QByteArray> buffers, bool vectored);
+    void opShutdown(Side &x, Flow::Direction direction);
+    void opClose(Side &x);
+    void opAbort(Side &x);
+    void opDestroy(Side &x);
+    void opSetHighWaterMark(Side &x, qint64 bytes);
+    void opSpin();
+    void settle();
+    void drain();
+    void randomOperation(int index);
+    QList<QByteArray> randomBuffers(const Side &x, bool vectored);
+    qint64 randomSize(const Side &x);
+    void setWriteEndOnShutdown(Side &x);
+
+    // ---- checking
+    void poll();
+    void pollWrites(Side &x, Side &y);
+    void pollReads(Side &x, Side &y);
+    void pollVoids(Side &x, Side &y);
+    void checkInvariants(Side &x, Side &y);
+    void finishWrite(Side &x, Side &y, WriteRec &w, bool earlierPending);
+    void finishRead(Side &x, Side &y, ReadRec &r);
+    QString unmetObligations();
+    void finalChecks();
+    bool hasUnfinished(const Side &x) const;
+
+    FlowPairFactory &m_factory;
+    quint64 m_seed;
+    Rng m_rng;
+    Config m_config;
+    QString m_configText;
+    Side m_sides[2];
+    QStringList m_log;
+    QString m_failure;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Setup
+
+void Sequence::configure()
+{
+    Rng &r = m_rng;
+    const int profile = int(r.range(0, 99));
+    if (profile < 60) {
+        m_config.bufferSize = m_factory.hasBufferSize() ? r.logRange(1, 64 * 1024) : -1;
+    } else if (profile < 85) {
+        m_config.bufferSize = -1;
+    } else {
+        m_config.bufferSize = -1;
+    }
+    m_config.violent = r.chance(45);
+    m_config.operations = int(r.range(4, 200));
+    for (int i = 0; i < 2; ++i) {
+        Side &x = m_sides[i];
+        x.name = i == 0 ? QStringLiteral("A") : QStringLiteral("B");
+        x.highWaterMark = profile < 85 ? r.logRange(1, 16 * 1024) : Flow::DefaultHighWaterMark;
+        x.observeData = r.chance(50);
+    }
+    m_configText = QStringLiteral("%1 pair, bufferSize %2, highWaterMark A %3 B %4, %5 operations%6%7")
+                           .arg(m_factory.name())
+                           .arg(m_config.bufferSize > 0 ? QString::number(m_config.bufferSize)
+                                                        : QStringLiteral("default"))
+                           .arg(m_sides[0].highWaterMark)
+                           .arg(m_sides[1].highWaterMark)
+                           .arg(m_config.operations)
+                           .arg(m_config.violent ? QStringLiteral(", with abort/destroy") : QString())
+                           .arg(m_sides[0].observeData || m_sides[1].observeData
+                                        ? QStringLiteral(", observing data signals")
+                                        : QString());
+}
+
+void Sequence::connectSignals(Side &x)
+{
+    Flow *f = x.flow;
+    Side *s = &x;
+    QObject::connect(f, &Flow::writeQueued, f, [this, s](quint64 id, qint64 size) {
+        if (id != s->ledger.size() + 1)
+            fail(QStringLiteral("%1: writeQueued(%2) but the next id is %3 (ids count calls from 1)")
+                         .arg(s->name).arg(id).arg(s->ledger.size() + 1));
+        Ledger l;
+        l.size = size;
+        s->ledger.push_back(l);
+    });
+    auto entry = [this, s](quint64 id, const char *signal) -> Ledger * {
+        if (id == 0 || id > s->ledger.size()) {
+            fail(QStringLiteral("%1: %2(%3) for an id never queued").arg(s->name, QLatin1String(signal)).arg(id));
+            return nullptr;
+        }
+        return &s->ledger[size_t(id - 1)];
+    };
+    QObject::connect(f, &Flow::writeAccepted, f, [this, s, entry](quint64 id) {
+        Ledger *l = entry(id, "writeAccepted");
+        if (!l)
+            return;
+        if (l->accepted || l->rejected)
+            fail(QStringLiteral("%1: writeAccepted(%2) for a write already accepted or rejected").arg(s->name).arg(id));
+        l->accepted = 1;
+        if (l->size > 0) {
+            if (id <= s->lastAcceptedNonEmpty)
+                fail(QStringLiteral("%1: writeAccepted(%2) after writeAccepted(%3): writes accepted out of order")
+                             .arg(s->name).arg(id).arg(s->lastAcceptedNonEmpty));
+            s->lastAcceptedNonEmpty = id;
+        }
+    });
+    QObject::connect(f, &Flow::writeSent, f, [this, s, entry](quint64 id) {
+        Ledger *l = entry(id, "writeSent");
+        if (!l)
+            return;
+        if (!l->accepted || l->sent)
+            fail(QStringLiteral("%1: writeSent(%2) for a write not accepted, or sent twice").arg(s->name).arg(id));
+        l->sent = 1;
+        if (l->size > 0) {
+            if (id <= s->lastSentNonEmpty)
+                fail(QStringLiteral("%1: writeSent(%2) after writeSent(%3): sent out of order")
+                             .arg(s->name).arg(id).arg(s->lastSentNonEmpty));
+            s->lastSentNonEmpty = id;
+        }
+    });
+    QObject::connect(f, &Flow::writeRejected, f, [this, s, entry](quint64 id, const WriteResult &r) {
+        Ledger *l = entry(id, "writeRejected");
+        if (!l)
+            return;
+        if (l->accepted || l->rejected)
+            fail(QStringLiteral("%1: writeRejected(%2) for a write already accepted or rejected").arg(s->name).arg(id));
+        if (r.isOk())
+            fail(QStringLiteral("%1: writeRejected(%2) with Ok").arg(s->name).arg(id));
+        l->rejected = 1;
+        l->rejectedWith = r;
+    });
+    QObject::connect(f, &Flow::bytesQueuedChanged, f, [this, s](qint64 bytes) {
+        if (bytes < 0)
+            fail(QStringLiteral("%1: bytesQueuedChanged(%2)").arg(s->name).arg(bytes));
+        s->lastBytesQueued = bytes;
+    });
+    QObject::connect(f, &Flow::writesWaitingChanged, f, [this, s](int count) {
+        if (count < 0)
+            fail(QStringLiteral("%1: writesWaitingChanged(%2)").arg(s->name).arg(count));
+        s->lastWritesWaiting = count;
+    });
+    QObject::connect(f, &Flow::stateChanged, f, [this, s](Flow::State next) {
+        using S = Flow::State;
+        const S prev = s->state;
+        const bool ok = (prev == S::Open && (next == S::Closing || next == S::Closed))
+                || (prev == S::Closing && next == S::Closed);
+        if (!ok)
+            fail(QStringLiteral("%1: stateChanged %2 -> %3 is not a valid transition").arg(s->name, name(prev), name(next)));
+        s->state = next;
+    });
+    QObject::connect(f, &Flow::readStateChanged, f, [this, s](Flow::ReadState next) {
+        using R = Flow::ReadState;
+        const R prev = s->readState;
+        if (!(prev == R::Open && next != R::Open))
+            fail(QStringLiteral("%1: readStateChanged %2 -> %3 is not a valid transition").arg(s->name, name(prev), name(next)));
+        s->readState = next;
+    });
+    QObject::connect(f, &Flow::writeStateChanged, f, [this, s](Flow::WriteState next) {
+        using W = Flow::WriteState;
+        const W prev = s->writeState;
+        const bool ok = (prev == W::Open && next != W::Open)
+                || (prev == W::ShuttingDown && (next == W::Closed || next == W::Failed));
+        if (!ok)
+            fail(QStringLiteral("%1: writeStateChanged %2 -> %3 is not a valid transition").arg(s->name, name(prev), name(next)));
+        s->writeState = next;
+    });
+    QObject::connect(f, &Flow::errorOccurred, f, [this, s](const Error &e) {
+        if (++s->errorSignals > 1)
+            fail(QStringLiteral("%1: errorOccurred emitted a second time (%2)").arg(s->name, debugString(e)));
+        if (e.isNone())
+            fail(QStringLiteral("%1: errorOccurred with no error").arg(s->name));
+        s->lastError = e;
+    });
+    if (x.observeData) {
+        QObject::connect(f, &Flow::dataArrived, f, [this, s](const QByteArray &d) {
+            if (d.isEmpty())
+                fail(QStringLiteral("%1: dataArrived with no bytes").arg(s->name));
+            s->arrived += d;
+        });
+        QObject::connect(f, &Flow::dataSent, f, [this, s](const QByteArray &d) {
+            if (d.isEmpty())
+                fail(QStringLiteral("%1: dataSent with no bytes").arg(s->name));
+            s->sentData += d;
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+qint64 Sequence::randomSize(const Side &x)
+{
+    const int r = int(m_rng.range(0, 99));
+    const qint64 mark = x.highWaterMark;
+    if (r < 10)
+        return 0;
+    if (r < 45)
+        return m_rng.range(1, 64);
+    if (r < 75)
+        return m_rng.range(65, 4096);
+    if (r < 93)
+        return m_rng.logRange(1, qMin<qint64>(4 * mark, 256 * 1024));
+    // Larger than the high-water mark (rarely, for the default mark of 1 MiB).
+    if (mark > 64 * 1024 && !m_rng.chance(10))
+        return m_rng.range(1, 4096);
+    return mark + m_rng.range(1, qMin<qint64>(mark, 1024 * 1024));
+}
+
+QList<QByteArray> Sequence::randomBuffers(const Side &x, bool vectored)
+{
+    QList<QByteArray> buffers;
+    if (!vectored) {
+        buffers << payload(m_rng, randomSize(x));
+        return buffers;
+    }
+    const int count = int(m_rng.range(0, 4));
+    for (int i = 0; i < count; ++i) {
+        const qint64 size = m_rng.chance(25) ? 0 : randomSize(x) / qMax(1, count);
+        buffers << payload(m_rng, size);
+    }
+    return buffers;
+}
+
+void Sequence::opRead(Side &x)
+{
+    ReadRec r;
+    r.number = int(x.reads.size()) + 1;
+    r.afterShut = x.readShut;
+    log(QStringLiteral("%1.read() #%2").arg(x.name).arg(r.number));
+    r.future = x.flow->read();
+    x.reads.push_back(std::move(r));
+}
+
+void Sequence::opWrite(Side &x, QList<QByteArray> buffers, bool vectored)
+{
+    WriteRec w;
+    w.id = x.writes.size() + 1;
+    for (const QByteArray &b : std::as_const(buffers))
+        w.payload += b;
+    w.afterShut = x.writeShutRequested;
+    const Flow::WriteState ws = x.flow->writeState();
+    if (x.writeEnd.isSet())
+        w.expected = x.writeEnd;
+    else if (ws != Flow::WriteState::Open)
+        w.mustFail = true; // ended on its own: the peer reset or went away
+    else if (w.payload.isEmpty())
+        w.expected = Expect::ok();
+    const bool mustWait = ws == Flow::WriteState::Open && !x.writeEnd.isSet() && !w.payload.isEmpty()
+            && (x.flow->bytesQueued() >= x.flow->highWaterMark() || x.flow->writesWaiting() > 0);
+    const int waitingBefore = x.flow->writesWaiting();
+    log(QStringLiteral("%1.%2(%3 bytes%4) #%5")
+                .arg(x.name, vectored ? QStringLiteral("writev") : QStringLiteral("write"))
+                .arg(w.payload.size())
+                .arg(vectored ? QStringLiteral(" in %1 buffers").arg(buffers.size()) : QString())
+                .arg(w.id));
+    w.future = vectored ? x.flow->writev(buffers) : x.flow->write(buffers.value(0));
+    if (mustWait) {
+        // Contract 2: at or above the mark, a new write stays pending.
+        if (w.future.isFinished())
+            fail(QStringLiteral("%1.write #%2 resolved at once although bytesQueued() %3 >= highWaterMark() %4 "
+                                "or writes were waiting")
+                         .arg(x.name).arg(w.id).arg(x.flow->bytesQueued()).arg(x.flow->highWaterMark()));
+        else if (x.flow->writesWaiting() != waitingBefore + 1)
+            fail(QStringLiteral("%1.write #%2 waits but writesWaiting() went from %3 to %4")
+                         .arg(x.name).arg(w.id).arg(waitingBefore).arg(x.flow->writesWaiting()));
+    }
+    ++x.unresolvedWrites;
+    x.writes.push_back(std::move(w));
+}
+
+void Sequence::setWriteEndOnShutdown(Side &x)
+{
+    if (x.writeEnd.isSet())
+        return;
+    if (x.flow->writeState() == Flow::WriteState::Failed)
+        x.writeEnd = Expect::error(x.flow->error().kind());
+    else
+        x.writeEnd = Expect::eof();
+}
+
+void Sequence::opShutdown(Side &x, Flow::Direction direction)
+{
+    log(QStringLiteral("%1.shutdown(%2)").arg(x.name, name(direction)));
+    if (direction != Flow::Direction::Write && x.flow->readState() == Flow::ReadState::Open)
+        x.readShut = true;
+    if (direction != Flow::Direction::Read) {
+        x.writeShutRequested = true;
+        setWriteEndOnShutdown(x);
+    }
+    VoidRec v{direction == Flow::Direction::Read        ? VoidRec::ShutdownRead
+                      : direction == Flow::Direction::Write ? VoidRec::ShutdownWrite
+                                                            : VoidRec::ShutdownBoth,
+              x.flow->shutdown(direction)};
+    x.voids.push_back(std::move(v));
+}
+
+void Sequence::opClose(Side &x)
+{
+    log(QStringLiteral("%1.close()").arg(x.name));
+    x.closeCalled = true;
+    x.writeShutRequested = true;
+    setWriteEndOnShutdown(x);
+    x.voids.push_back(VoidRec{VoidRec::Close, x.flow->close()});
+}
+
+void Sequence::opAbort(Side &x)
+{
+    log(QStringLiteral("%1.abort()").arg(x.name));
+    for (size_t i = x.firstOpenRead; i < x.reads.size(); ++i)
+        x.reads[i].pendingAtAbort = !x.reads[i].done;
+    for (size_t i = x.firstOpenWrite; i < x.writes.size(); ++i)
+        x.writes[i].pendingAtAbort = !x.writes[i].done;
+    if (!x.writeEnd.isSet()) {
+        switch (x.flow->writeState()) {
+        case Flow::WriteState::Open:
+        case Flow::WriteState::ShuttingDown:
+            x.writeEnd = Expect::error(Error::Kind::Aborted);
+            break;
+        case Flow::WriteState::Failed:
+            x.writeEnd = Expect::error(x.flow->error().kind());
+            break;
+        case Flow::WriteState::Closed:
+            x.writeEnd = Expect::eof();
+            break;
+        }
+    }
+    x.aborted = true;
+    x.abortedOpen = x.abortedOpen || x.flow->state() != Flow::State::Closed;
+    x.flow->abort();
+}
+
+void Sequence::opDestroy(Side &x)
+{
+    log(QStringLiteral("%1 destroyed (state %2)").arg(x.name, name(x.flow->state())));
+    x.stats = x.flow->stats();
+    x.destroyedOpen = x.flow->state() != Flow::State::Closed;
+    for (size_t i = x.firstOpenRead; i < x.reads.size(); ++i)
+        x.reads[i].pendingAtDestroy = !x.reads[i].done;
+    for (size_t i = x.firstOpenWrite; i < x.writes.size(); ++i)
+        x.writes[i].pendingAtDestroy = !x.writes[i].done;
+    x.destroyed = true;
+    x.owner.reset();
+    x.flow = nullptr;
+    // Contract 4: no future of a destroyed flow is left unfinished.
+    for (const ReadRec &r : x.reads)
+        if (!r.done && !r.future.isFinished())
+            fail(QStringLiteral("%1 was destroyed with read #%2 unfinished").arg(x.name).arg(r.number));
+    for (const WriteRec &w : x.writes)
+        if (!w.done && !w.future.isFinished())
+            fail(QStringLiteral("%1 was destroyed with write #%2 unfinished").arg(x.name).arg(w.id));
+    for (const VoidRec &v : x.voids)
+        if (!v.done && !v.future.isFinished())
+            fail(QStringLiteral("%1 was destroyed with a close()/shutdown() future unfinished").arg(x.name));
+}
+
+void Sequence::opSetHighWaterMark(Side &x, qint64 bytes)
+{
+    log(QStringLiteral("%1.setHighWaterMark(%2)").arg(x.name).arg(bytes));
+    x.highWaterMark = bytes;
+    x.flow->setHighWaterMark(bytes);
+}
+
+void Sequence::opSpin()
+{
+    const int how = int(m_rng.range(0, 9));
+    if (how < 5) {
+        const int rounds = int(m_rng.range(1, 3));
+        log(QStringLiteral("process events x%1").arg(rounds));
+        for (int i = 0; i < rounds; ++i) {
+            QCoreApplication::processEvents();
+            poll();
+        }
+    } else if (how < 9) {
+        Side &x = m_sides[m_rng.range(0, 1)];
+        if (!x.alive())
+            return;
+        log(QStringLiteral("deliver %1's posted events").arg(x.name));
+        QCoreApplication::sendPostedEvents(x.flow, 0);
+    } else {
+        log(QStringLiteral("settle"));
+        settle();
+    }
+}
+
+void Sequence::randomOperation(int index)
+{
+    Side &x = m_sides[m_rng.range(0, 1)];
+    if (!x.alive()) {
+        opSpin();
+        return;
+    }
+    // Endings (close, shutdown, abort, destroy) are rarer, and violence comes late, so most
+    // sequences move data for a while first.
+    const bool late = index >= m_config.operations / 3;
+    const int r = int(m_rng.range(0, 999));
+    if (r < 270) {
+        const int n = m_rng.chance(20) ? int(m_rng.range(2, 4)) : 1;
+        for (int i = 0; i < n; ++i)
+            opRead(x);
+    } else if (r < 550) {
+        opWrite(x, randomBuffers(x, false), false);
+    } else if (r < 650) {
+        opWrite(x, randomBuffers(x, true), true);
+    } else if (r < 860) {
+        opSpin();
+    } else if (r < 875) {
+        opShutdown(x, Flow::Direction::Read);
+    } else if (r < 895) {
+        opShutdown(x, Flow::Direction::Write);
+    } else if (r < 905) {
+        opShutdown(x, Flow::Direction::ReadWrite);
+    } else if (r < 930) {
+        opClose(x);
+    } else if (r < 970) {
+        opSetHighWaterMark(x, m_rng.chance(80) ? m_rng.logRange(1, 16 * 1024) : Flow::DefaultHighWaterMark);
+    } else if (r < 985) {
+        if (m_config.violent && late)
+            opAbort(x);
+        else
+            opSpin();
+    } else {
+        if (m_config.violent && late)
+            opDestroy(x);
+        else
+            opSpin();
+    }
+}
+
+// Processes events until nothing the model knows must happen is still outstanding.
+void Sequence::settle()
+{
+    QDeadlineTimer deadline(DefaultTimeout);
+    for (;;) {
+        poll();
+        if (failed())
+            return;
+        const QString unmet = unmetObligations();
+        if (unmet.isEmpty())
+            return;
+        if (deadline.hasExpired()) {
+            fail(QStringLiteral("stuck: %1").arg(unmet));
+            return;
+        }
+        QCoreApplication::processEvents();
+    }
+}
+
+QString Sequence::unmetObligations()
+{
+    for (Side *px : {&m_sides[0], &m_sides[1]}) {
+        Side &x = *px;
+        Side &y = peerOf(x);
+        if (!x.alive())
+            continue;
+        if (x.firstOpenRead < x.reads.size()
+            && (y.stream.size() > x.received.size() || y.writeShutRequested || resetBy(y) || x.aborted)) {
+            return QStringLiteral("%1.read #%2 is pending although %3 (peer accepted %4 bytes, %5 read)")
+                    .arg(x.name)
+                    .arg(x.reads[x.firstOpenRead].number)
+                    .arg(x.aborted               ? QStringLiteral("it was aborted")
+                                 : resetBy(y)          ? QStringLiteral("the peer was aborted or destroyed")
+                                 : y.writeShutRequested ? QStringLiteral("the peer shut its write side")
+                                                        : QStringLiteral("the peer's data was accepted"))
+                    .arg(y.stream.size())
+                    .arg(x.received.size());
+        }
+        if (x.unresolvedWrites > 0 && (x.aborted || y.readShut || resetBy(y)))
+            return QStringLiteral("%1 has %2 unresolved writes although %3")
+                    .arg(x.name)
+                    .arg(x.unresolvedWrites)
+                    .arg(x.aborted ? QStringLiteral("it was aborted")
+                                   : resetBy(y) ? QStringLiteral("the peer was aborted or destroyed")
+                                                : QStringLiteral("the peer discards what arrives"));
+        if ((x.aborted || resetBy(y)) && x.flow->state() != Flow::State::Closed)
+            return QStringLiteral("%1 is %2 although %3").arg(x.name, name(x.flow->state()),
+                                                             x.aborted ? QStringLiteral("it was aborted")
+                                                                       : QStringLiteral("the peer was aborted or destroyed"));
+        if (x.aborted) {
+            for (const VoidRec &v : x.voids)
+                if (!v.done)
+                    return QStringLiteral("%1 was aborted but a close()/shutdown() is unfinished").arg(x.name);
+        }
+    }
+    return {};
+}
+
+// Both ends read to their end and close; everything must finish.
+void Sequence::drain()
+{
+    // Sometimes, when nothing is left unread either way, both ends close without reading:
+    // close() resolves when the peer has closed too, and needs no read() for that.
+    Side &a = m_sides[0];
+    Side &b = m_sides[1];
+    if (a.alive() && b.alive() && m_rng.chance(30) && !a.aborted && !b.aborted && !a.readShut && !b.readShut
+        && a.received == b.stream && b.received == a.stream && a.unresolvedWrites == 0 && b.unresolvedWrites == 0
+        && a.firstOpenRead == a.reads.size() && b.firstOpenRead == b.reads.size()) {
+        log(QStringLiteral("drain: nothing is unread; both ends close without reading"));
+        for (Side *px : {&a, &b}) {
+            if (!px->closeCalled)
+                opClose(*px);
+        }
+        QDeadlineTimer deadline(DefaultTimeout);
+        while (!failed() && (hasUnfinished(a) || hasUnfinished(b))) {
+            if (deadline.hasExpired())
+                return fail(QStringLiteral("close() never resolved, although both ends closed and nothing was "
+                                           "left unread (A is %1, B is %2)")
+                                    .arg(name(a.flow->state()), name(b.flow->state())));
+            QCoreApplication::processEvents();
+            poll();
+        }
+    }
+    log(QStringLiteral("drain: both ends close and read to the end"));
+    for (Side *px : {&m_sides[0], &m_sides[1]}) {
+        if (px->alive() && !px->closeCalled)
+            opClose(*px);
+    }
+    QDeadlineTimer deadline(DefaultTimeout);
+    for (;;) {
+        poll();
+        if (failed())
+            return;
+        bool done = true;
+        for (Side *px : {&m_sides[0], &m_sides[1]}) {
+            Side &x = *px;
+            if (!x.alive())
+                continue;
+            if (!x.readEnd && x.firstOpenRead == x.reads.size())
+                opRead(x);
+            if (!x.readEnd || hasUnfinished(x))
+                done = false;
+        }
+        if (done)
+            return;
+        if (deadline.hasExpired()) {
+            QStringList what;
+            for (Side *px : {&m_sides[0], &m_sides[1]}) {
+                Side &x = *px;
+                if (!x.alive())
+                    continue;
+                what << QStringLiteral("%1: state %2/%3/%4, %5 reads, %6 writes and %7 close/shutdown futures unfinished, "
+                                       "read %8 of the peer's %9 accepted bytes, bytesQueued %10")
+                                .arg(x.name, name(x.flow->state()), name(x.flow->readState()), name(x.flow->writeState()))
+                                .arg(x.reads.size() - x.firstOpenRead)
+                                .arg(x.unresolvedWrites)
+                                .arg(std::count_if(x.voids.begin(), x.voids.end(), [](const VoidRec &v) { return !v.done; }))
+                                .arg(x.received.size())
+                                .arg(peerOf(x).stream.size())
+                                .arg(x.flow->bytesQueued());
+            }
+            fail(QStringLiteral("the drain never finished (close() and reading to the end): ") + what.join(QStringLiteral("; ")));
+            return;
+        }
+        QCoreApplication::processEvents();
+    }
+}
+
+bool Sequence::hasUnfinished(const Side &x) const
+{
+    if (x.firstOpenRead < x.reads.size() || x.unresolvedWrites > 0)
+        return true;
+    for (const VoidRec &v : x.voids)
+        if (!v.done)
+            return true;
+    return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking
+
+void Sequence::poll()
+{
+    if (failed())
+        return;
+    // Writes first: a read may only see bytes of writes already known to be accepted.
+    pollWrites(m_sides[0], m_sides[1]);
+    pollWrites(m_sides[1], m_sides[0]);
+    pollReads(m_sides[0], m_sides[1]);
+    pollReads(m_sides[1], m_sides[0]);
+    pollVoids(m_sides[0], m_sides[1]);
+    pollVoids(m_sides[1], m_sides[0]);
+    for (int i = 0; i < 2; ++i) {
+        if (m_sides[i].alive())
+            checkInvariants(m_sides[i], m_sides[1 - i]);
+    }
+}
+
+void Sequence::pollWrites(Side &x, Side &y)
+{
+    bool earlierPending = false; // an earlier non-empty write is still unresolved
+    for (size_t i = x.firstOpenWrite; i < x.writes.size() && !failed(); ++i) {
+        WriteRec &w = x.writes[i];
+        if (w.done)
+            continue;
+        if (!w.future.isFinished()) {
+            if (!w.payload.isEmpty())
+                earlierPending = true;
+            continue;
+        }
+        finishWrite(x, y, w, earlierPending);
+    }
+    while (x.firstOpenWrite < x.writes.size() && x.writes[x.firstOpenWrite].done)
+        ++x.firstOpenWrite;
+}
+
+void Sequence::finishWrite(Side &x, Side &y, WriteRec &w, bool earlierPending)
+{
+    const QString what = QStringLiteral("%1.write #%2 (%3 bytes)").arg(x.name).arg(w.id).arg(w.payload.size());
+    if (w.future.resultCount() != 1)
+        return fail(what + QStringLiteral(" finished without a result"));
+    w.done = true;
+    --x.unresolvedWrites;
+    w.result = w.future.result();
+    const WriteResult &r = w.result;
+
+    if (w.expected.isSet() && !w.expected.matches(r)) {
+        return fail(what + QStringLiteral(" gave %1, but %2 was expected: %3")
+                                   .arg(describe(r), w.expected.text(),
+                                        w.payload.isEmpty() && w.expected.status == Expect::Ok
+                                                ? QStringLiteral("an empty write on an open write side is a no-op that resolves Ok")
+                                                : QStringLiteral("once the write side ended, every later write gives the same (sticky)")));
+    }
+    if (r.isOk()) {
+        if (w.mustFail)
+            return fail(what + QStringLiteral(" resolved Ok although the write side had already ended"));
+        if (!w.payload.isEmpty() && earlierPending)
+            return fail(what + QStringLiteral(" resolved Ok while an earlier write still waits (accepted out of order)"));
+        x.stream += w.payload;
+        if (!w.payload.isEmpty())
+            ++x.okNonEmptyWrites;
+        if (!x.destroyed && (w.id > x.ledger.size() || x.ledger[w.id - 1].accepted != 1))
+            return fail(what + QStringLiteral(" resolved Ok but writeAccepted(%1) was not emitted").arg(w.id));
+        return;
+    }
+
+    // Not Ok: why may it fail?
+    if (w.pendingAtAbort || w.pendingAtDestroy) {
+        if (!(r.isError() && r.error().kind() == Error::Kind::Aborted))
+            return fail(what + QStringLiteral(", pending when its flow was %1, gave %2 instead of an error of kind Aborted")
+                                       .arg(w.pendingAtDestroy ? QStringLiteral("destroyed") : QStringLiteral("aborted"),
+                                            describe(r)));
+    } else if (!w.expected.isSet()) {
+        bool allowed = false;
+        if (r.isEof())
+            allowed = resetBy(y); // the peer is gone
+        else if (r.isError())
+            allowed = (r.error().kind() == Error::Kind::Reset && resetBy(y))
+                    || (r.error().kind() == Error::Kind::Aborted && (x.aborted || x.destroyed));
+        if (!allowed)
+            return fail(what + QStringLiteral(" gave %1 though nothing ended the write side when it was called "
+                                              "(no abort, no reset, no shutdown)")
+                                       .arg(describe(r)));
+    }
+    if (r.isError() && r.error().kind() == Error::Kind::Reset && r.error().endpoint().isEmpty())
+        return fail(what + QStringLiteral(" gave a reset error that names no endpoint: ") + describe(r));
+    // Sticky from now on: later writes give exactly this.
+    if (!x.writeEnd.isSet())
+        x.writeEnd = Expect{r.isEof() ? Expect::Eof : Expect::Error, r.error().kind(), r};
+    else if (!x.writeEnd.exact && w.expected.isSet() && x.writeEnd.matches(r))
+        x.writeEnd.exact = r;
+    if (!w.pendingAtDestroy && !x.destroyed) {
+        const Ledger *l = w.id <= x.ledger.size() ? &x.ledger[w.id - 1] : nullptr;
+        if (!l || l->rejected != 1 || l->rejectedWith != r)
+            return fail(what + QStringLiteral(" gave %1 but writeRejected(%2, %1) was not emitted").arg(describe(r)).arg(w.id));
+    }
+}
+
+void Sequence::pollReads(Side &x, Side &y)
+{
+    size_t i = x.firstOpenRead;
+    for (; i < x.reads.size() && !failed(); ++i) {
+        ReadRec &r = x.reads[i];
+        if (!r.future.isFinished())
+            break;
+        finishRead(x, y, r);
+    }
+    x.firstOpenRead = i;
+    // Contract 1: reads are served in call order.
+    for (++i; i < x.reads.size() && !failed(); ++i) {
+        if (x.reads[i].future.isFinished())
+            fail(QStringLiteral("%1.read #%2 finished before read #%3 (reads not served in call order)")
+                         .arg(x.name).arg(x.reads[i].number).arg(x.reads[x.firstOpenRead].number));
+    }
+}
+
+void Sequence::finishRead(Side &x, Side &y, ReadRec &rec)
+{
+    const QString what = QStringLiteral("%1.read #%2").arg(x.name).arg(rec.number);
+    if (rec.future.resultCount() != 1)
+        return fail(what + QStringLiteral(" finished without a result"));
+    rec.done = true;
+    rec.result = rec.future.result();
+    const ReadResult &r = rec.result;
+    if (r.isData()) {
+        if (x.readEnd)
+            return fail(what + QStringLiteral(" gave %1 bytes after the read side ended with %2 (Eof and errors are sticky)")
+                                       .arg(r.data().size()).arg(describe(*x.readEnd)));
+        if (x.readShut)
+            return fail(what + QStringLiteral(" gave %1 bytes after shutdown(Read)").arg(r.data().size()));
+        if (rec.pendingAtAbort || rec.pendingAtDestroy)
+            return fail(what + QStringLiteral(", pending when its flow was aborted or destroyed, gave data"));
+        const QString wrong = checkSegment(y.stream, x.received, r.data());
+        if (!wrong.isEmpty())
+            return fail(what + QStringLiteral(": ") + wrong);
+        x.received += r.data();
+        ++x.dataReads;
+        return;
+    }
+    if (x.readEnd) {
+        if (r != *x.readEnd)
+            return fail(what + QStringLiteral(" gave %1 after an earlier read gave %2 (Eof and errors are sticky)")
+                                       .arg(describe(r), describe(*x.readEnd)));
+        return;
+    }
+    if (rec.pendingAtAbort || rec.pendingAtDestroy) {
+        if (!(r.isError() && r.error().kind() == Error::Kind::Aborted))
+            return fail(what + QStringLiteral(", pending when its flow was %1, gave %2 instead of an error of kind Aborted")
+                                       .arg(rec.pendingAtDestroy ? QStringLiteral("destroyed") : QStringLiteral("aborted"),
+                                            describe(r)));
+    } else if (r.isEof()) {
+        bool peerFinished = y.writeShutRequested && x.received == y.stream;
+        for (size_t i = y.firstOpenWrite; peerFinished && i < y.writes.size(); ++i) {
+            const WriteRec &w = y.writes[i];
+            if (!w.done && !w.afterShut && !w.payload.isEmpty())
+                peerFinished = false;
+        }
+        if (!(x.readShut || rec.afterShut || peerFinished)) {
+            return fail(what + QStringLiteral(" gave Eof, but %1 (read %2 of the %3 bytes the peer's writes accepted)")
+                                       .arg(y.writeShutRequested ? QStringLiteral("not all the peer's data was read before it")
+                                                                 : QStringLiteral("the peer never shut its write side"))
+                                       .arg(x.received.size())
+                                       .arg(y.stream.size()));
+        }
+    } else {
+        const Error::Kind kind = r.error().kind();
+        const bool allowed = (kind == Error::Kind::Aborted && (x.aborted || x.destroyed))
+                || (kind == Error::Kind::Reset && resetBy(y));
+        if (!allowed)
+            return fail(what + QStringLiteral(" gave %1, but nothing aborted this flow or reset its peer").arg(describe(r)));
+        if (kind == Error::Kind::Reset && r.error().endpoint().isEmpty())
+            return fail(what + QStringLiteral(" gave a reset error that names no endpoint: ") + describe(r));
+    }
+    x.readEnd = r;
+}
+
+void Sequence::pollVoids(Side &x, Side &y)
+{
+    for (VoidRec &v : x.voids) {
+        if (v.done || !v.future.isFinished())
+            continue;
+        v.done = true;
+        if (!x.alive())
+            continue;
+        if (v.kind == VoidRec::Close) {
+            if (x.flow->state() != Flow::State::Closed)
+                return fail(QStringLiteral("%1.close() resolved but its state is %2").arg(x.name, name(x.flow->state())));
+            if (!(x.aborted || resetBy(y) || y.writeShutRequested))
+                return fail(QStringLiteral("%1.close() resolved although the peer never closed its side").arg(x.name));
+        } else if (v.kind != VoidRec::ShutdownRead) {
+            const Flow::WriteState ws = x.flow->writeState();
+            if (ws != Flow::WriteState::Closed && ws != Flow::WriteState::Failed)
+                return fail(QStringLiteral("%1.shutdown(Write) resolved but its write side is %2").arg(x.name, name(ws)));
+        }
+        if (v.kind != VoidRec::ShutdownRead && !x.aborted && !resetBy(y)
+            && (x.flow->bytesQueued() != 0 || x.flow->writesWaiting() != 0))
+            return fail(QStringLiteral("%1: close()/shutdown(Write) resolved with %2 bytes still queued and %3 writes waiting")
+                                .arg(x.name).arg(x.flow->bytesQueued()).arg(x.flow->writesWaiting()));
+    }
+}
+
+void Sequence::checkInvariants(Side &x, Side &y)
+{
+    Flow *f = x.flow;
+    const int waiting = f->writesWaiting();
+    const qint64 queued = f->bytesQueued();
+    const qint64 mark = f->highWaterMark();
+    if (mark != x.highWaterMark)
+        return fail(QStringLiteral("%1.highWaterMark() is %2, set to %3").arg(x.name).arg(mark).arg(x.highWaterMark));
+    if (waiting != x.unresolvedWrites)
+        return fail(QStringLiteral("%1.writesWaiting() is %2 but %3 writes are unresolved").arg(x.name).arg(waiting).arg(x.unresolvedWrites));
+    if (waiting > 0 && queued < mark)
+        return fail(QStringLiteral("%1: %2 writes wait although bytesQueued() %3 is below highWaterMark() %4")
+                            .arg(x.name).arg(waiting).arg(queued).arg(mark));
+    if (queued != x.lastBytesQueued.value_or(0))
+        return fail(QStringLiteral("%1.bytesQueued() is %2 but bytesQueuedChanged last said %3")
+                            .arg(x.name).arg(queued).arg(x.lastBytesQueued.value_or(0)));
+    if (waiting != x.lastWritesWaiting.value_or(0))
+        return fail(QStringLiteral("%1.writesWaiting() is %2 but writesWaitingChanged last said %3")
+                            .arg(x.name).arg(waiting).arg(x.lastWritesWaiting.value_or(0)));
+    const Flow::State st = f->state();
+    const Flow::ReadState rs = f->readState();
+    const Flow::WriteState ws = f->writeState();
+    if (st != x.state || rs != x.readState || ws != x.writeState)
+        return fail(QStringLiteral("%1: state %2/%3/%4 but the signals said %5/%6/%7")
+                            .arg(x.name, name(st), name(rs), name(ws), name(x.state), name(x.readState), name(x.writeState)));
+    if (rs != Flow::ReadState::Open && !(x.readShut || x.aborted || resetBy(y) || y.writeShutRequested))
+        return fail(QStringLiteral("%1: the read side is %2 but nothing ended it").arg(x.name, name(rs)));
+    if (ws != Flow::WriteState::Open && !(x.writeShutRequested || x.aborted || resetBy(y)))
+        return fail(QStringLiteral("%1: the write side is %2 but nothing ended it").arg(x.name, name(ws)));
+    if (st == Flow::State::Closing && !x.closeCalled)
+        return fail(QStringLiteral("%1 is Closing but close() was never called").arg(x.name));
+    if (st == Flow::State::Closed && !(x.aborted || resetBy(y) || (rs != Flow::ReadState::Open && ws != Flow::WriteState::Open)))
+        return fail(QStringLiteral("%1 is Closed but neither both directions ended nor an abort or reset happened").arg(x.name));
+    if (x.errorSignals == 0 ? !f->error().isNone() : f->error() != x.lastError)
+        return fail(QStringLiteral("%1.error() is %2 but errorOccurred said %3")
+                            .arg(x.name, debugString(f->error()), x.errorSignals ? debugString(x.lastError) : QStringLiteral("nothing")));
+    const FlowStats s = f->stats();
+    x.stats = s;
+    if (s.bytesRead != x.received.size() || s.readOps != x.dataReads)
+        return fail(QStringLiteral("%1.stats(): bytesRead %2, readOps %3, but reads gave %4 bytes in %5 reads")
+                            .arg(x.name).arg(s.bytesRead).arg(s.readOps).arg(x.received.size()).arg(x.dataReads));
+    if (s.writeOps != x.okNonEmptyWrites)
+        return fail(QStringLiteral("%1.stats().writeOps is %2 but %3 non-empty writes were accepted")
+                            .arg(x.name).arg(s.writeOps).arg(x.okNonEmptyWrites));
+    if (s.bytesWritten < 0 || s.bytesWritten > x.stream.size())
+        return fail(QStringLiteral("%1.stats().bytesWritten is %2 but only %3 bytes were accepted")
+                            .arg(x.name).arg(s.bytesWritten).arg(x.stream.size()));
+    if (s.bytesWritten + queued > x.stream.size())
+        return fail(QStringLiteral("%1: bytesWritten %2 + bytesQueued %3 exceed the %4 bytes accepted")
+                            .arg(x.name).arg(s.bytesWritten).arg(queued).arg(x.stream.size()));
+    if (x.observeData && x.sentData.size() != s.bytesWritten)
+        return fail(QStringLiteral("%1: dataSent carried %2 bytes but stats().bytesWritten is %3")
+                            .arg(x.name).arg(x.sentData.size()).arg(s.bytesWritten));
+}
+
+void Sequence::finalChecks()
+{
+    for (int i = 0; i < 2 && !failed(); ++i) {
+        Side &x = m_sides[i];
+        Side &y = m_sides[1 - i];
+        // Every future finished (contract 4).
+        if (hasUnfinished(x))
+            return fail(QStringLiteral("%1 has unfinished futures at the end").arg(x.name));
+        if (x.alive()) {
+            if (x.flow->state() != Flow::State::Closed)
+                return fail(QStringLiteral("%1 is %2 after close() resolved").arg(x.name, name(x.flow->state())));
+            if (x.flow->bytesQueued() != 0 || x.flow->writesWaiting() != 0)
+                return fail(QStringLiteral("%1 still queues %2 bytes / %3 writes when Closed").arg(x.name).arg(x.flow->bytesQueued()).arg(x.flow->writesWaiting()));
+        }
+        // The ledger: one writeQueued per call, with its size; accepted xor rejected, matching
+        // the future; every accepted write sent unless the connection was dropped.
+        const bool dropped = x.aborted || x.destroyedOpen || resetBy(y);
+        if (x.ledger.size() != x.writes.size())
+            return fail(QStringLiteral("%1: %2 write calls but %3 writeQueued signals").arg(x.name).arg(x.writes.size()).arg(x.ledger.size()));
+        for (const WriteRec &w : x.writes) {
+            const Ledger &l = x.ledger[w.id - 1];
+            if (l.size != w.payload.size())
+                return fail(QStringLiteral("%1: writeQueued(%2, %3) for a write of %4 bytes").arg(x.name).arg(w.id).arg(l.size).arg(w.payload.size()));
+            if (w.result.isOk() && (l.accepted != 1 || l.rejected != 0))
+                return fail(QStringLiteral("%1: write #%2 resolved Ok, ledger accepted %3 rejected %4").arg(x.name).arg(w.id).arg(l.accepted).arg(l.rejected));
+            if (w.result.isOk() && !dropped && l.sent != 1)
+                return fail(QStringLiteral("%1: write #%2 was accepted and the flow closed cleanly, but writeSent(%2) never came").arg(x.name).arg(w.id));
+        }
+        // Stats and data signals against what the model saw.
+        const FlowStats &s = x.stats;
+        if (s.bytesRead != x.received.size() || s.writeOps != x.okNonEmptyWrites)
+            return fail(QStringLiteral("%1: final stats bytesRead %2 writeOps %3, model %4 / %5").arg(x.name).arg(s.bytesRead).arg(s.writeOps).arg(x.received.size()).arg(x.okNonEmptyWrites));
+        if (!dropped && s.bytesWritten != x.stream.size())
+            return fail(QStringLiteral("%1 closed cleanly but handed %2 of its %3 accepted bytes to the transport").arg(x.name).arg(s.bytesWritten).arg(x.stream.size()));
+        if (x.observeData) {
+            if (!x.stream.startsWith(x.sentData))
+                return fail(QStringLiteral("%1: dataSent is not a prefix of the accepted bytes (%2)").arg(x.name, QString::fromLatin1(describeMismatch(x.sentData, x.stream.left(x.sentData.size())))));
+            if (!y.stream.startsWith(x.arrived))
+                return fail(QStringLiteral("%1: dataArrived is not a prefix of the peer's accepted bytes (%2)").arg(x.name, QString::fromLatin1(describeMismatch(x.arrived, y.stream.left(x.arrived.size())))));
+            if (!x.readShut && !x.arrived.startsWith(x.received))
+                return fail(QStringLiteral("%1: read more than dataArrived reported").arg(x.name));
+        }
+        if (x.errorSignals > 1)
+            return fail(QStringLiteral("%1: errorOccurred %2 times").arg(x.name).arg(x.errorSignals));
+        // The stream itself: what y's writes accepted, x read, exactly once and in order,
+        // unless the connection was dropped or x stopped reading (then a prefix, checked as
+        // the reads came in).
+        const bool clean = !x.aborted && !x.destroyed && !resetBy(y) && !x.readShut;
+        if (clean) {
+            if (x.received != y.stream)
+                return fail(QStringLiteral("%1 read %2 bytes, but the peer's accepted writes hold %3: %4")
+                                    .arg(x.name).arg(x.received.size()).arg(y.stream.size())
+                                    .arg(QString::fromLatin1(describeMismatch(x.received, y.stream))));
+            if (!x.readEnd || !x.readEnd->isEof())
+                return fail(QStringLiteral("%1's reads ended with %2 instead of Eof").arg(x.name, x.readEnd ? describe(*x.readEnd) : QStringLiteral("nothing")));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One sequence
+
+QString Sequence::run()
+{
+    configure();
+    FlowPair pair = m_factory.createPair(m_config.bufferSize);
+    if (!pair.first || !pair.second)
+        return QStringLiteral("the %1 factory gave no pair").arg(m_factory.name());
+    m_sides[0].owner = std::move(pair.first);
+    m_sides[1].owner = std::move(pair.second);
+    for (Side &x : m_sides) {
+        x.flow = x.owner.get();
+        connectSignals(x);
+        if (x.highWaterMark != x.flow->highWaterMark())
+            x.flow->setHighWaterMark(x.highWaterMark);
+    }
+    for (int i = 0; i < m_config.operations && !failed(); ++i) {
+        randomOperation(i);
+        poll();
+    }
+    if (!failed())
+        settle();
+    if (!failed())
+        drain();
+    if (!failed())
+        finalChecks();
+    // Tear down; what is left must not crash, whatever failed.
+    for (Side &x : m_sides) {
+        x.owner.reset();
+        x.flow = nullptr;
+    }
+    QCoreApplication::processEvents();
+    return m_failure;
+}
+
+quint64 envSeed(bool *given)
+{
+    bool ok = false;
+    const quint64 seed = qgetenv("RILL_MODEL_SEED").toULongLong(&ok, 0);
+    *given = ok;
+    return ok ? seed : QRandomGenerator::system()->generate64();
+}
+
+int envSequences()
+{
+    bool ok = false;
+    const int n = qEnvironmentVariableIntValue("RILL_MODEL_SEQUENCES", &ok);
+    return ok && n > 0 ? n : DefaultSequences;
+}
+
+} // namespace
+
+class TestModelCheck : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void checkerCatchesBadStreams_data();
+    void checkerCatchesBadStreams();
+    void randomSequences_data();
+    void randomSequences();
+
+private:
+    quint64 m_seed = 0;
+    bool m_seedGiven = false;
+    int m_sequences = 0;
+};
+
+void TestModelCheck::initTestCase()
+{
+    m_seed = envSeed(&m_seedGiven);
+    m_sequences = envSequences();
+    qInfo("model check: first seed %llu%s, %d sequences per transport "
+          "(RILL_MODEL_SEED, RILL_MODEL_SEQUENCES)",
+          m_seed, m_seedGiven ? " (from RILL_MODEL_SEED)" : "", m_sequences);
+}
+
+// The model's own heart: the segment check must catch lost, duplicated, reordered and invented
+// bytes, and accept the right ones.
+void TestModelCheck::checkerCatchesBadStreams_data()
+{
+    QTest::addColumn<QByteArray>("received");
+    QTest::addColumn<QByteArray>("segment");
+    QTest::addColumn<bool>("good");
+    QTest::addColumn<QString>("says");
+    // The peer's accepted writes held "abcdefghij".
+    QTest::newRow("first segment") << QByteArray() << QByteArrayLiteral("abc") << true << QString();
+    QTest::newRow("next segment") << QByteArrayLiteral("abc") << QByteArrayLiteral("defghij") << true << QString();
+    QTest::newRow("lost bytes") << QByteArrayLiteral("abc") << QByteArrayLiteral("fgh") << false << QStringLiteral("lost");
+    QTest::newRow("duplicated bytes") << QByteArrayLiteral("abc") << QByteArrayLiteral("cde") << false << QStringLiteral("duplicated");
+    QTest::newRow("reordered bytes") << QByteArrayLiteral("abc") << QByteArrayLiteral("edf") << false << QStringLiteral("differ");
+    QTest::newRow("invented bytes") << QByteArrayLiteral("abc") << QByteArrayLiteral("dXf") << false << QStringLiteral("corrupted");
+    QTest::newRow("beyond what was accepted") << QByteArrayLiteral("abcdefgh") << QByteArrayLiteral("ijk") << false << QStringLiteral("only 10 bytes");
+    QTest::newRow("empty segment") << QByteArrayLiteral("abc") << QByteArray() << false << QStringLiteral("zero bytes");
+}
+
+void TestModelCheck::checkerCatchesBadStreams()
+{
+    QFETCH(QByteArray, received);
+    QFETCH(QByteArray, segment);
+    QFETCH(bool, good);
+    QFETCH(QString, says);
+    const QString verdict = checkSegment(QByteArrayLiteral("abcdefghij"), received, segment);
+    if (good) {
+        QVERIFY2(verdict.isEmpty(), qPrintable(QStringLiteral("a correct segment was rejected: ") + verdict));
+    } else {
+        QVERIFY2(!verdict.isEmpty(), "a wrong segment was accepted");
+        QVERIFY2(verdict.contains(says), qPrintable(QStringLiteral("the verdict does not say \"%1\": %2").arg(says, verdict)));
+    }
+}
+
+void TestModelCheck::randomSequences_data()
+{
+    QTest::addColumn<QString>("transport");
+    QTest::newRow("pipe") << QStringLiteral("pipe");
+}
+
+void TestModelCheck::randomSequences()
+{
+    QFETCH(QString, transport);
+    std::unique_ptr<FlowPairFactory> factory = makeFactory(transport);
+    QVERIFY2(factory, qPrintable(QStringLiteral("no factory for ") + transport));
+    QElapsedTimer clock;
+    clock.start();
+    for (int i = 0; i < m_sequences; ++i) {
+        const quint64 seed = m_seed + quint64(i);
+        Sequence sequence(*factory, seed);
+        const QString failure = sequence.run();
+        if (!failure.isEmpty()) {
+            const QString message =
+                    QStringLiteral("%1\n  sequence %2 of %3 (%4)\n  reproduce: RILL_MODEL_SEED=%5 RILL_MODEL_SEQUENCES=1 %6\n"
+                                   "  operations:\n%7")
+                            .arg(failure)
+                            .arg(i + 1)
+                            .arg(m_sequences)
+                            .arg(sequence.configText())
+                            .arg(seed)
+                            .arg(QCoreApplication::applicationFilePath())
+                            .arg(sequence.logTail());
+            QFAIL(qPrintable(message));
+        }
+    }
+    qInfo("model check: %d %s sequences passed in %lld ms", m_sequences, qPrintable(transport), qint64(clock.elapsed()));
+}
+
+QTEST_GUILESS_MAIN(TestModelCheck)
+#include "tst_modelcheck.moc"
