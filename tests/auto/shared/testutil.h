@@ -134,8 +134,9 @@ template<typename Pred>
 
 // Destroys the given owners (unique_ptrs) when it goes out of scope. Declare it after the
 // QSignalSpy objects watching those flows, so the flows go first however the test function
-// ends: destroying a receiver while its flow lives runs Flow::disconnectNotify(), which may
-// deadlock (see TestFlow::receiverDestroyedWhileConnected).
+// ends: then a receiver's destruction never runs Flow::disconnectNotify(), and a bug there
+// (it once deadlocked) shows in TestFlow::receiverDestroyedWhileConnected only, instead of
+// hanging unrelated tests now and then.
 template<typename... Owners>
 [[nodiscard]] auto destroyFirst(Owners &...owners)
 {
