@@ -7,8 +7,11 @@
 #include "session.h"
 #include "tableprinter.h"
 
+#include <rill/quick/inspector.h>
+
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QTimer>
+#include <QtQuick/QQuickView>
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QTabWidget>
 
@@ -102,8 +105,10 @@ int main(int argc, char **argv)
     const QCommandLineOption showOption(QStringLiteral("show"),
         QStringLiteral("The selected flow's view to show first: ledger, plot, data or events."),
         QStringLiteral("view"), QStringLiteral("ledger"));
+    const QCommandLineOption quickOption(QStringLiteral("quick"),
+        QStringLiteral("Show the Qt Quick view (module Rill) instead of the Widgets window."));
     parser.addOptions(
-        {headlessOption, printOption, screenshotOption, delayOption, durationOption, noDemoOption,
+        {quickOption, headlessOption, printOption, screenshotOption, delayOption, durationOption, noDemoOption,
             clientsOption, speedOption, stallOption, connectOption, listenOption, showOption});
     parser.process(*app);
 
@@ -123,8 +128,13 @@ int main(int argc, char **argv)
     std::unique_ptr<InspectorSession> headlessSession;
     std::unique_ptr<Demo> headlessDemo;
     std::unique_ptr<TablePrinter> printer;
+    std::unique_ptr<QQuickView> quickView;
     InspectorSession *session = nullptr;
-    if (headless) {
+    if (parser.isSet(quickOption) && parser.isSet(screenshotOption)) {
+        fail(QStringLiteral("--screenshot takes a picture of the Widgets window, not of --quick"));
+        return 2;
+    }
+    if (headless || parser.isSet(quickOption)) {
         headlessSession = std::make_unique<InspectorSession>();
         session = headlessSession.get();
         if (withDemo) {
@@ -135,8 +145,18 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
-        printer = std::make_unique<TablePrinter>(session, stdout);
-        printer->start();
+        if (headless) {
+            printer = std::make_unique<TablePrinter>(session, stdout);
+            printer->start();
+        } else {
+            QString error;
+            quickView = rill::quick::createInspectorView(session->model(), &error);
+            if (!quickView) {
+                fail(QStringLiteral("the Qt Quick view could not load: ") + error);
+                return 1;
+            }
+            quickView->show();
+        }
     } else {
         MainWindow::Options options;
         options.demo = withDemo;
@@ -198,6 +218,7 @@ int main(int argc, char **argv)
         printer->printNow();
     // Windows and flows go before the application object.
     printer.reset();
+    quickView.reset();
     window.reset();
     headlessDemo.reset();
     headlessSession.reset();

@@ -288,7 +288,11 @@ qint64 FlowTableModel::adoptFlow(std::unique_ptr<Flow> flow, const QString &name
 {
     if (!flow || d->rowOfKey(flow.get()) >= 0)
         return 0;
-    return d->add(flow.release(), name, true);
+    Flow *raw = flow.release();
+    // A parent says "owned by C++" to QML too: flow(row) must not hand it to the JS collector.
+    if (!raw->parent())
+        raw->setParent(this);
+    return d->add(raw, name, true);
 }
 
 void FlowTableModel::removeFlow(Flow *flow)

@@ -74,8 +74,8 @@ public:
     // Returns the row's id (1, 2, ... in the order flows were added), or 0 if flow is null or
     // already shown.
     qint64 addFlow(rill::Flow *flow, const QString &name = {});
-    // The same, and the model owns the flow: it is deleted when its row is removed or the
-    // model is destroyed.
+    // The same, and the model owns the flow (it becomes the model's child if it has no parent):
+    // it is deleted when its row is removed or the model is destroyed.
     qint64 adoptFlow(std::unique_ptr<rill::Flow> flow, const QString &name = {});
     // Removes the flow's row; deletes the flow (deleteLater) if the model owns it.
     void removeFlow(rill::Flow *flow);
