@@ -1,0 +1,715 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+// rill::copy() and rill::proxy() (rill/combinators.h), over PipeFlow pairs and over real sockets
+// whose far ends are Python peers (tests/auto/shared/peer.py).
+#include "../shared/sockettest.h"
+
+#include <rill/combinators.h>
+#include <rill/listener.h>
+#include <rill/pipeflow.h>
+
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QtTest>
+
+using namespace std::chrono_literals;
+using rill::CopyOption;
+using rill::CopyResult;
+using rill::Error;
+using rill::Flow;
+using rill::PipeFlow;
+using rill::ProxyResult;
+using sockettest::KiB;
+using sockettest::MiB;
+using sockettest::Peer;
+using sockettest::Transfer;
+
+namespace rill {
+// QCOMPARE and failure messages print these.
+inline char *toString(const CopyResult &result)
+{
+    return QTest::toString(rillTestDebugString(result));
+}
+inline char *toString(const ProxyResult &result)
+{
+    return QTest::toString(rillTestDebugString(result));
+}
+} // namespace rill
+
+namespace {
+
+template<typename T>
+QByteArray describe(const T &value)
+{
+    return rilltest::debugString(value).toUtf8();
+}
+
+// Offers all of data to flow at once, in writes of chunk bytes (those above the high-water mark
+// wait, in order), then optionally its end of stream.
+void offer(Flow *flow, const QByteArray &data, qint64 chunk, bool end)
+{
+    for (qsizetype offset = 0; offset < data.size(); offset += chunk)
+        flow->write(data.mid(offset, chunk));
+    if (end)
+        flow->shutdown(Flow::Direction::Write);
+}
+
+bool isKind(const Error &error, Error::Kind kind)
+{
+    return error.kind() == kind;
+}
+
+} // namespace
+
+class tst_Combinators : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void cleanup();
+
+    // copy() over PipeFlow pairs
+    void copyMovesEverything_data();
+    void copyMovesEverything();
+    void copyEchoesIntoItsSource();
+    void copyReportsTheSourceError();
+    void copyReportsTheDestinationError_data();
+    void copyReportsTheDestinationError();
+    void copyFinishesWhenAFlowIsDestroyed_data();
+    void copyFinishesWhenAFlowIsDestroyed();
+    void copyWithoutAFlow();
+    void copyStopsReadingWhileTheDestinationStalls();
+    void copyAcrossThreads_data();
+    void copyAcrossThreads();
+
+    // proxy() over PipeFlow pairs
+    void proxyCarriesHalfClose_data();
+    void proxyCarriesHalfClose();
+    void proxyMovesBothWaysAtOnce();
+    void proxyResetsBothSidesOnError_data();
+    void proxyResetsBothSidesOnError();
+
+    // over real sockets, with Python peers
+    void proxyRequestResponseFromTcpToUnix();
+    void proxyBulkBothWaysOverSockets();
+    void copyBackpressureOverSockets();
+    void proxyPeerResetOverTcp();
+
+private:
+    // A flow accepted from a listener, for a peer that connects to it.
+    template<typename Listener>
+    std::unique_ptr<Flow> accepted(Listener &listener)
+    {
+        auto future = listener.accept();
+        if (!rilltest::waitFor(future))
+            return nullptr;
+        auto result = future.result();
+        return std::unique_ptr<Flow>(result.takeFlow().release());
+    }
+};
+
+void tst_Combinators::cleanup()
+{
+    // Finished operations delete themselves later: let them, so leaks and crashes show here.
+    sockettest::deleteDeferred();
+}
+
+// ---------------------------------------------------------------------------------------------
+// copy()
+
+void tst_Combinators::copyMovesEverything_data()
+{
+    QTest::addColumn<qint64>("size");
+    QTest::addColumn<qint64>("chunk");
+    QTest::addColumn<bool>("shutdown");
+    for (bool shutdown : {true, false}) {
+        const char *how = shutdown ? "shut down" : "left open";
+        QTest::addRow("empty, %s", how) << qint64(0) << qint64(1) << shutdown;
+        QTest::addRow("one byte, %s", how) << qint64(1) << qint64(1) << shutdown;
+        QTest::addRow("700 writes of 7 bytes, %s", how) << qint64(4900) << qint64(7) << shutdown;
+        QTest::addRow("4 MiB in 64 KiB writes, %s", how) << 4 * MiB << 64 * KiB << shutdown;
+    }
+}
+
+void tst_Combinators::copyMovesEverything()
+{
+    QFETCH(qint64, size);
+    QFETCH(qint64, chunk);
+    QFETCH(bool, shutdown);
+    auto [sourcePeer, source] = PipeFlow::createPair();
+    auto [destination, destinationPeer] = PipeFlow::createPair();
+    const QByteArray data = rilltest::pattern(size, 7);
+    offer(sourcePeer.get(), data, chunk, true);
+
+    QFuture<CopyResult> copying =
+            rill::copy(source.get(), destination.get(),
+                       shutdown ? CopyOption::ShutdownDestination : CopyOption::NoOptions);
+    const rilltest::Drained drained = rilltest::readToEnd(destinationPeer.get(), shutdown ? -1 : size);
+    if (shutdown) {
+        RILL_CHECK_DRAINED(drained, data, rill::ReadResult::eof());
+    } else {
+        QVERIFY2(drained.finished, "the destination's peer never got all the bytes");
+        QVERIFY2(drained.data == data, rilltest::describeMismatch(drained.data, data).constData());
+    }
+
+    CopyResult result;
+    RILL_AWAIT(copying, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.failedSide(), CopyResult::Side::None);
+    const rill::CopyStats stats = result.stats();
+    QCOMPARE(stats.bytesRead, size);
+    QCOMPARE(stats.bytesWritten, size);
+    QVERIFY2(stats.readOps == stats.writeOps, "each segment read must be written once");
+    QVERIFY2(stats.readOps == source->stats().readOps,
+             "the copy's reads must be the source's reads that gave data");
+    QVERIFY2(size == 0 ? stats.readOps == 0 : stats.readOps >= 1 && stats.readOps <= size,
+             describe(result));
+    QVERIFY2(stats.durationNs > 0, "the copy took no time at all");
+
+    if (shutdown) {
+        QCOMPARE(destination->writeState(), Flow::WriteState::Closed);
+    } else {
+        // Not asked to: the destination stays usable, and its peer sees no end of stream.
+        QCOMPARE(destination->writeState(), Flow::WriteState::Open);
+        destination->write("tail");
+        destination->shutdown(Flow::Direction::Write);
+        const rilltest::Drained rest = rilltest::readToEnd(destinationPeer.get());
+        RILL_CHECK_DRAINED(rest, QByteArray("tail"), rill::ReadResult::eof());
+    }
+}
+
+void tst_Combinators::copyEchoesIntoItsSource()
+{
+    auto [peer, flow] = PipeFlow::createPair();
+    const QByteArray data = rilltest::pattern(1 * MiB, 3);
+    QFuture<CopyResult> echoing = rill::copy(flow.get(), flow.get(), CopyOption::ShutdownDestination);
+    offer(peer.get(), data, 16 * KiB, true);
+    const rilltest::Drained drained = rilltest::readToEnd(peer.get());
+    RILL_CHECK_DRAINED(drained, data, rill::ReadResult::eof());
+    CopyResult result;
+    RILL_AWAIT(echoing, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.stats().bytesWritten, data.size());
+    QVERIFY2(rilltest::spinUntil([&] { return flow->state() == Flow::State::Closed; }),
+             "both directions of the echoing flow ended, yet it is not closed");
+}
+
+void tst_Combinators::copyReportsTheSourceError()
+{
+    auto [sourcePeer, source] = PipeFlow::createPair();
+    auto [destination, destinationPeer] = PipeFlow::createPair();
+    QFuture<CopyResult> copying =
+            rill::copy(source.get(), destination.get(), CopyOption::ShutdownDestination);
+    sourcePeer->write("first");
+    const rilltest::Drained first = rilltest::readToEnd(destinationPeer.get(), 5);
+    QVERIFY2(first.finished && first.data == "first", "the first segment did not arrive");
+    sourcePeer->abort();
+
+    CopyResult result;
+    RILL_AWAIT(copying, result);
+    QCOMPARE(result.failedSide(), CopyResult::Side::Source);
+    QVERIFY2(isKind(result.error(), Error::Kind::Reset), describe(result));
+    QCOMPARE(result.stats().bytesRead, 5);
+    QCOMPARE(result.stats().bytesWritten, 5);
+    // A failed copy does not shut the destination down: a clean end would hide the cut.
+    QCOMPARE(destination->writeState(), Flow::WriteState::Open);
+}
+
+void tst_Combinators::copyReportsTheDestinationError_data()
+{
+    QTest::addColumn<QString>("fault");
+    QTest::addColumn<Error::Kind>("kind");
+    QTest::newRow("the destination's peer resets") << QStringLiteral("peer reset") << Error::Kind::Reset;
+    QTest::newRow("the destination is aborted") << QStringLiteral("abort") << Error::Kind::Aborted;
+    QTest::newRow("the destination's write side was shut down")
+            << QStringLiteral("shutdown") << Error::Kind::Closed;
+}
+
+void tst_Combinators::copyReportsTheDestinationError()
+{
+    QFETCH(QString, fault);
+    QFETCH(Error::Kind, kind);
+    auto [sourcePeer, source] = PipeFlow::createPair();
+    auto [destination, destinationPeer] = PipeFlow::createPair();
+    QFuture<CopyResult> copying = rill::copy(source.get(), destination.get());
+    sourcePeer->write("first");
+    const rilltest::Drained first = rilltest::readToEnd(destinationPeer.get(), 5);
+    QVERIFY2(first.finished && first.data == "first", "the first segment did not arrive");
+
+    if (fault == QLatin1String("peer reset")) {
+        destinationPeer->abort();
+        QVERIFY2(rilltest::spinUntil([&] { return destination->state() == Flow::State::Closed; }),
+                 "the destination never learned that its peer reset");
+    } else if (fault == QLatin1String("abort")) {
+        destination->abort();
+    } else {
+        RILL_AWAIT_VOID(destination->shutdown(Flow::Direction::Write));
+    }
+    QVERIFY2(!copying.isFinished(), "the copy cannot know before it writes again");
+    sourcePeer->write("second");
+
+    CopyResult result;
+    RILL_AWAIT(copying, result);
+    QCOMPARE(result.failedSide(), CopyResult::Side::Destination);
+    QVERIFY2(isKind(result.error(), kind), describe(result));
+    QCOMPARE(result.stats().bytesRead, 11);
+    QCOMPARE(result.stats().bytesWritten, 5);
+    QCOMPARE(result.stats().readOps, 2);
+    QCOMPARE(result.stats().writeOps, 1);
+}
+
+void tst_Combinators::copyFinishesWhenAFlowIsDestroyed_data()
+{
+    QTest::addColumn<bool>("destroySource");
+    QTest::addColumn<bool>("stalled");
+    QTest::newRow("the source, while the copy reads") << true << false;
+    QTest::newRow("the source, while a write waits") << true << true;
+    QTest::newRow("the destination, while the copy reads") << false << false;
+    QTest::newRow("the destination, while a write waits") << false << true;
+}
+
+void tst_Combinators::copyFinishesWhenAFlowIsDestroyed()
+{
+    QFETCH(bool, destroySource);
+    QFETCH(bool, stalled);
+    auto [sourcePeer, source] = PipeFlow::createPair();
+    auto [destination, destinationPeer] = PipeFlow::createPair(16 * KiB);
+    destination->setHighWaterMark(16 * KiB);
+    QFuture<CopyResult> copying = rill::copy(source.get(), destination.get());
+    if (stalled) {
+        // The destination's peer reads nothing: its queue fills and a write waits.
+        offer(sourcePeer.get(), rilltest::pattern(1 * MiB, 5), 16 * KiB, false);
+        QVERIFY2(rilltest::spinUntil([&] { return destination->writesWaiting() > 0; }),
+                 "the destination never held a write back");
+    } else {
+        sourcePeer->write("first");
+        const rilltest::Drained first = rilltest::readToEnd(destinationPeer.get(), 5);
+        QVERIFY2(first.finished && first.data == "first", "the first segment did not arrive");
+    }
+    QVERIFY2(!copying.isFinished(), "the copy finished early");
+
+    if (destroySource)
+        source.reset();
+    else
+        destination.reset();
+
+    CopyResult result;
+    RILL_AWAIT(copying, result);
+    QCOMPARE(result.failedSide(),
+             destroySource ? CopyResult::Side::Source : CopyResult::Side::Destination);
+    QVERIFY2(isKind(result.error(), Error::Kind::Aborted), describe(result));
+}
+
+void tst_Combinators::copyWithoutAFlow()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QFuture<CopyResult> noSource = rill::copy(nullptr, b.get());
+    QFuture<CopyResult> noDestination = rill::copy(a.get(), nullptr);
+    QVERIFY2(noSource.isFinished() && noDestination.isFinished(), "a copy without a flow waits");
+    QCOMPARE(noSource.result().failedSide(), CopyResult::Side::Source);
+    QVERIFY(isKind(noSource.result().error(), Error::Kind::InvalidArgument));
+    QCOMPARE(noDestination.result().failedSide(), CopyResult::Side::Destination);
+    QVERIFY(isKind(noDestination.result().error(), Error::Kind::InvalidArgument));
+}
+
+void tst_Combinators::copyStopsReadingWhileTheDestinationStalls()
+{
+    const qint64 total = 64 * MiB;
+    auto [sourcePeer, source] = PipeFlow::createPair();
+    auto [destination, destinationPeer] = PipeFlow::createPair();
+    Transfer writer(sourcePeer.get());
+    writer.send(total, 11);
+    writer.setEnd(Transfer::End::ShutdownWrite);
+    QFuture<CopyResult> copying =
+            rill::copy(source.get(), destination.get(), CopyOption::ShutdownDestination);
+
+    // Nobody reads the destination's peer: the destination's queue fills and a copy write
+    // waits; then the source's buffers fill and the writer is held back.
+    QVERIFY2(sockettest::runUntil([&] {
+                 writer.step();
+                 return destination->writesWaiting() > 0 && writer.writePending();
+             }),
+             qPrintable(QStringLiteral("the copy never stalled: ") + writer.describe()));
+    const qint64 taken = source->stats().bytesRead;
+    for (int i = 0; i < 200; ++i) {
+        QCoreApplication::processEvents();
+        writer.step();
+    }
+    QCOMPARE(source->stats().bytesRead, taken); // the copy read on while its write waited
+    // What the copy took fits in the destination's queue and pipe and its peer's read-ahead;
+    // what the writer got accepted, in that plus the source's own buffers.
+    QVERIFY2(taken <= 4 * MiB, qPrintable(QStringLiteral("the copy took %1 bytes").arg(taken)));
+    QVERIFY2(writer.accepted() <= 8 * MiB && writer.accepted() < total,
+             qPrintable(QStringLiteral("the writer got %1 bytes accepted").arg(writer.accepted())));
+    QVERIFY2(!copying.isFinished(), "the copy finished while stalled");
+
+    // The peer reads again: everything arrives, in order.
+    Transfer reader(destinationPeer.get());
+    reader.setReading(true);
+    QVERIFY2(sockettest::runUntil(
+                     [&] {
+                         writer.step();
+                         reader.step();
+                         return writer.finished() && reader.finished();
+                     },
+                     sockettest::BulkTimeout),
+             qPrintable(writer.describe() + QStringLiteral(" / ") + reader.describe()));
+    QCOMPARE(reader.received(), total);
+    QCOMPARE(reader.receivedHash(), writer.sentHash());
+    QCOMPARE(reader.readEnd(), rill::ReadResult::eof());
+    CopyResult result;
+    RILL_AWAIT(copying, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.stats().bytesWritten, total);
+}
+
+void tst_Combinators::copyAcrossThreads_data()
+{
+    QTest::addColumn<bool>("sourceElsewhere");
+    QTest::newRow("the source in another thread") << true;
+    QTest::newRow("the destination in another thread") << false;
+}
+
+void tst_Combinators::copyAcrossThreads()
+{
+    QFETCH(bool, sourceElsewhere);
+    rilltest::WorkerThread worker;
+    auto [sourcePeerOwned, sourceOwned] = PipeFlow::createPair();
+    auto [destinationOwned, destinationPeerOwned] = PipeFlow::createPair();
+    std::unique_ptr<PipeFlow> local[2];
+    Flow *sourcePeer;
+    Flow *source;
+    Flow *destination;
+    Flow *destinationPeer;
+    if (sourceElsewhere) {
+        sourcePeer = worker.adopt(std::move(sourcePeerOwned));
+        source = worker.adopt(std::move(sourceOwned));
+        destination = destinationOwned.get();
+        destinationPeer = destinationPeerOwned.get();
+        local[0] = std::move(destinationOwned);
+        local[1] = std::move(destinationPeerOwned);
+    } else {
+        sourcePeer = sourcePeerOwned.get();
+        source = sourceOwned.get();
+        destination = worker.adopt(std::move(destinationOwned));
+        destinationPeer = worker.adopt(std::move(destinationPeerOwned));
+        local[0] = std::move(sourcePeerOwned);
+        local[1] = std::move(sourceOwned);
+    }
+    const QByteArray data = rilltest::pattern(4 * MiB, 13);
+    QFuture<CopyResult> copying = rill::copy(source, destination, CopyOption::ShutdownDestination);
+    offer(sourcePeer, data, 64 * KiB, true);
+    const rilltest::Drained drained = rilltest::readToEnd(destinationPeer);
+    RILL_CHECK_DRAINED(drained, data, rill::ReadResult::eof());
+    CopyResult result;
+    RILL_AWAIT(copying, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.stats().bytesWritten, data.size());
+}
+
+// ---------------------------------------------------------------------------------------------
+// proxy()
+
+void tst_Combinators::proxyCarriesHalfClose_data()
+{
+    QTest::addColumn<bool>("aEndsFirst");
+    QTest::newRow("a's peer ends first") << true;
+    QTest::newRow("b's peer ends first") << false;
+}
+
+void tst_Combinators::proxyCarriesHalfClose()
+{
+    QFETCH(bool, aEndsFirst);
+    auto [aPeer, a] = PipeFlow::createPair();
+    auto [b, bPeer] = PipeFlow::createPair();
+    QFuture<ProxyResult> proxying = rill::proxy(a.get(), b.get());
+    Flow *first = aEndsFirst ? aPeer.get() : bPeer.get();
+    Flow *second = aEndsFirst ? bPeer.get() : aPeer.get();
+    const QByteArray request("request");
+    const QByteArray response("the response, sent after the request's end");
+
+    first->write(request);
+    first->shutdown(Flow::Direction::Write);
+    const rilltest::Drained atSecond = rilltest::readToEnd(second);
+    RILL_CHECK_DRAINED(atSecond, request, rill::ReadResult::eof()); // the half-close came through
+    QVERIFY2(!proxying.isFinished(), "the proxy ended with one direction still open");
+    QCOMPARE(first->readState(), Flow::ReadState::Open);
+
+    second->write(response);
+    second->shutdown(Flow::Direction::Write);
+    const rilltest::Drained atFirst = rilltest::readToEnd(first);
+    RILL_CHECK_DRAINED(atFirst, response, rill::ReadResult::eof());
+
+    ProxyResult result;
+    RILL_AWAIT(proxying, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.failedSide(), ProxyResult::Side::None);
+    QCOMPARE(result.aToB().stats().bytesWritten, (aEndsFirst ? request : response).size());
+    QCOMPARE(result.bToA().stats().bytesWritten, (aEndsFirst ? response : request).size());
+    QVERIFY2(rilltest::spinUntil([&] {
+                 return a->state() == Flow::State::Closed && b->state() == Flow::State::Closed;
+             }),
+             "both directions ended, yet the proxied flows are not closed");
+}
+
+void tst_Combinators::proxyMovesBothWaysAtOnce()
+{
+    const qint64 size = 16 * MiB;
+    auto [aPeer, a] = PipeFlow::createPair();
+    auto [b, bPeer] = PipeFlow::createPair();
+    QFuture<ProxyResult> proxying = rill::proxy(a.get(), b.get());
+    Transfer atA(aPeer.get());
+    Transfer atB(bPeer.get());
+    atA.send(size, 21);
+    atB.send(size / 2, 22);
+    for (Transfer *t : {&atA, &atB}) {
+        t->setEnd(Transfer::End::ShutdownWrite);
+        t->setReading(true);
+    }
+    QVERIFY2(sockettest::runUntil(
+                     [&] {
+                         atA.step();
+                         atB.step();
+                         return atA.finished() && atB.finished();
+                     },
+                     sockettest::BulkTimeout),
+             qPrintable(atA.describe() + QStringLiteral(" / ") + atB.describe()));
+    QCOMPARE(atB.received(), size);
+    QCOMPARE(atB.receivedHash(), atA.sentHash());
+    QCOMPARE(atA.received(), size / 2);
+    QCOMPARE(atA.receivedHash(), atB.sentHash());
+    ProxyResult result;
+    RILL_AWAIT(proxying, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.aToB().stats().bytesRead, size);
+    QCOMPARE(result.bToA().stats().bytesRead, size / 2);
+}
+
+void tst_Combinators::proxyResetsBothSidesOnError_data()
+{
+    QTest::addColumn<QString>("fault");
+    QTest::addColumn<ProxyResult::Side>("side");
+    QTest::addColumn<Error::Kind>("kind");
+    QTest::newRow("a's peer resets") << QStringLiteral("a peer") << ProxyResult::Side::A
+                                     << Error::Kind::Reset;
+    QTest::newRow("b's peer resets") << QStringLiteral("b peer") << ProxyResult::Side::B
+                                     << Error::Kind::Reset;
+    QTest::newRow("a is destroyed") << QStringLiteral("a") << ProxyResult::Side::A
+                                    << Error::Kind::Aborted;
+    QTest::newRow("b is aborted") << QStringLiteral("b") << ProxyResult::Side::B
+                                  << Error::Kind::Aborted;
+}
+
+void tst_Combinators::proxyResetsBothSidesOnError()
+{
+    QFETCH(QString, fault);
+    QFETCH(ProxyResult::Side, side);
+    QFETCH(Error::Kind, kind);
+    auto [aPeer, a] = PipeFlow::createPair();
+    auto [b, bPeer] = PipeFlow::createPair();
+    QFuture<ProxyResult> proxying = rill::proxy(a.get(), b.get());
+    aPeer->write("hello");
+    const rilltest::Drained hello = rilltest::readToEnd(bPeer.get(), 5);
+    QVERIFY2(hello.finished && hello.data == "hello", "the proxy did not carry the first bytes");
+
+    Flow *survivingPeer = side == ProxyResult::Side::A ? bPeer.get() : aPeer.get();
+    if (fault == QLatin1String("a peer"))
+        aPeer->abort();
+    else if (fault == QLatin1String("b peer"))
+        bPeer->abort();
+    else if (fault == QLatin1String("a"))
+        a.reset();
+    else
+        b->abort();
+
+    ProxyResult result;
+    RILL_AWAIT(proxying, result);
+    QCOMPARE(result.failedSide(), side);
+    QVERIFY2(isKind(result.error(), kind), describe(result));
+    QVERIFY2(result.aToB().isError() && result.bToA().isError(),
+             "a failed proxy must stop both directions");
+    // The other peer sees its stream cut (a reset), not a clean end.
+    const rilltest::Drained rest = rilltest::readToEnd(survivingPeer);
+    QVERIFY2(rest.finished, "the surviving peer's read never ended: its stream was not reset");
+    QVERIFY2(rest.end.isError() && isKind(rest.end.error(), Error::Kind::Reset),
+             qPrintable(QStringLiteral("the surviving peer's read ended with ")
+                        + rilltest::debugString(rest.end)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real sockets
+
+void tst_Combinators::proxyRequestResponseFromTcpToUnix()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    rill::TcpListener tcp;
+    rill::LocalListener local;
+    QVERIFY2(tcp.listen(QHostAddress::LocalHost, 0), qPrintable(rill::errorMessage(tcp.error())));
+    QVERIFY2(local.listen(dir.filePath(QStringLiteral("server.sock"))),
+             qPrintable(rill::errorMessage(local.error())));
+    const QString request = QStringLiteral("GET / over a half-closed stream");
+    const QString response = QStringLiteral("200 OK, sent after the request's end of stream");
+    Peer client;
+    Peer server;
+    QVERIFY2(client.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint(),
+                                 QStringLiteral("--text"), request}),
+             qPrintable(client.describe()));
+    QVERIFY2(server.startPython({QStringLiteral("read-then-reply"), local.endpoint(),
+                                 QStringLiteral("--text"), response}),
+             qPrintable(server.describe()));
+    std::unique_ptr<Flow> a = accepted(tcp);
+    std::unique_ptr<Flow> b = accepted(local);
+    QVERIFY2(a && b, "accepting the peers failed");
+
+    QFuture<ProxyResult> proxying = rill::proxy(a.get(), b.get());
+    const auto eof = server.waitForEvent(QStringLiteral("eof"));
+    QVERIFY2(eof, qPrintable(QStringLiteral("the server never saw the request's end")
+                             + server.describe()));
+    QCOMPARE(eof->value(QLatin1String("received_sha256")).toString(),
+             sockettest::sha256Hex(request.toUtf8()));
+    const auto done = client.waitForEvent(QStringLiteral("done"));
+    QVERIFY2(done, qPrintable(QStringLiteral("the client never got the response")
+                              + client.describe()));
+    QCOMPARE(done->value(QLatin1String("received_sha256")).toString(),
+             sockettest::sha256Hex(response.toUtf8()));
+
+    ProxyResult result;
+    RILL_AWAIT(proxying, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.aToB().stats().bytesWritten, request.toUtf8().size());
+    QCOMPARE(result.bToA().stats().bytesWritten, response.toUtf8().size());
+}
+
+void tst_Combinators::proxyBulkBothWaysOverSockets()
+{
+    const qint64 size = 32 * MiB;
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    rill::TcpListener tcp;
+    rill::LocalListener local;
+    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
+    QVERIFY(local.listen(dir.filePath(QStringLiteral("bulk.sock"))));
+    Peer one;
+    Peer two;
+    const QString bytes = QString::number(size);
+    QVERIFY2(one.startPython({QStringLiteral("bulk"), tcp.endpoint(), QStringLiteral("--bytes"),
+                              bytes, QStringLiteral("--seed"), QStringLiteral("1")}),
+             qPrintable(one.describe()));
+    QVERIFY2(two.startPython({QStringLiteral("bulk"), local.endpoint(), QStringLiteral("--bytes"),
+                              bytes, QStringLiteral("--seed"), QStringLiteral("2")}),
+             qPrintable(two.describe()));
+    std::unique_ptr<Flow> a = accepted(tcp);
+    std::unique_ptr<Flow> b = accepted(local);
+    QVERIFY2(a && b, "accepting the peers failed");
+
+    QFuture<ProxyResult> proxying = rill::proxy(a.get(), b.get());
+    const auto doneOne = one.waitForEvent(QStringLiteral("done"), sockettest::BulkTimeout);
+    const auto doneTwo = two.waitForEvent(QStringLiteral("done"), sockettest::BulkTimeout);
+    QVERIFY2(doneOne && doneTwo, qPrintable(one.describe() + two.describe()));
+    QCOMPARE(doneOne->value(QLatin1String("received")).toInteger(), size);
+    QCOMPARE(doneOne->value(QLatin1String("received_sha256")).toString(),
+             doneTwo->value(QLatin1String("sent_sha256")).toString());
+    QCOMPARE(doneTwo->value(QLatin1String("received")).toInteger(), size);
+    QCOMPARE(doneTwo->value(QLatin1String("received_sha256")).toString(),
+             doneOne->value(QLatin1String("sent_sha256")).toString());
+    ProxyResult result;
+    RILL_AWAIT(proxying, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.aToB().stats().bytesWritten, size);
+    QCOMPARE(result.bToA().stats().bytesWritten, size);
+}
+
+// The most a TCP connection's kernel buffers may hold (receive plus send, autotuned), so a test
+// can offer more than that.
+static qint64 tcpBufferLimit()
+{
+    qint64 total = 0;
+    for (const char *path : {"/proc/sys/net/ipv4/tcp_rmem", "/proc/sys/net/ipv4/tcp_wmem"}) {
+        QFile file(QString::fromLatin1(path));
+        if (file.open(QIODevice::ReadOnly))
+            total += file.readAll().simplified().split(' ').value(2).toLongLong();
+    }
+    return total;
+}
+
+void tst_Combinators::copyBackpressureOverSockets()
+{
+    const qint64 size = qMax(64 * MiB, (2 * tcpBufferLimit() / MiB + 1) * MiB);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    rill::TcpListener tcp;
+    rill::LocalListener local;
+    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
+    QVERIFY(local.listen(dir.filePath(QStringLiteral("stall.sock"))));
+    Peer sender;
+    Peer staller;
+    QVERIFY2(sender.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint(),
+                                 QStringLiteral("--bytes"), QString::number(size)}),
+             qPrintable(sender.describe()));
+    QVERIFY2(staller.startPython({QStringLiteral("stall"), local.endpoint()}),
+             qPrintable(staller.describe()));
+    std::unique_ptr<Flow> source = accepted(tcp);
+    std::unique_ptr<Flow> destination = accepted(local);
+    QVERIFY2(source && destination, "accepting the peers failed");
+
+    QFuture<CopyResult> copying =
+            rill::copy(source.get(), destination.get(), CopyOption::ShutdownDestination);
+    QVERIFY2(sockettest::runUntil([&] { return destination->writesWaiting() > 0; }),
+             qPrintable(QStringLiteral("the destination never held a write back")
+                        + staller.describe()));
+    const qint64 taken = source->stats().bytesRead;
+    for (int i = 0; i < 200; ++i)
+        QCoreApplication::processEvents();
+    QCOMPARE(source->stats().bytesRead, taken); // the copy read on while its write waited
+    QVERIFY2(taken <= 8 * MiB, qPrintable(QStringLiteral("the copy took %1 bytes").arg(taken)));
+    // The kernel's buffers hold less than half of what the sender offers: it is held back.
+    QVERIFY2(!sender.hasEvent(QStringLiteral("sent")), "the sender got everything out");
+
+    staller.command("go");
+    const auto eof = staller.waitForEvent(QStringLiteral("eof"), sockettest::BulkTimeout);
+    const auto sent = sender.waitForEvent(QStringLiteral("sent"), sockettest::BulkTimeout);
+    QVERIFY2(eof && sent, qPrintable(sender.describe() + staller.describe()));
+    QCOMPARE(eof->value(QLatin1String("received")).toInteger(), size);
+    QCOMPARE(eof->value(QLatin1String("received_sha256")).toString(),
+             sent->value(QLatin1String("sent_sha256")).toString());
+    CopyResult result;
+    RILL_AWAIT(copying, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.stats().bytesWritten, size);
+}
+
+void tst_Combinators::proxyPeerResetOverTcp()
+{
+    rill::TcpListener tcp;
+    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
+    Peer client;
+    Peer server;
+    QVERIFY2(client.startPython({QStringLiteral("stall"), tcp.endpoint()}),
+             qPrintable(client.describe()));
+    std::unique_ptr<Flow> a = accepted(tcp);
+    QVERIFY2(server.startPython({QStringLiteral("stall"), tcp.endpoint()}),
+             qPrintable(server.describe()));
+    std::unique_ptr<Flow> b = accepted(tcp);
+    QVERIFY2(a && b, "accepting the peers failed");
+    QVERIFY2(client.waitForEvent(QStringLiteral("connected")), qPrintable(client.describe()));
+    QVERIFY2(server.waitForEvent(QStringLiteral("connected")), qPrintable(server.describe()));
+    const QString clientEndpoint = a->peerEndpoint();
+
+    QFuture<ProxyResult> proxying = rill::proxy(a.get(), b.get());
+    client.command("reset");
+    QVERIFY2(client.waitForEvent(QStringLiteral("reset")), qPrintable(client.describe()));
+
+    ProxyResult result;
+    RILL_AWAIT(proxying, result);
+    QCOMPARE(result.failedSide(), ProxyResult::Side::A);
+    QVERIFY2(isKind(result.error(), Error::Kind::Reset), describe(result));
+    QVERIFY2(rill::errorMessage(result.error()).contains(clientEndpoint),
+             qPrintable(rill::errorMessage(result.error())));
+    // The server's stream was cut: it must see a reset, not a clean end of stream.
+    server.command("go");
+    const auto error = server.waitForEvent(QStringLiteral("error"));
+    QVERIFY2(error && error->value(QLatin1String("errno")).toInt() == ECONNRESET,
+             qPrintable(QStringLiteral("the server did not see a reset") + server.describe()));
+}
+
+QTEST_GUILESS_MAIN(tst_Combinators)
+#include "tst_combinators.moc"
