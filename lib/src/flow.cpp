@@ -184,23 +184,55 @@ void FlowPrivate::reject(quint64 id, Promise<WriteResult> &&promise)
     promise.finish(result);
 }
 
+// Gives a new write its id and settles the writes that need no queue: the write side is closed,
+// or there is nothing to write. Returns the id, or 0 when the promise is finished already.
+quint64 FlowPrivate::admitWrite(qint64 size, Promise<WriteResult> &promise)
+{
+    const quint64 id = ++m_lastWriteId;
+    notify(&Flow::writeQueued, id, size);
+    if (writeState != Flow::WriteState::Open) {
+        reject(id, std::move(promise));
+        return 0;
+    }
+    if (size == 0) {
+        notify(&Flow::writeAccepted, id);
+        notify(&Flow::writeSent, id);
+        promise.finish(WriteResult::ok());
+        return 0;
+    }
+    return id;
+}
+
 void FlowPrivate::write(QList<QByteArray> buffers, Promise<WriteResult> promise)
 {
     qint64 size = 0;
     for (const QByteArray &buffer : std::as_const(buffers))
         size += buffer.size();
-    const quint64 id = ++m_lastWriteId;
-    notify(&Flow::writeQueued, id, size);
-    if (writeState != Flow::WriteState::Open)
-        return reject(id, std::move(promise));
-    if (size == 0) {
-        notify(&Flow::writeAccepted, id);
-        notify(&Flow::writeSent, id);
-        promise.finish(WriteResult::ok());
+    const quint64 id = admitWrite(size, promise);
+    if (id == 0)
         return;
-    }
-    if (m_waitingWrites.empty() && bytesQueued < highWaterMark)
+    if (canAcceptNow())
         return accept(id, std::move(buffers), size, std::move(promise));
+    wait(id, std::move(buffers), size, std::move(promise));
+}
+
+// write() of one buffer, the common case: no list around it unless it has to wait.
+void FlowPrivate::write(QByteArray buffer, Promise<WriteResult> promise)
+{
+    const qint64 size = buffer.size();
+    const quint64 id = admitWrite(size, promise);
+    if (id == 0)
+        return;
+    if (!canAcceptNow())
+        return wait(id, QList<QByteArray>{std::move(buffer)}, size, std::move(promise));
+    const bool wasEmpty = sendQueue.empty();
+    sendQueue.push_back(Chunk{std::move(buffer), id, true});
+    accepted(id, size, std::move(promise), wasEmpty);
+}
+
+void FlowPrivate::wait(quint64 id, QList<QByteArray> &&buffers, qint64 size,
+                       Promise<WriteResult> &&promise)
+{
     m_waitingWrites.push_back(WaitingWrite{id, std::move(buffers), size, std::move(promise)});
     notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
 }
@@ -216,6 +248,12 @@ void FlowPrivate::accept(quint64 id, QList<QByteArray> &&buffers, qint64 size,
         if (!buffers.at(i).isEmpty())
             sendQueue.push_back(Chunk{std::move(buffers[i]), id, i == last});
     }
+    accepted(id, size, std::move(promise), wasEmpty);
+}
+
+// The write's chunks are in the send queue: account for them, resolve, wake the transport.
+void FlowPrivate::accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise, bool wasEmpty)
+{
     bytesQueued += size;
     ++stats.writeOps;
     notify(&Flow::bytesQueuedChanged, bytesQueued);
@@ -492,7 +530,10 @@ QFuture<ReadResult> Flow::read()
 */
 QFuture<WriteResult> Flow::write(const QByteArray &buffer)
 {
-    return writev(QList<QByteArray>{buffer});
+    return onFlowThread<WriteResult>(this, d_func(),
+                                     [buffer](FlowPrivate *d, Promise<WriteResult> p) {
+                                         d->write(buffer, std::move(p));
+                                     });
 }
 
 /*!

@@ -74,6 +74,7 @@ public:
     // ---- The operations, on the flow's thread.
     void read(Promise<ReadResult> promise);
     void write(QList<QByteArray> buffers, Promise<WriteResult> promise);
+    void write(QByteArray buffer, Promise<WriteResult> promise);
     void shutdown(Flow::Direction direction, Promise<void> promise);
     void close(Promise<void> promise);
     void abort();
@@ -106,7 +107,11 @@ private:
         Promise<WriteResult> promise;
     };
 
+    quint64 admitWrite(qint64 size, Promise<WriteResult> &promise);
+    bool canAcceptNow() const { return m_waitingWrites.empty() && bytesQueued < highWaterMark; }
+    void wait(quint64 id, QList<QByteArray> &&buffers, qint64 size, Promise<WriteResult> &&promise);
     void accept(quint64 id, QList<QByteArray> &&buffers, qint64 size, Promise<WriteResult> &&promise);
+    void accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise, bool wasEmpty);
     void acceptWaiting();
     void reject(quint64 id, Promise<WriteResult> &&promise);
     WriteResult writeEndResult() const;
