@@ -382,10 +382,18 @@ QFuture<CopyResult> copy(Flow *source, Flow *destination, CopyOptions options)
     wait forever, and a reset (not a clean end of stream) tells the other peer its stream was
     cut. The result then names the first error and the flow it happened on.
 
-    The future always finishes, as copy()'s does. The proxy does not own the flows.
+    The future always finishes, as copy()'s does. The proxy does not own the flows. A null \a a
+    or \a b is an argument error (InvalidArgument) that leaves the other flow untouched.
 */
 QFuture<ProxyResult> proxy(Flow *a, Flow *b)
 {
+    if (!a || !b) {
+        const Error error(Error::Kind::InvalidArgument, QStringLiteral("no flow given"));
+        const CopyResult failed = CopyResult::fromError(CopyResult::Side::Source, error);
+        const CopyResult notStarted = CopyResult::fromError(CopyResult::Side::None, error);
+        return readyFuture(!a ? ProxyResult(failed, notStarted, ProxyResult::Side::A, error)
+                              : ProxyResult(notStarted, failed, ProxyResult::Side::B, error));
+    }
     auto state = std::make_shared<ProxyState>(a, b);
     QFuture<ProxyResult> future = state->promise.future();
     startCopy(a, b, CopyOption::ShutdownDestination,

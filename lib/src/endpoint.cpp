@@ -61,6 +61,10 @@ Endpoint Endpoint::parse(const QString &text, Error *error)
     for (QChar c : std::as_const(host)) {
         if (c.isSpace() || c.unicode() < 0x20)
             return invalid(QStringLiteral("the host contains a space or control character"));
+        // Brackets only ever surround an IPv6 host; inside one, toString() could not print it
+        // back to the same endpoint.
+        if (c == QLatin1Char('[') || c == QLatin1Char(']'))
+            return invalid(QStringLiteral("the host contains a bracket"));
     }
     bool ok = false;
     const uint port = portText.toUInt(&ok, 10);
@@ -73,9 +77,10 @@ QString Endpoint::toString() const
 {
     switch (m_type) {
     case Type::Tcp:
+        // Concatenated, not arg(): a host may hold "%1" (an IPv6 zone such as "fe80::1%1").
         if (m_host.contains(QLatin1Char(':')))
-            return QStringLiteral("tcp:[%1]:%2").arg(m_host).arg(m_port);
-        return QStringLiteral("tcp:%1:%2").arg(m_host).arg(m_port);
+            return QLatin1String("tcp:[") + m_host + QLatin1String("]:") + QString::number(m_port);
+        return QLatin1String("tcp:") + m_host + QLatin1Char(':') + QString::number(m_port);
     case Type::Local:
         return QStringLiteral("unix:") + m_path;
     case Type::Invalid:

@@ -569,8 +569,9 @@ QFuture<void> Flow::shutdown(Direction direction)
 }
 
 /*!
-    Drops the connection at once (the peer sees a reset). Every pending future finishes with an
-    error of kind Aborted.
+    Drops the connection at once. Every pending future finishes with an error of kind Aborted.
+    A TCP or pipe peer sees a reset. A Unix socket has no reset: its peer reads end of stream
+    (or a reset, if the flow had unread bytes) and its writes then give Eof.
 */
 void Flow::abort()
 {
@@ -596,6 +597,10 @@ int Flow::writesWaiting() const
     return int(d_func()->writesWaitingCount());
 }
 
+/*!
+    Sets the send queue's high-water mark to \a bytes; values below 1 are taken as 1 (one write
+    accepted at a time). Waiting writes are accepted at once if the queue is now below it.
+*/
 void Flow::setHighWaterMark(qint64 bytes)
 {
     if (QThread::currentThread() == thread())

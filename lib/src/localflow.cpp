@@ -35,8 +35,22 @@ Error::Kind kindOf(QLocalSocket::LocalSocketError error)
     }
 }
 
+// The errno behind an UnknownSocketError: Qt maps only a few, and words the rest as
+// "QLocalSocket::connectToServer: Unknown error 20". 0 when there is none.
+int unmappedErrno(const QLocalSocket *socket)
+{
+    if (socket->error() != QLocalSocket::UnknownSocketError)
+        return 0;
+    static const QLatin1String marker("Unknown error ");
+    const QString text = socket->errorString();
+    const qsizetype at = text.lastIndexOf(marker);
+    return at < 0 ? 0 : text.mid(at + marker.size()).toInt();
+}
+
 Error localSocketError(const QLocalSocket *socket, const QString &endpoint)
 {
+    if (const int code = unmappedErrno(socket))
+        return Error(Error::Kind::Other, qt_error_string(code).toLower(), endpoint);
     const Error::Kind kind = kindOf(socket->error());
     QString text;
     switch (kind) {
@@ -96,7 +110,7 @@ void LocalFlowPrivate::wrap(QLocalSocket *socket)
     }
     if (socket->state() == QLocalSocket::UnconnectedState) {
         // Connecting may fail before we could listen to the socket's signals.
-        fail(socket->error() != QLocalSocket::UnknownSocketError
+        fail(socket->error() != QLocalSocket::UnknownSocketError || unmappedErrno(socket) != 0
                      ? localSocketError(socket, errorEndpoint())
                      : Error(Error::Kind::Closed, QStringLiteral("the socket is not connected"),
                              errorEndpoint()),

@@ -109,7 +109,7 @@ QString TcpFlowPrivate::peerEndpoint() const
         return describe(peerAddress, peerPort);
     if (targetHost.isEmpty())
         return QString();
-    if (peerPort == 0) // not known yet: say no port rather than a wrong one
+    if (peerPort == 0 && !peerPortKnown) // not known yet: say no port rather than a wrong one
         return Endpoint::tcp(targetHost, 0).toString().chopped(2);
     return Endpoint::tcp(targetHost, peerPort).toString();
 }
@@ -240,6 +240,7 @@ QFuture<FlowResult<TcpFlow>> TcpFlow::connectToHost(const QString &host, quint16
     auto *d = new TcpFlowPrivate;
     d->targetHost = host; // known before any error, so that the error names it
     d->peerPort = port;
+    d->peerPortKnown = true;
     auto *flow = new TcpFlow(*d, nullptr);
     auto *socket = new QTcpSocket;
     socket->connectToHost(host, port);

@@ -36,6 +36,7 @@ public:
     quint16 localPort = 0;
     QHostAddress peerAddress;
     quint16 peerPort = 0;
+    bool peerPortKnown = false; // a port given to connectToHost(), 0 included
     QString targetHost; // the name connected to, for messages before an address is known
     // The supported options (see nativeOption), set before or after connecting. A fixed array,
     // not a hash: an idle flow pays for every byte it holds.
