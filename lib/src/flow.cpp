@@ -18,18 +18,25 @@ Error abortedError()
 }
 
 // Runs op(d, promise) on the flow's thread and returns the promise's future. From another thread
-// the call is queued; if the flow is destroyed first, the promise finishes Aborted.
+// the call is queued; if the flow is destroyed first, the promise finishes Aborted. A flow whose
+// thread has finished was aborted then (watchThread()), and no call can reach it any more: the
+// promise is dropped, which finishes it Aborted at once.
 template<typename T, typename Op>
 QFuture<T> onFlowThread(Flow *q, FlowPrivate *d, Op &&op)
 {
     Promise<T> promise;
     QFuture<T> future = promise.future();
     if (QThread::currentThread() == q->thread()) {
+        d->watchThread();
         op(d, std::move(promise));
-    } else {
+    } else if (!q->thread()->isFinished()) {
         auto shared = std::make_shared<Promise<T>>(std::move(promise));
         QMetaObject::invokeMethod(
-                q, [d, shared, op = std::forward<Op>(op)]() { op(d, std::move(*shared)); },
+                q,
+                [d, shared, op = std::forward<Op>(op)]() {
+                    d->watchThread();
+                    op(d, std::move(*shared));
+                },
                 Qt::QueuedConnection);
     }
     return future;
@@ -425,6 +432,27 @@ void FlowPrivate::abort()
     fail(abortedError(), true);
 }
 
+// When the flow's thread finishes with the flow still alive, its event loop is gone and nothing
+// would ever resolve what is pending: abort then. Followed to a new thread after moveToThread().
+void FlowPrivate::watchThread()
+{
+    QThread *thread = q_ptr->thread();
+    if (thread == m_watchedThread)
+        return;
+    QObject::disconnect(m_threadFinished);
+    m_watchedThread = thread;
+    m_threadFinished = QObject::connect(
+            thread, &QThread::finished, q_ptr,
+            [this] {
+                // Emitted in the finishing thread; moveToThread() happens there too, so this
+                // compares without a race.
+                if (q_ptr->thread() == QThread::currentThread())
+                    fail(Error(Error::Kind::Aborted, QStringLiteral("the flow's thread finished")),
+                         true);
+            },
+            Qt::DirectConnection);
+}
+
 void FlowPrivate::destroy()
 {
     m_destroying = true;
@@ -504,6 +532,7 @@ void FlowPrivate::setHighWaterMark(qint64 bytes)
 Flow::Flow(FlowPrivate &dd, QObject *parent) : QObject(parent), d_rill(&dd)
 {
     d_rill->q_ptr = this;
+    d_rill->watchThread();
 }
 
 Flow::~Flow()

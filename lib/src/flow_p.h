@@ -79,6 +79,7 @@ public:
     void close(Promise<void> promise);
     void abort();
     void destroy(); // from ~Flow: abort without signals
+    void watchThread();
     void setHighWaterMark(qint64 bytes);
 
     Flow::State state = Flow::State::Connecting;
@@ -139,6 +140,8 @@ private:
     bool m_writeEndedCleanly = false; // new writes get Eof, whatever happens later
     bool m_readEnabled = false;
     bool m_destroying = false;
+    QThread *m_watchedThread = nullptr;
+    QMetaObject::Connection m_threadFinished;
 };
 
 } // namespace rill

@@ -112,6 +112,7 @@ private Q_SLOTS:
     void queuedCallToADestroyedFlowResolvesAborted();
     void destroyInWorkerFinishesOtherThreadsFutures();
     void abortFromAnotherThread();
+    void threadFinishingFinishesFutures();
 
     // 6. observation
     void stateSignalsFollowTheFlow();
@@ -1256,6 +1257,56 @@ void TestFlow::abortFromAnotherThread()
              qPrintable(QStringLiteral("the peer's write gave ") + debugString(w)));
     worker.destroy(a);
     worker.destroy(b);
+}
+
+// The flow's thread finishes with the flow alive and futures pending: nothing could resolve
+// them any more, so the flow aborts itself then; later calls finish at once.
+void TestFlow::threadFinishingFinishesFutures()
+{
+    QThread thread;
+    thread.start();
+    auto pair = makePair(1);
+    PipeFlow *a = pair.a.release();
+    PipeFlow *b = pair.b.release();
+    a->moveToThread(&thread);
+    b->moveToThread(&thread);
+    auto cleanUp = qScopeGuard([&] {
+        thread.quit();
+        thread.wait();
+        delete a; // their thread has finished: nothing else touches them
+        delete b;
+    });
+    a->setHighWaterMark(1);
+    QFuture<ReadResult> read = a->read();
+    // Far more than the mark, the pipe and b's read-ahead take: the last one waits.
+    QFuture<WriteResult> accepted = a->write(pattern(100000, 1));
+    for (int i = 2; i < 8; ++i)
+        a->write(pattern(100000, quint32(i)));
+    QFuture<WriteResult> waiting = a->write(pattern(100000, 8));
+    QFuture<void> closed = a->close();
+    // Queued behind the calls above: once it ran, they all reached the flow.
+    QMetaObject::invokeMethod(a, [] {}, Qt::BlockingQueuedConnection);
+    QVERIFY(!waiting.isFinished());
+    QVERIFY(!read.isFinished());
+
+    thread.quit();
+    QVERIFY(thread.wait(QDeadlineTimer(DefaultTimeout)));
+    QVERIFY2(read.isFinished(), "a read stayed pending after its flow's thread finished");
+    QVERIFY2(read.result().isError() && read.result().error().kind() == Error::Kind::Aborted,
+             qPrintable(debugString(read.result())));
+    QCOMPARE(accepted.result(), WriteResult::ok());
+    QVERIFY2(waiting.isFinished() && waiting.result().isError()
+                     && waiting.result().error().kind() == Error::Kind::Aborted,
+             "the waiting write did not finish Aborted");
+    QVERIFY(closed.isFinished());
+    QCOMPARE(a->state(), Flow::State::Closed);
+    QVERIFY2(a->error().message().contains(QLatin1String("thread")), qPrintable(a->error().message()));
+
+    QFuture<ReadResult> late = a->read();
+    QFuture<void> lateClose = a->close();
+    QVERIFY2(late.isFinished() && lateClose.isFinished(),
+             "a call after the flow's thread finished did not finish at once");
+    QCOMPARE(late.result().error().kind(), Error::Kind::Aborted);
 }
 
 // ---------------------------------------------------------------------------------------------
