@@ -67,6 +67,10 @@ endif()
 if(CXX_COMPILER)
     list(APPEND configure_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
 endif()
+if(CONSUMER_SANITIZE)
+    list(APPEND configure_args "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined"
+                               "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined")
+endif()
 run("configure the consumer" "${CMAKE_COMMAND}" ${configure_args})
 run("build the consumer" "${CMAKE_COMMAND}" --build "${consumer_build}")
 

@@ -28,10 +28,19 @@ Modes:
   listen-only         listen, accept nothing, exit when stdin ends.
   bind-only           bind a Unix socket path without listening, then close it: a stale
                       socket file.
+  sink                read to EOF or a reset (with --hold: only once stdin says "go"; "ping"
+                      is answered meanwhile), report "ended" with how it ended ("eof" or
+                      "reset") and what was read; after an EOF send the data and
+                      shutdown(SHUT_WR).
+  read-then-reset     read until at least --after N bytes were read, wait until more bytes are
+                      waiting unread (so a Unix socket reports ECONNRESET too), then close with
+                      SO_LINGER 0; report "reset" with what was read.
+  close               close at once (a FIN, nothing sent, nothing read).
 
-The data sent is --text TEXT, or --bytes N pseudo-random bytes from --seed. Events are JSON
-objects, one a line, on stdout: listening, connected, sent, eof, reset, done, error. Counts
-and sha256 hex digests of both directions are reported with them.
+The data sent is --text TEXT, --file PATH (the file's bytes), or --bytes N pseudo-random bytes
+from --seed. Events are JSON objects, one a line, on stdout: listening, connected, sent, eof,
+reset, ended, closed, done, error. Counts and sha256 hex digests of both directions are
+reported with them.
 """
 
 import argparse
@@ -104,6 +113,13 @@ def chunks(args):
         if args.text:
             yield args.text.encode()
         return
+    if args.file is not None:
+        with open(args.file, "rb") as source:
+            while True:
+                piece = source.read(CHUNK)
+                if not piece:
+                    return
+                yield piece
     rng = random.Random(args.seed)
     left = args.bytes
     while left > 0:
@@ -289,6 +305,48 @@ def mode_bind_only(args):
     emit("bound", endpoint=args.endpoint)
 
 
+def mode_sink(args):
+    sock = open_connection(args)
+    if args.hold and wait_for("go") != "go":
+        return
+    received = Counter()
+    how = "eof"
+    try:
+        read_to_eof(sock, received)
+    except ConnectionResetError:
+        how = "reset"
+    emit("ended", how=how, **received.fields("received"))
+    if how == "eof":
+        sent = Counter()
+        send_all(sock, args, sent)
+        sock.shutdown(socket.SHUT_WR)
+        emit("done", **sent.fields("sent"), **received.fields("received"))
+    sock.close()
+
+
+def mode_read_then_reset(args):
+    sock = open_connection(args)
+    received = Counter()
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    while received.count < args.after:
+        n = sock.recv_into(buffer, min(CHUNK, args.after - received.count))
+        if n == 0:
+            emit("eof", **received.fields("received"))
+            return
+        received.add(view[:n])
+    sock.recv(1, socket.MSG_PEEK)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    emit("reset", **received.fields("received"))
+
+
+def mode_close(args):
+    sock = open_connection(args)
+    sock.close()
+    emit("closed")
+
+
 MODES = {
     "send-then-shutdown": mode_send_then_shutdown,
     "read-then-reply": mode_read_then_reply,
@@ -299,6 +357,9 @@ MODES = {
     "connect-many": mode_connect_many,
     "listen-only": mode_listen_only,
     "bind-only": mode_bind_only,
+    "sink": mode_sink,
+    "read-then-reset": mode_read_then_reset,
+    "close": mode_close,
 }
 
 
@@ -314,6 +375,8 @@ def main():
     parser.add_argument("--hold", action="store_true")
     parser.add_argument("--peek", action="store_true")
     parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--file")
+    parser.add_argument("--after", type=int, default=0)
     args = parser.parse_args()
     try:
         MODES[args.mode](args)

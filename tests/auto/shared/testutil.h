@@ -63,6 +63,21 @@ using namespace std::chrono_literals;
 // thing never happens, not that it was slow.
 inline constexpr std::chrono::milliseconds DefaultTimeout = 15s;
 
+#if defined(__SANITIZE_ADDRESS__)
+// Under AddressSanitizer code runs several times slower, and freed memory waits in quarantine:
+// resident size says nothing about leaks there.
+inline constexpr bool Sanitized = true;
+#else
+inline constexpr bool Sanitized = false;
+#endif
+
+// The volume of the heaviest transfers: an eighth under sanitizers, whose run looks for memory
+// errors on every path, not for volume (the normal run moves the full amount).
+inline constexpr qint64 heavyVolume(qint64 bytes)
+{
+    return Sanitized ? bytes / 8 : bytes;
+}
+
 // QDebug text of a value, e.g. "rill::ReadResult(eof)".
 template<typename T>
 QString debugString(const T &value)
