@@ -119,16 +119,6 @@ struct Ended
 
 } // namespace
 
-namespace rill {
-inline char *toString(const CopyResult &result)
-{
-    return QTest::toString(rillTestDebugString(result));
-}
-inline char *toString(const ProxyResult &result)
-{
-    return QTest::toString(rillTestDebugString(result));
-}
-} // namespace rill
 
 class tst_BadInput : public QObject
 {

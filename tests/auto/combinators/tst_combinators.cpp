@@ -22,17 +22,6 @@ using sockettest::MiB;
 using sockettest::Peer;
 using sockettest::Transfer;
 
-namespace rill {
-// QCOMPARE and failure messages print these.
-inline char *toString(const CopyResult &result)
-{
-    return QTest::toString(rillTestDebugString(result));
-}
-inline char *toString(const ProxyResult &result)
-{
-    return QTest::toString(rillTestDebugString(result));
-}
-} // namespace rill
 
 namespace {
 

@@ -6,6 +6,7 @@
 // Synchronisation is only ever on futures, signals or an explicit condition, always with a
 // deadline that fails the test instead of hanging it. Nothing here sleeps.
 
+#include <rill/combinators.h>
 #include <rill/error.h>
 #include <rill/flow.h>
 #include <rill/result.h>
@@ -49,6 +50,14 @@ inline char *toString(const ReadResult &result)
     return QTest::toString(rillTestDebugString(result));
 }
 inline char *toString(const WriteResult &result)
+{
+    return QTest::toString(rillTestDebugString(result));
+}
+inline char *toString(const CopyResult &result)
+{
+    return QTest::toString(rillTestDebugString(result));
+}
+inline char *toString(const ProxyResult &result)
 {
     return QTest::toString(rillTestDebugString(result));
 }
