@@ -19,17 +19,18 @@ Error abortedError()
 
 // Runs op(d, promise) on the flow's thread and returns the promise's future. From another thread
 // the call is queued; if the flow is destroyed first, the promise finishes Aborted. A flow whose
-// thread has finished was aborted then (watchThread()), and no call can reach it any more: the
-// promise is dropped, which finishes it Aborted at once.
+// thread has finished (or whose QThread is gone) was aborted then (watchThread()), and no call
+// can reach it any more: the promise is dropped, which finishes it Aborted at once.
 template<typename T, typename Op>
 QFuture<T> onFlowThread(Flow *q, FlowPrivate *d, Op &&op)
 {
     Promise<T> promise;
     QFuture<T> future = promise.future();
-    if (QThread::currentThread() == q->thread()) {
+    QThread *thread = q->thread(); // null once the flow's QThread object was deleted
+    if (QThread::currentThread() == thread) {
         d->watchThread();
         op(d, std::move(promise));
-    } else if (!q->thread()->isFinished()) {
+    } else if (thread && !thread->isFinished()) {
         auto shared = std::make_shared<Promise<T>>(std::move(promise));
         QMetaObject::invokeMethod(
                 q,

@@ -1263,16 +1263,18 @@ void TestFlow::abortFromAnotherThread()
 // them any more, so the flow aborts itself then; later calls finish at once.
 void TestFlow::threadFinishingFinishesFutures()
 {
-    QThread thread;
-    thread.start();
+    auto thread = std::make_unique<QThread>();
+    thread->start();
     auto pair = makePair(1);
     PipeFlow *a = pair.a.release();
     PipeFlow *b = pair.b.release();
-    a->moveToThread(&thread);
-    b->moveToThread(&thread);
+    a->moveToThread(thread.get());
+    b->moveToThread(thread.get());
     auto cleanUp = qScopeGuard([&] {
-        thread.quit();
-        thread.wait();
+        if (thread) {
+            thread->quit();
+            thread->wait();
+        }
         delete a; // their thread has finished: nothing else touches them
         delete b;
     });
@@ -1289,8 +1291,8 @@ void TestFlow::threadFinishingFinishesFutures()
     QVERIFY(!waiting.isFinished());
     QVERIFY(!read.isFinished());
 
-    thread.quit();
-    QVERIFY(thread.wait(QDeadlineTimer(DefaultTimeout)));
+    thread->quit();
+    QVERIFY(thread->wait(QDeadlineTimer(DefaultTimeout)));
     QVERIFY2(read.isFinished(), "a read stayed pending after its flow's thread finished");
     QVERIFY2(read.result().isError() && read.result().error().kind() == Error::Kind::Aborted,
              qPrintable(debugString(read.result())));
@@ -1307,6 +1309,12 @@ void TestFlow::threadFinishingFinishesFutures()
     QVERIFY2(late.isFinished() && lateClose.isFinished(),
              "a call after the flow's thread finished did not finish at once");
     QCOMPARE(late.result().error().kind(), Error::Kind::Aborted);
+
+    // Also once the QThread object itself is gone.
+    thread.reset();
+    QFuture<WriteResult> orphan = a->write("x");
+    QVERIFY2(orphan.isFinished(), "a call after the flow's QThread was deleted did not finish at once");
+    QCOMPARE(orphan.result().error().kind(), Error::Kind::Aborted);
 }
 
 // ---------------------------------------------------------------------------------------------
