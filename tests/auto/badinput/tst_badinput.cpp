@@ -377,13 +377,15 @@ void tst_BadInput::highWaterMarkZeroOrNegative_data()
 {
     QTest::addColumn<QString>("transport");
     QTest::addColumn<qint64>("mark");
-    for (const char *t : {"pipe", "tcp", "unix"}) {
-        for (qint64 mark : {qint64(0), qint64(-1), std::numeric_limits<qint64>::min()})
-            QTest::addRow("%s, %lld", t, mark) << QString::fromLatin1(t) << mark;
+    for (const QString &t : {QStringLiteral("pipe"), QStringLiteral("tcp"), QStringLiteral("unix")}) {
+        for (qint64 mark : {qint64(0), qint64(-1), std::numeric_limits<qint64>::min()}) {
+            const QByteArray row = t.toLatin1() + ", " + QByteArray::number(mark);
+            QTest::newRow(row.constData()) << t << mark;
+        }
     }
 }
 
-// Not documented in flow.h: what Rill does is clamp the mark to 1 byte, so one write is
+// Documented in flow.cpp (setHighWaterMark): Rill clamps the mark to 1 byte, so one write is
 // accepted at a time and the next waits until the queue is empty. The flow works.
 void tst_BadInput::highWaterMarkZeroOrNegative()
 {
