@@ -784,15 +784,10 @@ void tst_Listener::connectToRefused()
     QString endpoint;
     int held = -1;
     if (what == QLatin1String("tcp")) {
-        held = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in address {};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof address;
-        QVERIFY(held >= 0);
-        QVERIFY(::bind(held, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0);
-        QVERIFY(::getsockname(held, reinterpret_cast<sockaddr *>(&address), &length) == 0);
-        endpoint = QStringLiteral("tcp:127.0.0.1:%1").arg(ntohs(address.sin_port));
+        quint16 port = 0;
+        held = bindRefusingPort(&port);
+        QVERIFY2(held >= 0, strerror(errno));
+        endpoint = QStringLiteral("tcp:127.0.0.1:%1").arg(port);
     } else {
         endpoint = QStringLiteral("unix:") + freshPath(what);
         if (what == QLatin1String("stale")) {

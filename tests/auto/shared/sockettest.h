@@ -83,6 +83,28 @@ inline int openDescriptorCount()
     return count - 1; // the listing's own descriptor
 }
 
+// A loopback TCP port bound but not listening: connecting to it is refused, and nobody else
+// takes the port while the returned descriptor is open (close it when done). -1 on failure,
+// errno saying why.
+inline int bindRefusingPort(quint16 *port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0
+        || ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) != 0) {
+        const int error = errno;
+        if (fd >= 0)
+            ::close(fd);
+        errno = error;
+        return -1;
+    }
+    *port = ntohs(address.sin_port);
+    return fd;
+}
+
 inline void deleteDeferred()
 {
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
@@ -695,21 +717,15 @@ protected:
     QString refusingEndpoint(QString *why)
     {
         if (m_transport == Transport::Tcp) {
-            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            sockaddr_in address {};
-            address.sin_family = AF_INET;
-            address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-            socklen_t length = sizeof address;
-            if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0
-                || ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) != 0) {
+            quint16 port = 0;
+            const int fd = bindRefusingPort(&port);
+            if (fd < 0) {
                 *why = QStringLiteral("binding a port failed: ")
                     + QString::fromLocal8Bit(strerror(errno));
-                if (fd >= 0)
-                    ::close(fd);
                 return {};
             }
             m_heldDescriptors.push_back(fd);
-            return QStringLiteral("tcp:127.0.0.1:%1").arg(ntohs(address.sin_port));
+            return QStringLiteral("tcp:127.0.0.1:%1").arg(port);
         }
         const QString endpoint = QStringLiteral("unix:") + freshPath(QStringLiteral("stale"));
         Peer python;
