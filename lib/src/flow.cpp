@@ -219,9 +219,12 @@ void FlowPrivate::write(QList<QByteArray> buffers, Promise<WriteResult> promise)
     const quint64 id = admitWrite(size, promise);
     if (id == 0)
         return;
-    if (canAcceptNow())
-        return accept(id, std::move(buffers), size, std::move(promise));
-    wait(id, std::move(buffers), size, std::move(promise));
+    if (!canAcceptNow())
+        return wait(id, std::move(buffers), size, std::move(promise));
+    const bool wasEmpty = sendQueue.empty();
+    accept(id, std::move(buffers), size, std::move(promise));
+    if (wasEmpty)
+        startSending(true);
 }
 
 // write() of one buffer, the common case: no list around it unless it has to wait.
@@ -235,7 +238,9 @@ void FlowPrivate::write(QByteArray buffer, Promise<WriteResult> promise)
         return wait(id, QList<QByteArray>{std::move(buffer)}, size, std::move(promise));
     const bool wasEmpty = sendQueue.empty();
     sendQueue.push_back(Chunk{std::move(buffer), id, true});
-    accepted(id, size, std::move(promise), wasEmpty);
+    accepted(id, size, std::move(promise));
+    if (wasEmpty)
+        startSending(true);
 }
 
 void FlowPrivate::wait(quint64 id, QList<QByteArray> &&buffers, qint64 size,
@@ -248,7 +253,6 @@ void FlowPrivate::wait(quint64 id, QList<QByteArray> &&buffers, qint64 size,
 void FlowPrivate::accept(quint64 id, QList<QByteArray> &&buffers, qint64 size,
                          Promise<WriteResult> &&promise)
 {
-    const bool wasEmpty = sendQueue.empty();
     qsizetype last = buffers.size() - 1;
     while (last >= 0 && buffers.at(last).isEmpty())
         --last;
@@ -256,24 +260,35 @@ void FlowPrivate::accept(quint64 id, QList<QByteArray> &&buffers, qint64 size,
         if (!buffers.at(i).isEmpty())
             sendQueue.push_back(Chunk{std::move(buffers[i]), id, i == last});
     }
-    accepted(id, size, std::move(promise), wasEmpty);
+    accepted(id, size, std::move(promise));
 }
 
-// The write's chunks are in the send queue: account for them, resolve, wake the transport.
-void FlowPrivate::accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise, bool wasEmpty)
+// The write's chunks are in the send queue: account for them and resolve.
+void FlowPrivate::accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise)
 {
     bytesQueued += size;
     ++stats.writeOps;
     notify(&Flow::bytesQueuedChanged, bytesQueued);
     notify(&Flow::writeAccepted, id);
     promise.finish(WriteResult::ok());
-    if (wasEmpty && !sendQueue.empty() && state != Flow::State::Connecting
-        && state != Flow::State::Closed)
+}
+
+// The send queue just got bytes while it was empty: wake the transport. Only a write() call may
+// send them at once; from the transport's own callbacks (consume() accepting waiting writes) the
+// transport is already sending.
+void FlowPrivate::startSending(bool fromWriteCall)
+{
+    if (sendQueue.empty() || state == Flow::State::Connecting || state == Flow::State::Closed)
+        return;
+    if (fromWriteCall)
+        transportWriteThrough();
+    else
         transportWrite();
 }
 
 void FlowPrivate::acceptWaiting()
 {
+    const bool wasEmpty = sendQueue.empty();
     bool changed = false;
     while (!m_waitingWrites.empty() && bytesQueued < highWaterMark
            && (writeState == Flow::WriteState::Open || writeState == Flow::WriteState::ShuttingDown)) {
@@ -284,6 +299,8 @@ void FlowPrivate::acceptWaiting()
     }
     if (changed)
         notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
+    if (wasEmpty)
+        startSending(false);
 }
 
 void FlowPrivate::consume(qint64 bytes)
@@ -557,6 +574,12 @@ QFuture<ReadResult> Flow::read()
     Resolves Ok once \a buffer is accepted into the send queue (not when the peer has it). While
     the queue holds highWaterMark() bytes or more, the future waits: that is the backpressure.
     Eof when the write side is closed, an error once the flow failed.
+
+    A socket flow sends the first write of each turn of the event loop that finds the queue
+    empty before write() returns (a reply leaves without waiting for the next turn), so
+    bytesQueuedChanged() and writeSent() may be emitted from inside write(); later writes of the
+    same turn leave together in one system call at the next turn. Errors are always reported
+    from the event loop, never from inside write().
 */
 QFuture<WriteResult> Flow::write(const QByteArray &buffer)
 {

@@ -39,6 +39,10 @@ public:
     // The send queue is not empty: take bytes from it when possible, then call consume().
     // Must not call back into the machinery synchronously.
     virtual void transportWrite() = 0;
+    // A write() call just gave an empty send queue its bytes. A transport may send them from
+    // here, calling consume() before it returns (it saves a turn of the event loop per message
+    // of a request/response exchange); errors still wait for transportWrite()'s wake-up.
+    virtual void transportWriteThrough() { transportWrite(); }
     // Whether the machinery wants bytes (onReceived) now. Must not call back synchronously.
     virtual void transportSetReadEnabled(bool enabled) = 0;
     // The queue is drained and the write side shuts down: send the FIN, then call
@@ -112,7 +116,8 @@ private:
     bool canAcceptNow() const { return m_waitingWrites.empty() && bytesQueued < highWaterMark; }
     void wait(quint64 id, QList<QByteArray> &&buffers, qint64 size, Promise<WriteResult> &&promise);
     void accept(quint64 id, QList<QByteArray> &&buffers, qint64 size, Promise<WriteResult> &&promise);
-    void accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise, bool wasEmpty);
+    void accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise);
+    void startSending(bool fromWriteCall);
     void acceptWaiting();
     void reject(quint64 id, Promise<WriteResult> &&promise);
     WriteResult writeEndResult() const;

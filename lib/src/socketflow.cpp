@@ -1,7 +1,9 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include "socketflow_p.h"
 
+#include <QtCore/QAbstractEventDispatcher>
 #include <QtCore/QIODevice>
+#include <QtCore/QScopedValueRollback>
 #include <QtCore/QSignalBlocker>
 #include <QtCore/QSocketNotifier>
 #include <QtCore/QTimer>
@@ -18,7 +20,36 @@ Q_LOGGING_CATEGORY(lcSocket, "rill.socket", QtWarningMsg)
 
 namespace {
 constexpr int MaxIov = 1024; // IOV_MAX on Linux: small writes leave in few sendmsg calls
+
+// Counts the turns of the current thread's event loop, so that a flow writes through at most
+// once per turn: a message that answers another leaves at once, while a burst of writes in one
+// turn still leaves in one sendmsg() at the next. 0: no event dispatcher, no write-through.
+struct LoopTurns
+{
+    QPointer<QAbstractEventDispatcher> dispatcher;
+    quint64 turn = 1;
+};
+thread_local LoopTurns loopTurns;
+
+quint64 currentLoopTurn()
+{
+    QAbstractEventDispatcher *dispatcher = QAbstractEventDispatcher::instance();
+    if (!dispatcher)
+        return 0;
+    if (loopTurns.dispatcher != dispatcher) {
+        loopTurns.dispatcher = dispatcher;
+        ++loopTurns.turn;
+        // Both signals come between the dispatcher's rounds of callbacks, in its own thread:
+        // glib's before and after each iteration, the Unix dispatcher's around its poll().
+        const auto next = [] { ++loopTurns.turn; };
+        QObject::connect(dispatcher, &QAbstractEventDispatcher::aboutToBlock, dispatcher, next,
+                         Qt::DirectConnection);
+        QObject::connect(dispatcher, &QAbstractEventDispatcher::awake, dispatcher, next,
+                         Qt::DirectConnection);
+    }
+    return loopTurns.turn;
 }
+} // namespace
 
 SocketFlowPrivate::~SocketFlowPrivate()
 {
@@ -114,6 +145,41 @@ void SocketFlowPrivate::transportWrite()
         m_writeNotifier->setEnabled(true);
 }
 
+void SocketFlowPrivate::transportWriteThrough()
+{
+    const quint64 turn = currentLoopTurn();
+    if (m_sending || fd < 0 || turn == 0 || turn == m_writeThroughTurn)
+        return transportWrite();
+    m_writeThroughTurn = turn;
+    qint64 offered = 0;
+    const ssize_t n = sendQueued(&offered);
+    if (n > 0) {
+        const QScopedValueRollback<bool> sending(m_sending, true);
+        consume(n);
+    } else if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+        m_writeThroughError = errno;
+    }
+    // The rest, and any error: from the event loop, not from inside write().
+    if (fd >= 0 && !sendQueue.empty())
+        transportWrite();
+}
+
+// The kernel reports a reset once: if a write-through took it, the next wake-up of either
+// direction must report it, or a read would take the closed connection for an end of stream.
+// Returns false when the flow failed.
+bool SocketFlowPrivate::takeWriteThroughError()
+{
+    const int error = std::exchange(m_writeThroughError, 0);
+    if (error == 0 || fd < 0)
+        return fd >= 0;
+    if (error == EPIPE) {
+        onPeerGone();
+        return fd >= 0;
+    }
+    onFailed(Error::fromErrno(error, errorEndpoint()));
+    return false;
+}
+
 void SocketFlowPrivate::transportSetReadEnabled(bool enabled)
 {
     if (m_readNotifier)
@@ -164,6 +230,8 @@ void SocketFlowPrivate::closeDescriptor(bool reset)
 
 void SocketFlowPrivate::onReadable()
 {
+    if (!takeWriteThroughError())
+        return;
     // A few reads per wake-up while data keeps coming, then back to the event loop.
     for (int i = 0; i < 4 && fd >= 0 && wantsData(); ++i) {
         const qint64 chunk = m_readChunk;
@@ -198,23 +266,32 @@ void SocketFlowPrivate::onReadable()
     }
 }
 
+ssize_t SocketFlowPrivate::sendQueued(qint64 *offered)
+{
+    iovec iov[MaxIov];
+    int count = 0;
+    *offered = 0;
+    for (auto it = sendQueue.begin(); it != sendQueue.end() && count < MaxIov; ++it) {
+        const qsizetype skip = it == sendQueue.begin() ? frontOffset : 0;
+        iov[count].iov_base = const_cast<char *>(it->data.constData() + skip);
+        iov[count].iov_len = size_t(it->data.size() - skip);
+        *offered += qint64(iov[count].iov_len);
+        ++count;
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = size_t(count);
+    return ::sendmsg(fd, &message, MSG_NOSIGNAL);
+}
+
 void SocketFlowPrivate::onWritable()
 {
+    const QScopedValueRollback<bool> sending(m_sending, true);
+    if (!takeWriteThroughError())
+        return;
     while (fd >= 0 && !sendQueue.empty()) {
-        iovec iov[MaxIov];
-        int count = 0;
         qint64 offered = 0;
-        for (auto it = sendQueue.begin(); it != sendQueue.end() && count < MaxIov; ++it) {
-            const qsizetype skip = it == sendQueue.begin() ? frontOffset : 0;
-            iov[count].iov_base = const_cast<char *>(it->data.constData() + skip);
-            iov[count].iov_len = size_t(it->data.size() - skip);
-            offered += qint64(iov[count].iov_len);
-            ++count;
-        }
-        msghdr message{};
-        message.msg_iov = iov;
-        message.msg_iovlen = size_t(count);
-        const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+        const ssize_t n = sendQueued(&offered);
         if (n >= 0) {
             consume(n);
             if (n < offered)

@@ -52,6 +52,7 @@ public:
     int fd = -1;
 
     void transportWrite() override;
+    void transportWriteThrough() override;
     void transportSetReadEnabled(bool enabled) override;
     void transportShutdownWrite() override;
     void transportAbort() override;
@@ -64,6 +65,8 @@ protected:
 private:
     void onReadable();
     void onWritable();
+    ssize_t sendQueued(qint64 *offered); // one sendmsg() of what the queue holds
+    bool takeWriteThroughError();
     void closeDescriptor(bool reset);
     void dropConnecting();
 
@@ -71,6 +74,9 @@ private:
     QSocketNotifier *m_writeNotifier = nullptr;
     QTimer *m_connectTimer = nullptr;
     bool m_finPending = false;
+    bool m_sending = false; // inside onWritable() or a write-through: consume() may call write()
+    quint64 m_writeThroughTurn = 0; // the event loop turn of the last write-through
+    int m_writeThroughError = 0; // errno of a failed write-through, reported at the next wake-up
     bool m_waitingForQtFlush = false;
     qint64 m_readChunk = MinReadChunk;
 };

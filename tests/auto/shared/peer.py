@@ -19,9 +19,10 @@ Modes:
                       when all is sent.
   stall               read nothing until stdin says "go" (then read to EOF and send the data)
                       or "reset"; "ping" is answered with a "pong" event meanwhile.
-  reset               send the data if any; with --peek wait until bytes arrived (so the
-                      close finds unread data: that makes a Unix socket report ECONNRESET too);
-                      then close with SO_LINGER 0 (a TCP RST).
+  reset               send the data if any (with --hold: only once stdin says "go"); with
+                      --peek wait until bytes arrived (so the close finds unread data: that
+                      makes a Unix socket report ECONNRESET too); then close with SO_LINGER 0
+                      (a TCP RST).
   connect-many        open --count connections one after another, each sending "conn-I\\n" and
                       shutting down; waits for "next" on stdin before each further one. Then
                       reads each to its end (EOF or reset) and reports how each ended.
@@ -260,6 +261,8 @@ def mode_stall(args):
 def mode_reset(args):
     sock = open_connection(args)
     sent = Counter()
+    if args.hold:
+        wait_for("go")
     send_all(sock, args, sent)
     if args.peek:
         sock.recv(1, socket.MSG_PEEK)

@@ -900,20 +900,27 @@ private Q_SLOTS:
         }),
             link.why(
                 QStringLiteral("the first 2 MiB never left the queue: ") + transfer.describe()));
-        // Into an empty queue a write is accepted at once, so these bytes are all still queued
-        // when close() is called.
+        // Into an empty queue a write is accepted at once. The first may leave at once too
+        // (write-through, once per turn of the event loop); the second is still all queued when
+        // close() is called.
+        const QByteArray head = rilltest::pattern(MiB / 2, 98); // below the mark even if all queued
         const QByteArray tail = rilltest::pattern(3 * MiB, 99);
+        QFuture<rill::WriteResult> headWrite = flow->write(head);
+        QVERIFY2(headWrite.isFinished() && headWrite.result().isOk(),
+            "a write into an empty send queue must be accepted at once");
+        const qint64 headQueued = flow->bytesQueued();
         QFuture<rill::WriteResult> tailWrite = flow->write(tail);
         QVERIFY2(tailWrite.isFinished() && tailWrite.result().isOk(),
-            "a write into an empty send queue must be accepted at once");
+            "a write below the high-water mark must be accepted at once");
+        transfer.recordSent(head);
         transfer.recordSent(tail);
         QFuture<void> closed = flow->close();
-        QCOMPARE(flow->bytesQueued(), 3 * MiB);
+        QCOMPARE(flow->bytesQueued(), headQueued + 3 * MiB);
         QCOMPARE(flow->state(), rill::Flow::State::Closing);
 
         const auto eof = link.peer->waitForEvent(QStringLiteral("eof"));
         QVERIFY2(eof, link.why(QStringLiteral("the peer never saw our end of stream")));
-        QVERIFY2(eof->value(QLatin1String("received")).toInteger() == 5 * MiB
+        QVERIFY2(eof->value(QLatin1String("received")).toInteger() == 2 * MiB + head.size() + tail.size()
                 && eof->value(QLatin1String("received_sha256")).toString() == transfer.sentHash(),
             link.why(QStringLiteral("close() did not deliver every queued byte, in order")));
         // The peer has not ended its side: close() waits, and the flow still reads.
@@ -1138,6 +1145,37 @@ private Q_SLOTS:
     }
 
     // ---- 5. Faults resolve everything promptly.
+
+    // Write-through (Flow::write()): the first write of a turn into an empty queue leaves
+    // before write() returns; the others of the same turn wait for the next turn, together.
+    void writeThroughOncePerTurn_data() { addRoleRows(); }
+    void writeThroughOncePerTurn()
+    {
+        QFETCH(Role, role);
+        Link link;
+        QString why;
+        QVERIFY2(openLink(role, {QStringLiteral("echo")}, &link, &why), qPrintable(why));
+        rill::Flow *flow = link.flow.get();
+        QSignalSpy sent(flow, &rill::Flow::writeSent);
+
+        QFuture<rill::WriteResult> first = flow->write("first ");
+        QVERIFY(first.isFinished() && first.result().isOk());
+        QVERIFY2(sent.size() == 1 && flow->bytesQueued() == 0,
+            link.why(QStringLiteral("the first write of a turn into an empty queue did not "
+                                    "leave before write() returned")));
+        QFuture<rill::WriteResult> second = flow->write("second ");
+        QFuture<rill::WriteResult> third = flow->write("third");
+        QVERIFY(second.isFinished() && third.isFinished());
+        QVERIFY2(sent.size() == 1 && flow->bytesQueued() == 12,
+            link.why(QStringLiteral("a later write of the same turn left at once")));
+        QTRY_COMPARE(sent.size(), 3);
+        QCOMPARE(flow->bytesQueued(), 0);
+
+        QFuture<void> shut = flow->shutdown(rill::Flow::Direction::Write);
+        const rilltest::Drained echoed = rilltest::readToEnd(flow);
+        RILL_CHECK_DRAINED(echoed, QByteArrayLiteral("first second third"), rill::ReadResult::eof());
+        RILL_AWAIT_VOID(shut);
+    }
 
     void peerResets_data()
     {

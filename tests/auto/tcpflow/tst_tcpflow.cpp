@@ -6,6 +6,7 @@
 //   6. addresses and ports, LowDelayOption (on by default, settable) and other options, a
 //      TcpFlow over a QTcpSocket from QTcpServer or still connecting, whose own signals stay
 //      silent once the flow took the connection over; IPv6 loopback.
+//   7. a reset that only a write-through saw (the kernel reports it once) still ends the reads.
 #include "../shared/sockettest.h"
 
 #include <QtCore/QPointer>
@@ -56,6 +57,7 @@ private Q_SLOTS:
     void wrapsAcceptedQTcpSocket();
     void wrapsConnectingQTcpSocket();
     void ipv6Loopback();
+    void resetTakenByWriteThrough();
 };
 
 void tst_TcpFlow::addressesAreTheConnections()
@@ -283,5 +285,48 @@ void tst_TcpFlow::ipv6Loopback()
     RILL_AWAIT_VOID(closed);
 }
 
+// The kernel reports a TCP reset once (sock_error() clears it). If the first system call to
+// meet it is a write-through inside write(), the reads must still end with the reset: a recv()
+// after it gives 0, and the flow would take the cut stream for a complete one.
+void tst_TcpFlow::resetTakenByWriteThrough()
+{
+    constexpr qint64 peerBytes = 100000; // more than a flow reads ahead (64 KiB)
+    Link link;
+    QString why;
+    // The peer sends once told to, waits until our first bytes arrive, then resets.
+    QVERIFY2(openLink(Role::Client,
+                      {QStringLiteral("reset"), QStringLiteral("--hold"), QStringLiteral("--peek"),
+                       QStringLiteral("--bytes"), QString::number(peerBytes)},
+                      &link, &why),
+             qPrintable(why));
+    rill::Flow *flow = link.flow.get();
+    // Once a flow holds 64 KiB nobody read, it stops reading: nothing but a write can then
+    // meet the reset.
+    qint64 arrived = 0;
+    connect(flow, &rill::Flow::dataArrived, this,
+            [&arrived](const QByteArray &data) { arrived += data.size(); });
+    link.peer->command("go");
+    QTRY_VERIFY2(arrived >= 64 * 1024, link.why(QStringLiteral("the flow did not read ahead")));
+    QVERIFY2(arrived < peerBytes, "the flow read more than its read-ahead");
+    QFuture<rill::WriteResult> first = flow->write("x");
+    QVERIFY2(link.peer->waitForEvent(QStringLiteral("reset")),
+             link.why(QStringLiteral("the peer did not reset")));
+    QCOMPARE(flow->state(), rill::Flow::State::Open); // nobody has seen the reset yet
+
+    QFuture<rill::WriteResult> second = flow->write("meets the reset");
+    QVERIFY(second.isFinished() && second.result().isOk()); // accepted; the error comes later
+    const rilltest::Drained drained = rilltest::readToEnd(flow);
+    QVERIFY2(drained.finished, "a read never finished");
+    QVERIFY2(drained.data.size() >= 64 * 1024 && drained.data.size() <= peerBytes,
+             qPrintable(QStringLiteral("read %1 bytes").arg(drained.data.size())));
+    QVERIFY2(isReset(drained.end),
+             link.why(QStringLiteral("after %1 bytes the reads ended with %2, not the reset")
+                              .arg(drained.data.size())
+                              .arg(rilltest::debugString(drained.end))));
+    QCOMPARE(flow->state(), rill::Flow::State::Closed);
+    QVERIFY(first.isFinished() && first.result().isOk());
+}
+
 QTEST_GUILESS_MAIN(tst_TcpFlow)
 #include "tst_tcpflow.moc"
+
