@@ -10,6 +10,8 @@
 #include <rill/flow.h>
 
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QPointer>
+#include <QtCore/QThread>
 
 #include <atomic>
 #include <deque>
@@ -145,7 +147,8 @@ private:
     bool m_writeEndedCleanly = false; // new writes get Eof, whatever happens later
     bool m_readEnabled = false;
     bool m_destroying = false;
-    QThread *m_watchedThread = nullptr;
+    // A QPointer: a new QThread at a deleted one's address must not pass for the watched one.
+    QPointer<QThread> m_watchedThread;
     QMetaObject::Connection m_threadFinished;
 };
 
