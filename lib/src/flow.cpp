@@ -1,6 +1,7 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include "flow_p.h"
 
+#include <QtCore/QEvent>
 #include <QtCore/QMetaMethod>
 #include <QtCore/QThread>
 
@@ -557,6 +558,16 @@ Flow::~Flow()
 {
     Q_D(Flow);
     d->destroy();
+}
+
+bool Flow::event(QEvent *event)
+{
+    if (event->type() == QEvent::ThreadChange) {
+        // Sent before the move; a posted call moves with the flow and runs first thing in the
+        // new thread, so operations left pending follow the flow to its new thread's end.
+        QMetaObject::invokeMethod(this, [d = d_func()] { d->watchThread(); }, Qt::QueuedConnection);
+    }
+    return QObject::event(event);
 }
 
 /*!

@@ -117,6 +117,7 @@ Q_SIGNALS:
 
 protected:
     explicit Flow(FlowPrivate &dd, QObject *parent = nullptr);
+    bool event(QEvent *event) override;
     void connectNotify(const QMetaMethod &signal) override;
     void disconnectNotify(const QMetaMethod &signal) override;
 

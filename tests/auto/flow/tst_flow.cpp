@@ -113,6 +113,7 @@ private Q_SLOTS:
     void destroyInWorkerFinishesOtherThreadsFutures();
     void abortFromAnotherThread();
     void threadFinishingFinishesFutures();
+    void threadFinishingAfterMoveFinishesFutures();
 
     // 6. observation
     void stateSignalsFollowTheFlow();
@@ -1315,6 +1316,36 @@ void TestFlow::threadFinishingFinishesFutures()
     QFuture<WriteResult> orphan = a->write("x");
     QVERIFY2(orphan.isFinished(), "a call after the flow's QThread was deleted did not finish at once");
     QCOMPARE(orphan.result().error().kind(), Error::Kind::Aborted);
+}
+
+// A flow moved to another thread with a read pending: that thread's end aborts it too, though
+// no operation was called on the flow in its new thread.
+void TestFlow::threadFinishingAfterMoveFinishesFutures()
+{
+    auto thread = std::make_unique<QThread>();
+    thread->start();
+    auto pair = makePair();
+    PipeFlow *a = pair.a.release();
+    PipeFlow *b = pair.b.release();
+    auto cleanUp = qScopeGuard([&] {
+        thread->quit();
+        thread->wait();
+        delete a; // their thread has finished: nothing else touches them
+        delete b;
+    });
+    QFuture<ReadResult> read = a->read(); // in this thread, before the move
+    QVERIFY(!read.isFinished());
+    a->moveToThread(thread.get());
+    b->moveToThread(thread.get());
+    // Posted after the move: once it ran, whatever the move left queued for the flow ran too.
+    QMetaObject::invokeMethod(a, [] {}, Qt::BlockingQueuedConnection);
+    QVERIFY(!read.isFinished());
+
+    thread->quit();
+    QVERIFY(thread->wait(QDeadlineTimer(DefaultTimeout)));
+    QVERIFY2(read.isFinished(), "a read left pending by a move stayed pending after the new thread finished");
+    QVERIFY2(read.result().isError() && read.result().error().kind() == Error::Kind::Aborted,
+             qPrintable(debugString(read.result())));
 }
 
 // ---------------------------------------------------------------------------------------------
