@@ -147,8 +147,10 @@ void SocketFlowPrivate::transportWrite()
 
 void SocketFlowPrivate::transportWriteThrough()
 {
+    if (m_sending || fd < 0)
+        return transportWrite();
     const quint64 turn = currentLoopTurn();
-    if (m_sending || fd < 0 || turn == 0 || turn == m_writeThroughTurn)
+    if (turn == 0 || turn == m_writeThroughTurn)
         return transportWrite();
     m_writeThroughTurn = turn;
     qint64 offered = 0;
