@@ -1,7 +1,7 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/combinators.h>
 
-#include "promise_p.h"
+#include "flow_p.h"
 
 #include <QtCore/QDebug>
 #include <QtCore/QElapsedTimer>
@@ -43,35 +43,42 @@ class CopyOperation final : public QObject
 public:
     using Done = std::function<void(const CopyResult &)>;
 
+    // The flows are alive now (the caller's promise); afterwards they are reached only through
+    // FlowRefs, since their threads may delete them at any time.
     CopyOperation(Flow *source, Flow *destination, CopyOptions options, Done done)
         : m_source(source), m_destination(destination), m_options(options), m_done(std::move(done))
     {
         m_clock.start();
-        if (source && source->thread() == QThread::currentThread())
-            m_sourceName = source->peerEndpoint();
-        if (destination && destination->thread() == QThread::currentThread())
-            m_destinationName = destination->peerEndpoint();
+        if (source) {
+            m_sourceName = source->peerEndpoint().toString();
+            // A flow destroyed while no operation on it is pending would otherwise never be
+            // noticed.
+            connect(source, &QObject::destroyed, this, [this] {
+                if (!m_finished)
+                    fail(CopyResult::Side::Source, destroyedError(m_sourceName));
+                release();
+            });
+        }
+        if (destination) {
+            m_destinationName = destination->peerEndpoint().toString();
+            connect(destination, &QObject::destroyed, this, [this] {
+                if (!m_finished)
+                    fail(CopyResult::Side::Destination, destroyedError(m_destinationName));
+                release();
+            });
+        }
+        m_hasSource = source;
+        m_hasDestination = destination;
     }
 
     void start()
     {
-        if (!m_source)
+        if (!m_hasSource)
             return fail(CopyResult::Side::Source,
                         Error(Error::Kind::InvalidArgument, QStringLiteral("no source flow")));
-        if (!m_destination)
+        if (!m_hasDestination)
             return fail(CopyResult::Side::Destination,
                         Error(Error::Kind::InvalidArgument, QStringLiteral("no destination flow")));
-        // A flow destroyed while no operation on it is pending would otherwise never be noticed.
-        connect(m_source, &QObject::destroyed, this, [this] {
-            if (!m_finished)
-                fail(CopyResult::Side::Source, destroyedError(m_sourceName));
-            release();
-        });
-        connect(m_destination, &QObject::destroyed, this, [this] {
-            if (!m_finished)
-                fail(CopyResult::Side::Destination, destroyedError(m_destinationName));
-            release();
-        });
         readNext();
         drive();
     }
@@ -106,26 +113,32 @@ private:
         }
     }
 
+    // The call is made under the FlowRef's lock; the continuation is attached after it, so a
+    // future finished at once does not run our code with the lock held.
     void readNext()
     {
-        if (!m_source)
+        QFuture<ReadResult> future;
+        if (!m_source.with([&](Flow *flow) { future = flow->read(); }))
             return fail(CopyResult::Side::Source, destroyedError(m_sourceName));
-        await(m_source->read(), [this](const ReadResult &r) { m_read = r; });
+        await(future, [this](const ReadResult &r) { m_read = r; });
     }
 
     void writeSegment(const QByteArray &data)
     {
-        if (!m_destination)
+        QFuture<WriteResult> future;
+        if (!m_destination.with([&](Flow *flow) { future = flow->write(data); }))
             return fail(CopyResult::Side::Destination, destroyedError(m_destinationName));
         m_writing = data.size();
-        await(m_destination->write(data), [this](const WriteResult &r) { m_written = r; });
+        await(future, [this](const WriteResult &r) { m_written = r; });
     }
 
     void shutdownDestination()
     {
-        if (!m_destination)
+        QFuture<WriteResult> future;
+        if (!m_destination.with(
+                    [&](Flow *flow) { future = flow->shutdown(Flow::Direction::Write); }))
             return fail(CopyResult::Side::Destination, destroyedError(m_destinationName));
-        await(m_destination->shutdown(Flow::Direction::Write), [this] { m_shutDown = true; });
+        await(future, [this](const WriteResult &r) { m_shutDown = r; });
     }
 
     void drive()
@@ -161,16 +174,14 @@ private:
                 } else {
                     fail(CopyResult::Side::Destination, w.error());
                 }
-            } else if (std::exchange(m_shutDown, false)) {
-                // shutdown() has no result of its own: a write side that failed while flushing
-                // says so in its state. Failed is final, so reading it from here is safe even
-                // when the flow lives in another thread.
-                if (!m_destination)
-                    fail(CopyResult::Side::Destination, destroyedError(m_destinationName));
-                else if (m_destination->writeState() == Flow::WriteState::Failed)
-                    fail(CopyResult::Side::Destination, m_destination->error());
-                else
+            } else if (m_shutDown) {
+                // Ok only when every byte the destination accepted was handed to its transport
+                // and its end of stream sent: accepted bytes lost on the way are an error.
+                const WriteResult w = *std::exchange(m_shutDown, std::nullopt);
+                if (w.isOk())
                     finish(CopyResult::fromStats(m_stats));
+                else
+                    fail(CopyResult::Side::Destination, w.error());
             } else {
                 break;
             }
@@ -194,10 +205,8 @@ private:
         stats.durationNs = m_clock.nsecsElapsed();
         result = result.isOk() ? CopyResult::fromStats(stats)
                                : CopyResult::fromError(result.failedSide(), result.error(), stats);
-        if (m_source)
-            disconnect(m_source, nullptr, this, nullptr);
-        if (m_destination)
-            disconnect(m_destination, nullptr, this, nullptr);
+        m_source.with([this](Flow *flow) { disconnect(flow, nullptr, this, nullptr); });
+        m_destination.with([this](Flow *flow) { disconnect(flow, nullptr, this, nullptr); });
         // The callback may delete the flows, which finishes our pending futures at once.
         Done done = std::move(m_done);
         done(result);
@@ -212,8 +221,10 @@ private:
         }
     }
 
-    QPointer<Flow> m_source;
-    QPointer<Flow> m_destination;
+    FlowRef m_source;
+    FlowRef m_destination;
+    bool m_hasSource = false;
+    bool m_hasDestination = false;
     QString m_sourceName;
     QString m_destinationName;
     CopyOptions m_options;
@@ -222,7 +233,7 @@ private:
     CopyStats m_stats;
     std::optional<ReadResult> m_read;
     std::optional<WriteResult> m_written;
-    bool m_shutDown = false;
+    std::optional<WriteResult> m_shutDown;
     qint64 m_writing = 0; // the size of the write in flight
     int m_pending = 0;    // futures whose continuation has not run yet
     bool m_driving = false;
@@ -243,8 +254,8 @@ struct ProxyState
     ProxyState(Flow *a, Flow *b) : a(a), b(b) {}
 
     Promise<ProxyResult> promise;
-    QPointer<Flow> a;
-    QPointer<Flow> b;
+    FlowRef a;
+    FlowRef b;
     std::optional<CopyResult> aToB;
     std::optional<CopyResult> bToA;
     ProxyResult::Side failedSide = ProxyResult::Side::None;
@@ -275,10 +286,8 @@ struct ProxyState
             // The other direction would wait for a peer that may never send again, and a clean
             // end of stream would pass the cut-off stream off as complete: reset both instead.
             // Aborting may finish the other direction at once, re-entering here.
-            if (a)
-                a->abort();
-            if (b)
-                b->abort();
+            a.with([](Flow *flow) { flow->abort(); });
+            b.with([](Flow *flow) { flow->abort(); });
         }
         if (aToB && bToA && !finished) {
             finished = true;

@@ -31,13 +31,18 @@ Error invalidEndpoint()
 
 } // namespace
 
-QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint, std::chrono::milliseconds timeout)
+QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint, QDeadlineTimer deadline)
 {
     switch (endpoint.type()) {
     case Endpoint::Type::Tcp:
-        return generic(TcpFlow::connectToHost(endpoint.host(), endpoint.port(), timeout));
-    case Endpoint::Type::Local:
-        return generic(LocalFlow::connectToServer(endpoint.path(), timeout));
+        return generic(TcpFlow::connectToHost(endpoint.host(), endpoint.port(), deadline));
+    case Endpoint::Type::Unix:
+        return generic(LocalFlow::connectToServer(endpoint.path(), deadline));
+    case Endpoint::Type::Pipe:
+        return readyFuture(FlowResult<Flow>::fromError(
+                Error(Error::Kind::InvalidArgument,
+                      QStringLiteral("nothing connects to a pipe; PipeFlow::createPair() makes both ends"),
+                      endpoint.toString())));
     case Endpoint::Type::Invalid:
         break;
     }
@@ -46,7 +51,7 @@ QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint, std::chrono::milli
 
 QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint)
 {
-    return connectTo(endpoint, endpoint.type() == Endpoint::Type::Local
+    return connectTo(endpoint, endpoint.type() == Endpoint::Type::Unix
                                        ? LocalFlow::defaultConnectTimeout()
                                        : TcpFlow::defaultConnectTimeout());
 }
@@ -59,19 +64,19 @@ public:
     Error error;
 };
 
-Listener::Listener(QObject *parent) : QObject(parent), d(new ListenerPrivate) {}
+Listener::Listener(QObject *parent) : QObject(parent), d_rill(new ListenerPrivate) {}
 
 Listener::~Listener() = default;
 
 bool Listener::listen(const Endpoint &endpoint)
 {
     if (isListening()) {
-        d->error = Error(Error::Kind::InvalidArgument, QStringLiteral("already listening"),
+        d_rill->error = Error(Error::Kind::InvalidArgument, QStringLiteral("already listening"),
                          endpointString());
         return false;
     }
-    d->tcp.reset();
-    d->local.reset();
+    d_rill->tcp.reset();
+    d_rill->local.reset();
     bool ok = false;
     switch (endpoint.type()) {
     case Endpoint::Type::Tcp: {
@@ -80,26 +85,33 @@ bool Listener::listen(const Endpoint &endpoint)
             if (endpoint.host() == QLatin1String("localhost")) {
                 address = QHostAddress::LocalHost;
             } else {
-                d->error = Error(Error::Kind::InvalidArgument,
+                d_rill->error = Error(Error::Kind::InvalidArgument,
                                  QStringLiteral("listen needs an address, not a host name"),
                                  endpoint.toString());
                 return false;
             }
         }
-        d->tcp = std::make_unique<TcpListener>();
-        ok = d->tcp->listen(address, endpoint.port());
-        d->error = d->tcp->error();
-        connect(d->tcp.get(), &TcpListener::newConnection, this, &Listener::newConnection);
+        d_rill->tcp = std::make_unique<TcpListener>();
+        ok = d_rill->tcp->listen(address, endpoint.port());
+        d_rill->error = d_rill->tcp->error();
+        connect(d_rill->tcp.get(), &TcpListener::newConnection, this, &Listener::newConnection);
+        connect(d_rill->tcp.get(), &TcpListener::errorOccurred, this, &Listener::errorOccurred);
         break;
     }
-    case Endpoint::Type::Local:
-        d->local = std::make_unique<LocalListener>();
-        ok = d->local->listen(endpoint.path());
-        d->error = d->local->error();
-        connect(d->local.get(), &LocalListener::newConnection, this, &Listener::newConnection);
+    case Endpoint::Type::Unix:
+        d_rill->local = std::make_unique<LocalListener>();
+        ok = d_rill->local->listen(endpoint.path());
+        d_rill->error = d_rill->local->error();
+        connect(d_rill->local.get(), &LocalListener::newConnection, this, &Listener::newConnection);
+        connect(d_rill->local.get(), &LocalListener::errorOccurred, this, &Listener::errorOccurred);
         break;
+    case Endpoint::Type::Pipe:
+        d_rill->error = Error(Error::Kind::InvalidArgument,
+                         QStringLiteral("nothing listens on a pipe; PipeFlow::createPair() makes both ends"),
+                         endpoint.toString());
+        return false;
     case Endpoint::Type::Invalid:
-        d->error = invalidEndpoint();
+        d_rill->error = invalidEndpoint();
         return false;
     }
     if (ok)
@@ -111,45 +123,52 @@ void Listener::close()
 {
     if (!isListening())
         return;
-    if (d->tcp)
-        d->tcp->close();
-    if (d->local)
-        d->local->close();
+    if (d_rill->tcp)
+        d_rill->tcp->close();
+    if (d_rill->local)
+        d_rill->local->close();
     Q_EMIT listeningChanged(false);
 }
 
 bool Listener::isListening() const
 {
-    return (d->tcp && d->tcp->isListening()) || (d->local && d->local->isListening());
+    return (d_rill->tcp && d_rill->tcp->isListening()) || (d_rill->local && d_rill->local->isListening());
 }
 
 Endpoint Listener::endpoint() const
 {
-    if (d->tcp)
-        return Endpoint::tcp(d->tcp->serverAddress().toString(), d->tcp->serverPort());
-    if (d->local)
-        return Endpoint::local(d->local->fullServerName());
+    if (d_rill->tcp)
+        return d_rill->tcp->endpoint();
+    if (d_rill->local)
+        return d_rill->local->endpoint();
     return Endpoint();
 }
 
-Error Listener::error() const { return d->error; }
-
-QFuture<FlowResult<Flow>> Listener::accept()
+Error Listener::error() const
 {
-    if (d->tcp)
-        return generic(d->tcp->accept());
-    if (d->local)
-        return generic(d->local->accept());
+    if (d_rill->tcp && !d_rill->tcp->error().isNone())
+        return d_rill->tcp->error();
+    if (d_rill->local && !d_rill->local->error().isNone())
+        return d_rill->local->error();
+    return d_rill->error;
+}
+
+QFuture<FlowResult<Flow>> Listener::accept(QDeadlineTimer deadline)
+{
+    if (d_rill->tcp)
+        return generic(d_rill->tcp->accept(deadline));
+    if (d_rill->local)
+        return generic(d_rill->local->accept(deadline));
     return readyFuture(FlowResult<Flow>::fromError(
             Error(Error::Kind::Closed, QStringLiteral("the listener is not listening"))));
 }
 
 int Listener::pendingConnections() const
 {
-    if (d->tcp)
-        return d->tcp->pendingConnections();
-    if (d->local)
-        return d->local->pendingConnections();
+    if (d_rill->tcp)
+        return d_rill->tcp->pendingConnections();
+    if (d_rill->local)
+        return d_rill->local->pendingConnections();
     return 0;
 }
 

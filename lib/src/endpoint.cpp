@@ -1,6 +1,8 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/endpoint.h>
 
+#include <QtCore/QDebug>
+
 namespace rill {
 
 Endpoint Endpoint::tcp(const QString &host, quint16 port)
@@ -15,8 +17,16 @@ Endpoint Endpoint::tcp(const QString &host, quint16 port)
 Endpoint Endpoint::local(const QString &path)
 {
     Endpoint e;
-    e.m_type = Type::Local;
+    e.m_type = Type::Unix;
     e.m_path = path;
+    return e;
+}
+
+Endpoint Endpoint::pipe(const QString &name)
+{
+    Endpoint e;
+    e.m_type = Type::Pipe;
+    e.m_path = name;
     return e;
 }
 
@@ -35,6 +45,11 @@ Endpoint Endpoint::parse(const QString &text, Error *error)
         if (path.contains(QChar(0)))
             return invalid(QStringLiteral("the path contains a NUL character"));
         return local(path);
+    }
+    if (text.startsWith(QLatin1String("pipe:"))) {
+        if (text.size() == 5)
+            return invalid(QStringLiteral("the pipe's name is empty"));
+        return pipe(text.mid(5));
     }
     if (!text.startsWith(QLatin1String("tcp:")))
         return invalid(QStringLiteral("expected tcp:HOST:PORT or unix:PATH"));
@@ -81,12 +96,26 @@ QString Endpoint::toString() const
         if (m_host.contains(QLatin1Char(':')))
             return QLatin1String("tcp:[") + m_host + QLatin1String("]:") + QString::number(m_port);
         return QLatin1String("tcp:") + m_host + QLatin1Char(':') + QString::number(m_port);
-    case Type::Local:
+    case Type::Unix:
         return QStringLiteral("unix:") + m_path;
+    case Type::Pipe:
+        return QStringLiteral("pipe:") + m_path;
     case Type::Invalid:
         break;
     }
     return QString();
+}
+
+QDebug operator<<(QDebug debug, const Endpoint &endpoint)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace().noquote() << "rill::Endpoint(";
+    if (endpoint.isValid())
+        debug << endpoint.toString();
+    else
+        debug << "invalid";
+    debug << ')';
+    return debug;
 }
 
 } // namespace rill

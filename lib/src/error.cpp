@@ -47,6 +47,12 @@ Error Error::fromErrno(int errnoValue, const QString &endpoint)
     case ENETUNREACH:
         kind = Kind::HostNotFound;
         break;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+        kind = Kind::OutOfResources;
+        break;
     case EINVAL:
     case ENAMETOOLONG:
     case EBADF:
@@ -83,6 +89,12 @@ QString errorKindName(Error::Kind kind)
         return QStringLiteral("invalid argument");
     case Error::Kind::Unsupported:
         return QStringLiteral("unsupported");
+    case Error::Kind::Canceled:
+        return QStringLiteral("canceled");
+    case Error::Kind::Discarded:
+        return QStringLiteral("input discarded");
+    case Error::Kind::OutOfResources:
+        return QStringLiteral("out of resources");
     case Error::Kind::Other:
         break;
     }
@@ -163,6 +175,34 @@ QDebug operator<<(QDebug debug, const WriteResult &result)
         debug << "rill::WriteResult(eof)";
     else
         debug << "rill::WriteResult(" << result.error() << ')';
+    return debug;
+}
+
+CloseResult CloseResult::ok(qint64 bytesDiscarded)
+{
+    CloseResult result;
+    result.m_bytesDiscarded = bytesDiscarded;
+    return result;
+}
+
+CloseResult CloseResult::fromError(const Error &error, qint64 bytesDiscarded)
+{
+    CloseResult result = ok(bytesDiscarded);
+    result.m_error = error;
+    return result;
+}
+
+QDebug operator<<(QDebug debug, const CloseResult &result)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace();
+    if (result.isOk())
+        debug << "rill::CloseResult(ok";
+    else
+        debug << "rill::CloseResult(" << result.error();
+    if (result.bytesDiscarded())
+        debug << ", " << result.bytesDiscarded() << " bytes discarded";
+    debug << ')';
     return debug;
 }
 

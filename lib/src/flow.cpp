@@ -1,9 +1,11 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include "flow_p.h"
 
+#include <QtCore/QDebug>
 #include <QtCore/QEvent>
 #include <QtCore/QMetaMethod>
 #include <QtCore/QThread>
+#include <QtCore/QTimer>
 
 #include <memory>
 
@@ -18,33 +20,37 @@ Error abortedError()
     return Error(Error::Kind::Aborted, QStringLiteral("the flow was aborted"));
 }
 
-// Runs op(d, promise) on the flow's thread and returns the promise's future. From another thread
-// the call is queued; if the flow is destroyed first, the promise finishes Aborted. A flow whose
-// thread has finished (or whose QThread is gone) was aborted then (watchThread()), and no call
-// can reach it any more: the promise is dropped, which finishes it Aborted at once.
-template<typename T, typename Op>
-QFuture<T> onFlowThread(Flow *q, FlowPrivate *d, Op &&op)
+Error canceledError()
 {
-    Promise<T> promise;
-    QFuture<T> future = promise.future();
-    QThread *thread = q->thread(); // null once the flow's QThread object was deleted
-    if (QThread::currentThread() == thread) {
-        d->watchThread();
-        op(d, std::move(promise));
-    } else if (thread && !thread->isFinished()) {
-        auto shared = std::make_shared<Promise<T>>(std::move(promise));
-        QMetaObject::invokeMethod(
-                q,
-                [d, shared, op = std::forward<Op>(op)]() {
-                    d->watchThread();
-                    op(d, std::move(*shared));
-                },
-                Qt::QueuedConnection);
-    }
+    return Error(Error::Kind::Canceled, QStringLiteral("the write was cancelled while it waited"));
+}
+
+QString bytesText(qint64 bytes)
+{
+    return bytes == 1 ? QStringLiteral("1 byte") : QStringLiteral("%1 bytes").arg(bytes);
+}
+
+// Runs op(d, promise) on the flow's thread and returns the promise's future.
+template<typename T, typename Op>
+QFuture<T> onFlowThread(FlowPrivate *d, Op &&op)
+{
+    auto promise = std::make_shared<Promise<T>>();
+    QFuture<T> future = promise->future();
+    d->runOnFlowThread([d, promise, op = std::forward<Op>(op)] { op(d, std::move(*promise)); });
     return future;
 }
 
 } // namespace
+
+qint64 deadlineNs(QDeadlineTimer deadline)
+{
+    return deadline.isForever() ? FlowPrivate::NoDeadline : deadline.deadlineNSecs();
+}
+
+qint64 nowNs()
+{
+    return QDeadlineTimer::current().deadlineNSecs();
+}
 
 // ---------------------------------------------------------------------------------------------
 // FlowPrivate
@@ -65,7 +71,7 @@ void FlowPrivate::setState(Flow::State newState)
 {
     if (state == newState)
         return;
-    qCDebug(lcFlow) << q_ptr << "state" << state << "->" << newState;
+    qCDebug(lcFlow) << q_ptr << "state" << Flow::State(state) << "->" << newState;
     state = newState;
     notify(&Flow::stateChanged, newState);
 }
@@ -86,44 +92,146 @@ void FlowPrivate::setWriteState(Flow::WriteState newState)
     notify(&Flow::writeStateChanged, newState);
 }
 
+void FlowPrivate::setError(const Error &error)
+{
+    QMutexLocker locker(&infoMutex);
+    if (m_lastError.isNone())
+        m_lastError = error;
+}
+
+Error FlowPrivate::lastError() const
+{
+    QMutexLocker locker(&infoMutex);
+    return m_lastError;
+}
+
+Endpoint FlowPrivate::localEndpoint() const
+{
+    QMutexLocker locker(&infoMutex);
+    return m_localEndpoint;
+}
+
+Endpoint FlowPrivate::peerEndpoint() const
+{
+    QMutexLocker locker(&infoMutex);
+    return m_peerEndpoint;
+}
+
+void FlowPrivate::publishEndpoints()
+{
+    const Endpoint local = currentLocalEndpoint();
+    const Endpoint peer = currentPeerEndpoint();
+    QMutexLocker locker(&infoMutex);
+    m_localEndpoint = local;
+    m_peerEndpoint = peer;
+}
+
+FlowStats FlowPrivate::statsSnapshot() const
+{
+    FlowStats s;
+    s.bytesRead = stats.bytesRead;
+    s.readOps = stats.readOps;
+    s.bytesWritten = stats.bytesWritten;
+    s.writeOps = stats.writeOps;
+    s.bytesDiscarded = stats.bytesDiscarded;
+    s.bytesUnsent = stats.bytesUnsent;
+    return s;
+}
+
+void FlowPrivate::recountObservers(quint64 generation)
+{
+    // Asked outside Qt's connection lock, unlike (dis)connectNotify. A change meanwhile bumps
+    // the generation again, and the next call asks once more.
+    Q_Q(Flow);
+    m_observed = q->isSignalConnected(QMetaMethod::fromSignal(&Flow::dataArrived))
+            || q->isSignalConnected(QMetaMethod::fromSignal(&Flow::dataSent));
+    m_observedGeneration = generation;
+}
+
+qint64 FlowPrivate::readRoom() const
+{
+    // While closing or after shutdown(Read), keep() and onReceived() bound what is kept and
+    // discard the rest: reading in large pieces then only drains faster.
+    if (!m_pendingReads.empty() || m_closing || m_readShut)
+        return -1;
+    return qMax<qint64>(ReadAhead - m_receivedBytes, 0);
+}
+
 void FlowPrivate::updateReadInterest()
 {
+    // While closing, or after shutdown(Read), input is taken whatever the reader does: the
+    // peer's end of stream can only be seen behind it.
     const bool want = state != Flow::State::Closed && state != Flow::State::Connecting && !m_peerEof
             && readState != Flow::ReadState::Failed
-            && (m_readShut || !m_pendingReads.empty() || m_receivedBytes < ReadAhead);
-    if (want == m_readEnabled)
+            && (m_readShut || m_closing || !m_pendingReads.empty() || m_receivedBytes < ReadAhead);
+    const bool wantAfterDiscard = want
+            || (m_discarding && state != Flow::State::Closed && !m_peerEof);
+    if (wantAfterDiscard == m_readEnabled)
         return;
-    m_readEnabled = want;
-    transportSetReadEnabled(want);
+    m_readEnabled = wantAfterDiscard;
+    transportSetReadEnabled(wantAfterDiscard);
+}
+
+void FlowPrivate::noteActivity()
+{
+    if (idleTimeoutMs > 0)
+        m_lastActivityNs = nowNs();
 }
 
 // ---- read side
 
-ReadResult FlowPrivate::takeBuffered()
+void FlowPrivate::takeBuffered(QByteArray *data)
 {
-    QByteArray data;
     if (m_received.size() == 1) {
-        data = std::move(m_received.front());
+        *data = std::move(m_received.front());
     } else {
-        data.reserve(m_receivedBytes);
-        for (const QByteArray &segment : m_received)
-            data.append(segment);
+        data->reserve(m_receivedBytes);
+        for (const QByteArray &segment : std::as_const(m_received))
+            data->append(segment);
     }
     m_received.clear();
     m_receivedBytes = 0;
-    ++stats.readOps;
-    stats.bytesRead += data.size();
-    return ReadResult::fromData(data);
 }
 
-void FlowPrivate::read(Promise<ReadResult> promise)
+// Hands data to the first pending read that still wants it. A read whose future was cancelled
+// takes nothing (Qt would drop the result, and with it bytes of the stream).
+bool FlowPrivate::deliver(QByteArray &data)
 {
+    while (!m_pendingReads.empty()) {
+        Promise<ReadResult> promise = std::move(m_pendingReads.front().promise);
+        m_pendingReads.pop_front();
+        if (promise.isCanceled())
+            continue;
+        ++stats.readOps;
+        stats.bytesRead += data.size();
+        if (promise.tryFinish(ReadResult::fromData(data)))
+            return true;
+        stats.readOps -= 1;
+        stats.bytesRead -= data.size();
+    }
+    return false;
+}
+
+void FlowPrivate::read(Promise<ReadResult> promise, qint64 deadline)
+{
+    if (promise.isCanceled())
+        return;
     if (!m_received.empty()) {
-        promise.finish(takeBuffered());
+        QByteArray data;
+        takeBuffered(&data);
+        ++stats.readOps;
+        stats.bytesRead += data.size();
+        const qsizetype size = data.size();
+        if (!promise.tryFinish(ReadResult::fromData(data))) {
+            stats.readOps -= 1;
+            stats.bytesRead -= size;
+            m_receivedBytes = size;
+            m_received.prepend(std::move(data));
+        }
         updateReadInterest();
         return;
     }
-    switch (readState) {
+    switch (Flow::ReadState(readState)) {
     case Flow::ReadState::Eof:
         promise.finish(ReadResult::eof());
         return;
@@ -131,31 +239,67 @@ void FlowPrivate::read(Promise<ReadResult> promise)
         promise.finish(ReadResult::fromError(readError));
         return;
     case Flow::ReadState::Open:
-        m_pendingReads.push_back(std::move(promise));
+        if (deadline != NoDeadline && deadline <= nowNs()) {
+            promise.finish(ReadResult::fromError(
+                    Error(Error::Kind::TimedOut, QStringLiteral("no data before the deadline"),
+                          errorEndpoint())));
+            return;
+        }
+        m_pendingReads.push_back(PendingRead{std::move(promise), deadline});
+        if (deadline != NoDeadline)
+            rearmTimer();
         updateReadInterest();
         return;
     }
+}
+
+// Beyond what the flow keeps for later reads while closing, input is thrown away: from then on
+// the stream has a gap, so reads get the kept bytes and then an error saying so.
+void FlowPrivate::keep(QByteArray &&data)
+{
+    if (m_closing && !m_discarding) {
+        const qint64 room = qMax<qint64>(appliedHighWaterMark, ReadAhead) - m_receivedBytes;
+        if (data.size() > room) {
+            const qint64 dropped = data.size() - qMax<qint64>(room, 0);
+            data.truncate(qMax<qint64>(room, 0));
+            m_discarding = dropped;
+            stats.bytesDiscarded += dropped;
+            readError = Error(Error::Kind::Discarded,
+                              QStringLiteral("unread input was discarded while closing"),
+                              errorEndpoint());
+            qCDebug(lcFlow) << q_ptr << "closing: discarding unread input";
+            if (!data.isEmpty()) {
+                m_receivedBytes += data.size();
+                m_received.push_back(std::move(data));
+            }
+            // Reads that wait now can only ever get the error.
+            std::deque<PendingRead> reads = std::exchange(m_pendingReads, {});
+            setReadState(Flow::ReadState::Failed);
+            for (PendingRead &r : reads)
+                r.promise.finish(ReadResult::fromError(readError));
+            return;
+        }
+    }
+    m_receivedBytes += data.size();
+    m_received.push_back(std::move(data));
 }
 
 void FlowPrivate::onReceived(QByteArray data)
 {
     if (data.isEmpty())
         return;
+    noteActivity();
     if (observeData())
         notify(&Flow::dataArrived, data);
-    if (m_readShut || readState != Flow::ReadState::Open)
-        return; // shutdown(Read): what arrives is discarded
-    if (!m_pendingReads.empty()) {
-        Promise<ReadResult> promise = std::move(m_pendingReads.front());
-        m_pendingReads.pop_front();
-        ++stats.readOps;
-        stats.bytesRead += data.size();
-        updateReadInterest();
-        promise.finish(ReadResult::fromData(data));
+    if (m_readShut || m_discarding || readState != Flow::ReadState::Open) {
+        // shutdown(Read), or close() past its bound: what arrives is discarded
+        stats.bytesDiscarded += data.size();
+        if (m_discarding)
+            m_discarding += data.size();
         return;
     }
-    m_receivedBytes += data.size();
-    m_received.push_back(std::move(data));
+    if (!deliver(data))
+        keep(std::move(data));
     updateReadInterest();
 }
 
@@ -167,10 +311,10 @@ void FlowPrivate::onReceivedEof()
     qCDebug(lcFlow) << q_ptr << "peer end of stream";
     updateReadInterest();
     if (readState == Flow::ReadState::Open) {
-        std::deque<Promise<ReadResult>> pending = std::exchange(m_pendingReads, {});
+        std::deque<PendingRead> pending = std::exchange(m_pendingReads, {});
         setReadState(Flow::ReadState::Eof);
-        for (Promise<ReadResult> &promise : pending)
-            promise.finish(ReadResult::eof());
+        for (PendingRead &r : pending)
+            r.promise.finish(ReadResult::eof());
     }
     maybeFinish();
 }
@@ -186,9 +330,23 @@ WriteResult FlowPrivate::writeEndResult() const
     return WriteResult::eof();
 }
 
-void FlowPrivate::reject(quint64 id, Promise<WriteResult> &&promise)
+// What shutdown(Write) gives once the write side has ended: Ok when nothing accepted was lost.
+WriteResult FlowPrivate::shutdownResult() const
 {
-    const WriteResult result = writeEndResult();
+    if (writeState == Flow::WriteState::Failed)
+        return WriteResult::fromError(writeError);
+    return WriteResult::ok();
+}
+
+CloseResult FlowPrivate::closeResult() const
+{
+    const Error error = writeState == Flow::WriteState::Failed ? writeError : lastError();
+    const qint64 discarded = m_discarding;
+    return error.isNone() ? CloseResult::ok(discarded) : CloseResult::fromError(error, discarded);
+}
+
+void FlowPrivate::reject(quint64 id, Promise<WriteResult> &&promise, const WriteResult &result)
+{
     notify(&Flow::writeRejected, id, result);
     promise.finish(result);
 }
@@ -200,7 +358,11 @@ quint64 FlowPrivate::admitWrite(qint64 size, Promise<WriteResult> &promise)
     const quint64 id = ++m_lastWriteId;
     notify(&Flow::writeQueued, id, size);
     if (writeState != Flow::WriteState::Open) {
-        reject(id, std::move(promise));
+        reject(id, std::move(promise), writeEndResult());
+        return 0;
+    }
+    if (promise.isCanceled()) {
+        reject(id, std::move(promise), WriteResult::fromError(canceledError()));
         return 0;
     }
     if (size == 0) {
@@ -212,7 +374,7 @@ quint64 FlowPrivate::admitWrite(qint64 size, Promise<WriteResult> &promise)
     return id;
 }
 
-void FlowPrivate::write(QList<QByteArray> buffers, Promise<WriteResult> promise)
+void FlowPrivate::write(QList<QByteArray> buffers, Promise<WriteResult> promise, qint64 deadline)
 {
     qint64 size = 0;
     for (const QByteArray &buffer : std::as_const(buffers))
@@ -221,7 +383,7 @@ void FlowPrivate::write(QList<QByteArray> buffers, Promise<WriteResult> promise)
     if (id == 0)
         return;
     if (!canAcceptNow())
-        return wait(id, std::move(buffers), size, std::move(promise));
+        return wait(id, std::move(buffers), size, std::move(promise), deadline);
     const bool wasEmpty = sendQueue.empty();
     accept(id, std::move(buffers), size, std::move(promise));
     if (wasEmpty)
@@ -229,14 +391,14 @@ void FlowPrivate::write(QList<QByteArray> buffers, Promise<WriteResult> promise)
 }
 
 // write() of one buffer, the common case: no list around it unless it has to wait.
-void FlowPrivate::write(QByteArray buffer, Promise<WriteResult> promise)
+void FlowPrivate::write(QByteArray buffer, Promise<WriteResult> promise, qint64 deadline)
 {
     const qint64 size = buffer.size();
     const quint64 id = admitWrite(size, promise);
     if (id == 0)
         return;
     if (!canAcceptNow())
-        return wait(id, QList<QByteArray>{std::move(buffer)}, size, std::move(promise));
+        return wait(id, QList<QByteArray>{std::move(buffer)}, size, std::move(promise), deadline);
     const bool wasEmpty = sendQueue.empty();
     sendQueue.push_back(Chunk{std::move(buffer), id, true});
     accepted(id, size, std::move(promise));
@@ -245,10 +407,21 @@ void FlowPrivate::write(QByteArray buffer, Promise<WriteResult> promise)
 }
 
 void FlowPrivate::wait(quint64 id, QList<QByteArray> &&buffers, qint64 size,
-                       Promise<WriteResult> &&promise)
+                       Promise<WriteResult> &&promise, qint64 deadline)
 {
-    m_waitingWrites.push_back(WaitingWrite{id, std::move(buffers), size, std::move(promise)});
+    if (deadline != NoDeadline && deadline <= nowNs()) {
+        reject(id, std::move(promise),
+               WriteResult::fromError(Error(Error::Kind::TimedOut,
+                                            QStringLiteral("the send queue was full until the "
+                                                           "deadline"),
+                                            errorEndpoint())));
+        return;
+    }
+    m_waitingWrites.push_back(WaitingWrite{id, std::move(buffers), size, std::move(promise), deadline});
+    writesWaiting = int(m_waitingWrites.size());
     notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
+    if (deadline != NoDeadline)
+        rearmTimer();
 }
 
 void FlowPrivate::accept(quint64 id, QList<QByteArray> &&buffers, qint64 size,
@@ -269,7 +442,7 @@ void FlowPrivate::accepted(quint64 id, qint64 size, Promise<WriteResult> &&promi
 {
     bytesQueued += size;
     ++stats.writeOps;
-    notify(&Flow::bytesQueuedChanged, bytesQueued);
+    notify(&Flow::bytesQueuedChanged, qint64(bytesQueued));
     notify(&Flow::writeAccepted, id);
     promise.finish(WriteResult::ok());
 }
@@ -287,26 +460,47 @@ void FlowPrivate::startSending(bool fromWriteCall)
         transportWrite();
 }
 
+// Accepts waiting writes while the queue is below the mark. A write whose future was cancelled,
+// or whose deadline passed, is withdrawn instead: never sent, the ledger says why.
 void FlowPrivate::acceptWaiting()
 {
     const bool wasEmpty = sendQueue.empty();
-    bool changed = false;
-    while (!m_waitingWrites.empty() && bytesQueued < highWaterMark
+    const size_t before = m_waitingWrites.size();
+    const qint64 now = m_waitingWrites.empty() ? 0 : nowNs();
+    while (!m_waitingWrites.empty()
            && (writeState == Flow::WriteState::Open || writeState == Flow::WriteState::ShuttingDown)) {
-        WaitingWrite waiting = std::move(m_waitingWrites.front());
+        WaitingWrite &front = m_waitingWrites.front();
+        const bool canceled = front.promise.isCanceled();
+        const bool late = front.deadlineNs != NoDeadline && front.deadlineNs <= now;
+        if (!canceled && !late && bytesQueued >= highWaterMark)
+            break;
+        WaitingWrite waiting = std::move(front);
         m_waitingWrites.pop_front();
-        changed = true;
+        writesWaiting = int(m_waitingWrites.size());
+        if (canceled || late) {
+            reject(waiting.id, std::move(waiting.promise),
+                   WriteResult::fromError(
+                           canceled ? canceledError()
+                                    : Error(Error::Kind::TimedOut,
+                                            QStringLiteral("the send queue was full until the "
+                                                           "deadline"),
+                                            errorEndpoint())));
+            continue;
+        }
         accept(waiting.id, std::move(waiting.buffers), waiting.size, std::move(waiting.promise));
     }
-    if (changed)
+    if (m_waitingWrites.size() != before)
         notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
     if (wasEmpty)
         startSending(false);
+    maybeSendFin();
 }
 
 void FlowPrivate::consume(qint64 bytes)
 {
     Q_ASSERT(bytes <= bytesQueued);
+    if (bytes > 0)
+        noteActivity();
     bytesQueued -= bytes;
     stats.bytesWritten += bytes;
     // Handlers of dataSent/writeSent may end the write side (abort()), emptying the queue.
@@ -330,9 +524,8 @@ void FlowPrivate::consume(qint64 bytes)
     }
     if (writeState == Flow::WriteState::Failed || writeState == Flow::WriteState::Closed)
         return;
-    notify(&Flow::bytesQueuedChanged, bytesQueued);
+    notify(&Flow::bytesQueuedChanged, qint64(bytesQueued));
     acceptWaiting();
-    maybeSendFin();
 }
 
 void FlowPrivate::startShutdownWrite()
@@ -347,7 +540,8 @@ void FlowPrivate::startShutdownWrite()
 void FlowPrivate::maybeSendFin()
 {
     if (writeState != Flow::WriteState::ShuttingDown || m_finSent || !sendQueue.empty()
-        || !m_waitingWrites.empty() || state == Flow::State::Connecting)
+        || !m_waitingWrites.empty() || state == Flow::State::Connecting
+        || state == Flow::State::Closed)
         return;
     m_finSent = true;
     transportShutdownWrite();
@@ -358,41 +552,83 @@ void FlowPrivate::onWriteShutdownDone()
     if (writeState != Flow::WriteState::ShuttingDown)
         return;
     qCDebug(lcFlow) << q_ptr << "write side shut down (FIN sent)";
+    std::vector<Promise<WriteResult>> shutdowns = std::exchange(m_shutdownPromises, {});
     setWriteState(Flow::WriteState::Closed);
-    for (Promise<void> &promise : std::exchange(m_shutdownPromises, {}))
-        promise.finish();
+    for (Promise<WriteResult> &promise : shutdowns)
+        promise.finish(WriteResult::ok());
     maybeFinish();
 }
 
-// Ends the write side at once: what is queued is dropped, waiting writes get waitingResult.
-void FlowPrivate::endWriteSide(Flow::WriteState newState, const WriteResult &waitingResult)
+// The write side fails alone: what is queued can no longer be handed over. Reads go on.
+void FlowPrivate::failWrite(const Error &error)
 {
     if (writeState == Flow::WriteState::Closed || writeState == Flow::WriteState::Failed)
         return;
-    const bool hadQueue = bytesQueued > 0;
+    const qint64 lost = bytesQueued;
+    std::vector<quint64> lostIds;
+    for (const Chunk &chunk : std::as_const(sendQueue)) {
+        if (lostIds.empty() || lostIds.back() != chunk.id)
+            lostIds.push_back(chunk.id);
+    }
     sendQueue.clear();
     frontOffset = 0;
     bytesQueued = 0;
+    stats.bytesUnsent += lost;
     std::deque<WaitingWrite> waiting = std::exchange(m_waitingWrites, {});
-    setWriteState(newState);
-    if (hadQueue)
-        notify(&Flow::bytesQueuedChanged, bytesQueued);
+    writesWaiting = 0;
+    std::vector<Promise<WriteResult>> shutdowns = std::exchange(m_shutdownPromises, {});
+    writeError = error;
+    const bool first = lastError().isNone();
+    setError(error);
+    writeState = Flow::WriteState::Failed;
+    // Settled; now tell.
+    notify(&Flow::writeStateChanged, Flow::WriteState::Failed);
+    if (lost)
+        notify(&Flow::bytesQueuedChanged, qint64(0));
     if (!waiting.empty())
         notify(&Flow::writesWaitingChanged, 0);
-    for (WaitingWrite &w : waiting) {
-        notify(&Flow::writeRejected, w.id, waitingResult);
-        w.promise.finish(waitingResult);
-    }
-    for (Promise<void> &promise : std::exchange(m_shutdownPromises, {}))
-        promise.finish();
+    for (quint64 id : lostIds)
+        notify(&Flow::writeLost, id, error);
+    if (first)
+        notify(&Flow::errorOccurred, error);
+    const WriteResult result = WriteResult::fromError(error);
+    for (WaitingWrite &w : waiting)
+        reject(w.id, std::move(w.promise), result);
+    for (Promise<WriteResult> &promise : shutdowns)
+        promise.finish(result);
 }
 
 void FlowPrivate::onPeerGone()
 {
     qCDebug(lcFlow) << q_ptr << "the peer can no longer receive";
-    if (writeState == Flow::WriteState::Open)
+    if (writeState == Flow::WriteState::Closed || writeState == Flow::WriteState::Failed)
+        return;
+    const qint64 unsent = bytesQueued;
+    qint64 waitingBytes = 0;
+    for (const WaitingWrite &w : m_waitingWrites)
+        waitingBytes += w.size;
+    if (unsent > 0) {
+        failWrite(Error(Error::Kind::Closed,
+                        QStringLiteral("the peer closed the connection with %1 accepted not sent")
+                                .arg(bytesText(unsent)),
+                        errorEndpoint()));
+    } else {
+        // Nothing accepted is lost: the write side ends as after our own shutdown. Writes that
+        // wait were never accepted: they get Eof, as any write after the end.
         m_writeEndedCleanly = true;
-    endWriteSide(Flow::WriteState::Closed, WriteResult::eof());
+        std::deque<WaitingWrite> waiting = std::exchange(m_waitingWrites, {});
+        writesWaiting = 0;
+        std::vector<Promise<WriteResult>> shutdowns = std::exchange(m_shutdownPromises, {});
+        writeState = Flow::WriteState::Closed;
+        notify(&Flow::writeStateChanged, Flow::WriteState::Closed);
+        if (!waiting.empty())
+            notify(&Flow::writesWaitingChanged, 0);
+        for (WaitingWrite &w : waiting)
+            reject(w.id, std::move(w.promise), WriteResult::eof());
+        for (Promise<WriteResult> &promise : shutdowns)
+            promise.finish(WriteResult::ok());
+    }
+    Q_UNUSED(waitingBytes);
     maybeFinish();
 }
 
@@ -402,12 +638,16 @@ void FlowPrivate::onConnected()
 {
     if (state != Flow::State::Connecting)
         return;
+    publishEndpoints();
+    noteActivity();
     notify(&Flow::endpointsChanged);
-    setState(m_closePromises.empty() ? Flow::State::Open : Flow::State::Closing);
+    setState(m_closing ? Flow::State::Closing : Flow::State::Open);
     if (!sendQueue.empty())
         transportWrite();
     maybeSendFin();
     updateReadInterest();
+    if (idleTimeoutMs > 0)
+        rearmTimer();
 }
 
 void FlowPrivate::fail(const Error &error, bool abortTransport)
@@ -415,28 +655,74 @@ void FlowPrivate::fail(const Error &error, bool abortTransport)
     if (state == Flow::State::Closed)
         return;
     qCDebug(lcFlow) << q_ptr << "failed:" << error;
-    lastError = error;
+    // Settle every state first: a continuation or handler run below sees the final picture,
+    // so a read() or abort() from one of them resolves at once instead of queueing forever.
+    const Flow::State oldState = state;
+    const Flow::ReadState oldRead = readState;
+    const Flow::WriteState oldWrite = writeState;
+    state = Flow::State::Closed;
+    const bool first = lastError().isNone();
+    setError(error);
     if (abortTransport)
         transportAbort();
     else
         transportRelease();
     m_readEnabled = false;
-    std::deque<Promise<ReadResult>> reads;
+    if (m_timer)
+        m_timer->stop();
+
+    std::deque<PendingRead> reads;
     if (readState == Flow::ReadState::Open) {
         readError = error;
+        readState = Flow::ReadState::Failed;
         reads = std::exchange(m_pendingReads, {});
     }
-    writeError = error;
-    endWriteSide(Flow::WriteState::Failed, WriteResult::fromError(error));
-    std::vector<Promise<void>> closes = std::exchange(m_closePromises, {});
-    if (readState == Flow::ReadState::Open)
-        setReadState(Flow::ReadState::Failed);
-    setState(Flow::State::Closed);
-    notify(&Flow::errorOccurred, error);
-    for (Promise<ReadResult> &promise : reads)
-        promise.finish(ReadResult::fromError(error));
-    for (Promise<void> &promise : closes)
-        promise.finish();
+    const qint64 lost = bytesQueued;
+    std::vector<quint64> lostIds;
+    std::deque<WaitingWrite> waiting;
+    std::vector<Promise<WriteResult>> shutdowns;
+    if (writeState != Flow::WriteState::Closed && writeState != Flow::WriteState::Failed) {
+        for (const Chunk &chunk : std::as_const(sendQueue)) {
+            if (lostIds.empty() || lostIds.back() != chunk.id)
+                lostIds.push_back(chunk.id);
+        }
+        sendQueue.clear();
+        frontOffset = 0;
+        bytesQueued = 0;
+        stats.bytesUnsent += lost;
+        waiting = std::exchange(m_waitingWrites, {});
+        writesWaiting = 0;
+        shutdowns = std::exchange(m_shutdownPromises, {});
+        writeError = error;
+        writeState = Flow::WriteState::Failed;
+    }
+    std::vector<Promise<CloseResult>> closes = std::exchange(m_closePromises, {});
+
+    // Now tell.
+    if (oldWrite != writeState)
+        notify(&Flow::writeStateChanged, Flow::WriteState(writeState));
+    if (oldRead != readState)
+        notify(&Flow::readStateChanged, Flow::ReadState(readState));
+    if (lost)
+        notify(&Flow::bytesQueuedChanged, qint64(0));
+    if (!waiting.empty())
+        notify(&Flow::writesWaitingChanged, 0);
+    qCDebug(lcFlow) << q_ptr << "state" << oldState << "->" << Flow::State::Closed;
+    notify(&Flow::stateChanged, Flow::State::Closed);
+    for (quint64 id : lostIds)
+        notify(&Flow::writeLost, id, error);
+    if (first)
+        notify(&Flow::errorOccurred, error);
+    const WriteResult writeResult = WriteResult::fromError(writeError);
+    for (WaitingWrite &w : waiting)
+        reject(w.id, std::move(w.promise), writeResult);
+    for (Promise<WriteResult> &promise : shutdowns)
+        promise.finish(writeResult);
+    for (PendingRead &r : reads)
+        r.promise.finish(ReadResult::fromError(readError));
+    const CloseResult closed = closeResult();
+    for (Promise<CloseResult> &promise : closes)
+        promise.finish(closed);
 }
 
 void FlowPrivate::onFailed(const Error &error)
@@ -465,11 +751,87 @@ void FlowPrivate::watchThread()
             [this] {
                 // Emitted in the finishing thread; moveToThread() happens there too, so this
                 // compares without a race.
-                if (q_ptr->thread() == QThread::currentThread())
-                    fail(Error(Error::Kind::Aborted, QStringLiteral("the flow's thread finished")),
-                         true);
+                if (q_ptr->thread() != QThread::currentThread())
+                    return;
+                fail(Error(Error::Kind::Aborted, QStringLiteral("the flow's thread finished")),
+                     true);
+                runPostedNow();
             },
             Qt::DirectConnection);
+}
+
+void FlowPrivate::runOnFlowThread(std::function<void()> op)
+{
+    QThread *thread = q_ptr->thread(); // null once the flow's QThread object was deleted
+    if (QThread::currentThread() == thread) {
+        watchThread();
+        op();
+        return;
+    }
+    QMutexLocker locker(&m_postedMutex);
+    if (m_threadEnded || !thread || thread->isFinished()) {
+        // Nothing runs in the flow's thread any more and the flow was aborted when it ended:
+        // the operation resolves at once with the flow's sticky result, here, one at a time.
+        op();
+        return;
+    }
+    auto call = std::make_shared<PostedCall>();
+    call->op = std::move(op);
+    auto it = m_posted.insert(m_posted.end(), call);
+    locker.unlock();
+    QMetaObject::invokeMethod(
+            q_ptr,
+            [this, call, it] {
+                {
+                    QMutexLocker locker(&m_postedMutex);
+                    if (call->done)
+                        return;
+                    call->done = true;
+                    m_posted.erase(it);
+                }
+                watchThread();
+                call->op();
+            },
+            Qt::QueuedConnection);
+}
+
+// The flow's thread ends: calls posted to it will never run there. Run them now, after the
+// flow was aborted, and mark the thread ended for calls still to come.
+void FlowPrivate::runPostedNow()
+{
+    std::list<std::shared_ptr<PostedCall>> posted;
+    {
+        QMutexLocker locker(&m_postedMutex);
+        m_threadEnded = true;
+        posted = std::exchange(m_posted, {});
+        for (auto &call : posted)
+            call->done = true;
+    }
+    for (auto &call : posted)
+        call->op();
+}
+
+std::shared_ptr<FlowPrivate::Lifeline> FlowPrivate::lifeline()
+{
+    QMutexLocker locker(&infoMutex);
+    if (!m_lifeline) {
+        m_lifeline = std::make_shared<Lifeline>();
+        m_lifeline->flow = q_ptr;
+    }
+    return m_lifeline;
+}
+
+void FlowPrivate::cutLifeline()
+{
+    std::shared_ptr<Lifeline> line;
+    {
+        QMutexLocker locker(&infoMutex);
+        line = m_lifeline;
+    }
+    if (line) {
+        QMutexLocker locker(&line->mutex); // waits for a call through a FlowRef to return
+        line->flow = nullptr;
+    }
 }
 
 void FlowPrivate::destroy()
@@ -484,55 +846,172 @@ void FlowPrivate::maybeFinish()
     if (state == Flow::State::Closed || !m_peerEof
         || (writeState != Flow::WriteState::Closed && writeState != Flow::WriteState::Failed))
         return;
+    state = Flow::State::Closed;
     transportRelease();
     m_readEnabled = false;
-    setState(Flow::State::Closed);
-    for (Promise<void> &promise : std::exchange(m_closePromises, {}))
-        promise.finish();
+    if (m_timer)
+        m_timer->stop();
+    std::vector<Promise<CloseResult>> closes = std::exchange(m_closePromises, {});
+    notify(&Flow::stateChanged, Flow::State::Closed);
+    const CloseResult result = closeResult();
+    for (Promise<CloseResult> &promise : closes)
+        promise.finish(result);
 }
 
-void FlowPrivate::shutdown(Flow::Direction direction, Promise<void> promise)
+void FlowPrivate::shutdown(Flow::Direction direction, Promise<WriteResult> promise)
 {
     if (direction != Flow::Direction::Write && readState == Flow::ReadState::Open) {
         m_readShut = true;
+        stats.bytesDiscarded += m_receivedBytes;
         m_received.clear();
         m_receivedBytes = 0;
-        std::deque<Promise<ReadResult>> pending = std::exchange(m_pendingReads, {});
+        std::deque<PendingRead> pending = std::exchange(m_pendingReads, {});
         setReadState(Flow::ReadState::Eof);
-        for (Promise<ReadResult> &read : pending)
-            read.finish(ReadResult::eof());
+        for (PendingRead &r : pending)
+            r.promise.finish(ReadResult::eof());
         updateReadInterest(); // keep draining so the peer's end of stream is still seen
     }
-    if (direction == Flow::Direction::Read || writeState == Flow::WriteState::Closed
-        || writeState == Flow::WriteState::Failed) {
-        promise.finish();
+    if (direction == Flow::Direction::Read) {
+        promise.finish(WriteResult::ok());
+        return;
+    }
+    if (writeState == Flow::WriteState::Closed || writeState == Flow::WriteState::Failed) {
+        promise.finish(shutdownResult());
         return;
     }
     m_shutdownPromises.push_back(std::move(promise));
     startShutdownWrite();
 }
 
-void FlowPrivate::close(Promise<void> promise)
+void FlowPrivate::close(Promise<CloseResult> promise, qint64 deadline)
 {
     if (state == Flow::State::Closed) {
-        promise.finish();
+        promise.finish(closeResult());
         return;
     }
     m_closePromises.push_back(std::move(promise));
-    if (state == Flow::State::Open)
-        setState(Flow::State::Closing);
+    if (deadline < m_closeDeadlineNs) {
+        m_closeDeadlineNs = deadline;
+        rearmTimer();
+    }
+    if (!m_closing) {
+        m_closing = true;
+        if (state == Flow::State::Open)
+            setState(Flow::State::Closing);
+        // What is buffered stays for later reads; from now on input is taken whatever the
+        // reader does, up to the bound, so the peer's end of stream can be seen.
+        updateReadInterest();
+    }
     startShutdownWrite();
     maybeFinish();
 }
 
-void FlowPrivate::setHighWaterMark(qint64 bytes)
+void FlowPrivate::applyHighWaterMark()
 {
-    bytes = qMax<qint64>(bytes, 1);
-    if (bytes == highWaterMark)
+    const qint64 bytes = highWaterMark;
+    if (bytes == appliedHighWaterMark)
         return;
-    highWaterMark = bytes;
+    appliedHighWaterMark = bytes;
     notify(&Flow::highWaterMarkChanged, bytes);
-    acceptWaiting();
+    if (state != Flow::State::Closed)
+        acceptWaiting();
+}
+
+void FlowPrivate::applyIdleTimeout()
+{
+    noteActivity();
+    rearmTimer();
+}
+
+// ---- deadlines and the idle timeout: one timer per flow, due at the earliest of them
+
+void FlowPrivate::rearmTimer()
+{
+    if (state == Flow::State::Closed)
+        return;
+    qint64 due = m_closeDeadlineNs;
+    for (const PendingRead &r : m_pendingReads)
+        due = qMin(due, r.deadlineNs);
+    for (const WaitingWrite &w : m_waitingWrites)
+        due = qMin(due, w.deadlineNs);
+    const int idle = idleTimeoutMs;
+    if (idle > 0 && state != Flow::State::Connecting)
+        due = qMin(due, m_lastActivityNs + qint64(idle) * 1000000);
+    if (due == NoDeadline) {
+        if (m_timer)
+            m_timer->stop();
+        m_timerDueNs = NoDeadline;
+        return;
+    }
+    if (m_timer && m_timer->isActive() && m_timerDueNs == due)
+        return;
+    if (!m_timer) {
+        m_timer = new QTimer(q_ptr);
+        m_timer->setSingleShot(true);
+        m_timer->setTimerType(Qt::PreciseTimer);
+        QObject::connect(m_timer, &QTimer::timeout, q_ptr, [this] { onTimer(); });
+    }
+    m_timerDueNs = due;
+    const qint64 remainingMs = qMax<qint64>((due - nowNs() + 999999) / 1000000, 0);
+    m_timer->start(int(qMin<qint64>(remainingMs, std::numeric_limits<int>::max())));
+}
+
+void FlowPrivate::onTimer()
+{
+    m_timerDueNs = NoDeadline;
+    const qint64 now = nowNs();
+    if (m_closeDeadlineNs <= now && state != Flow::State::Closed) {
+        fail(Error(Error::Kind::TimedOut, QStringLiteral("closing timed out"), errorEndpoint()),
+             true);
+        return;
+    }
+    std::deque<PendingRead> late;
+    for (auto it = m_pendingReads.begin(); it != m_pendingReads.end();) {
+        if (it->deadlineNs <= now || it->promise.isCanceled()) {
+            late.push_back(std::move(*it));
+            it = m_pendingReads.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (!late.empty()) {
+        updateReadInterest();
+        const Error timedOut(Error::Kind::TimedOut, QStringLiteral("no data before the deadline"),
+                             errorEndpoint());
+        for (PendingRead &r : late)
+            r.promise.finish(ReadResult::fromError(timedOut));
+    }
+    bool lateWrite = false;
+    for (const WaitingWrite &w : m_waitingWrites)
+        lateWrite = lateWrite || w.deadlineNs <= now;
+    if (lateWrite) {
+        // Withdraws every late write, not only the front one; the rest keep their order.
+        std::deque<WaitingWrite> keepWaiting;
+        std::deque<WaitingWrite> withdrawn;
+        for (WaitingWrite &w : m_waitingWrites)
+            (w.deadlineNs <= now ? withdrawn : keepWaiting).push_back(std::move(w));
+        m_waitingWrites = std::move(keepWaiting);
+        writesWaiting = int(m_waitingWrites.size());
+        notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
+        const WriteResult timedOut = WriteResult::fromError(
+                Error(Error::Kind::TimedOut,
+                      QStringLiteral("the send queue was full until the deadline"), errorEndpoint()));
+        for (WaitingWrite &w : withdrawn)
+            reject(w.id, std::move(w.promise), timedOut);
+        maybeSendFin();
+    }
+    const int idle = idleTimeoutMs;
+    if (idle > 0 && state != Flow::State::Closed && state != Flow::State::Connecting
+        && m_lastActivityNs + qint64(idle) * 1000000 <= now) {
+        m_lastActivityNs = now; // the next notice after another idle period
+        qCDebug(lcFlow) << q_ptr << "idle for" << idle << "ms";
+        notify(&Flow::idleTimedOut);
+        if (idleAction == Flow::IdleAction::Abort)
+            fail(Error(Error::Kind::TimedOut, QStringLiteral("idle for %1 ms").arg(idle),
+                       errorEndpoint()),
+                 true);
+    }
+    rearmTimer();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -543,9 +1022,9 @@ void FlowPrivate::setHighWaterMark(qint64 bytes)
     \brief A byte stream whose operations return futures, with half-close in both directions
     and a bounded send queue.
 
-    A flow lives in the thread of its QObject; every operation can be called from any thread.
-    Every future a flow returns finishes: when the flow is aborted or destroyed, pending ones
-    finish with an error of kind Aborted.
+    A flow lives in the thread of its QObject; every public function can be called from any
+    thread. Every future a flow returns finishes: when the flow is aborted or destroyed, pending
+    ones finish with an error of kind Aborted.
 */
 
 Flow::Flow(FlowPrivate &dd, QObject *parent) : QObject(parent), d_rill(&dd)
@@ -557,6 +1036,7 @@ Flow::Flow(FlowPrivate &dd, QObject *parent) : QObject(parent), d_rill(&dd)
 Flow::~Flow()
 {
     Q_D(Flow);
+    d->cutLifeline();
     d->destroy();
 }
 
@@ -573,11 +1053,17 @@ bool Flow::event(QEvent *event)
 /*!
     Resolves with the next bytes (at least one), Eof, or an error. Reads are served in call order;
     Eof and errors are sticky.
+
+    A read still waiting at \a deadline resolves with an error of kind TimedOut; it consumed
+    nothing and the flow stays usable. A deadline that has already passed takes what is buffered
+    at once, or times out. A read whose future is cancelled (QFuture::cancel()) consumes nothing:
+    the bytes go to the next read.
 */
-QFuture<ReadResult> Flow::read()
+QFuture<ReadResult> Flow::read(QDeadlineTimer deadline)
 {
-    return onFlowThread<ReadResult>(this, d_func(), [](FlowPrivate *d, Promise<ReadResult> p) {
-        d->read(std::move(p));
+    const qint64 due = deadlineNs(deadline);
+    return onFlowThread<ReadResult>(d_func(), [due](FlowPrivate *d, Promise<ReadResult> p) {
+        d->read(std::move(p), due);
     });
 }
 
@@ -586,63 +1072,82 @@ QFuture<ReadResult> Flow::read()
     the queue holds highWaterMark() bytes or more, the future waits: that is the backpressure.
     Eof when the write side is closed, an error once the flow failed.
 
+    A write still waiting at \a deadline, or whose future is cancelled while it waits, is
+    withdrawn: nothing of it is sent, writeRejected() says so, and the future resolves with an
+    error of kind TimedOut (cancelled: Canceled). Cancelling an accepted write changes nothing.
+
     A socket flow sends the first write of each turn of the event loop that finds the queue
     empty before write() returns (a reply leaves without waiting for the next turn), so
     bytesQueuedChanged() and writeSent() may be emitted from inside write(); later writes of the
     same turn leave together in one system call at the next turn. Errors are always reported
     from the event loop, never from inside write().
 */
-QFuture<WriteResult> Flow::write(const QByteArray &buffer)
+QFuture<WriteResult> Flow::write(const QByteArray &buffer, QDeadlineTimer deadline)
 {
-    return onFlowThread<WriteResult>(this, d_func(),
-                                     [buffer](FlowPrivate *d, Promise<WriteResult> p) {
-                                         d->write(buffer, std::move(p));
+    const qint64 due = deadlineNs(deadline);
+    return onFlowThread<WriteResult>(d_func(),
+                                     [buffer, due](FlowPrivate *d, Promise<WriteResult> p) {
+                                         d->write(buffer, std::move(p), due);
                                      });
 }
 
 /*!
     Like write(), for several buffers that stay contiguous and in order in the stream.
 */
-QFuture<WriteResult> Flow::writev(const QList<QByteArray> &buffers)
+QFuture<WriteResult> Flow::writev(const QList<QByteArray> &buffers, QDeadlineTimer deadline)
 {
-    return onFlowThread<WriteResult>(this, d_func(),
-                                     [buffers](FlowPrivate *d, Promise<WriteResult> p) {
-                                         d->write(buffers, std::move(p));
+    const qint64 due = deadlineNs(deadline);
+    return onFlowThread<WriteResult>(d_func(),
+                                     [buffers, due](FlowPrivate *d, Promise<WriteResult> p) {
+                                         d->write(buffers, std::move(p), due);
                                      });
 }
 
 /*!
-    Flushes the send queue, sends the end of stream, keeps delivering what the peer sends to
-    read(), and resolves when the peer has ended its side too; then the transport is released.
-*/
-QFuture<void> Flow::close()
-{
-    return onFlowThread<void>(this, d_func(),
-                              [](FlowPrivate *d, Promise<void> p) { d->close(std::move(p)); });
-}
+    Flushes the send queue, sends the end of stream, and resolves once the peer has ended its
+    side too; then the transport is released. Ok when every accepted byte was handed to the
+    transport; otherwise the error (the flow's first).
 
-/*!
-    Write: flush, then send the end of stream; resolves when it is sent. Read: reads give Eof
-    from now on and what arrives is discarded; resolves at once.
+    close() never waits on the application's reading: while closing, input goes to pending reads
+    first, is kept for later read() calls up to max(highWaterMark(), 64 KiB), and beyond that
+    is discarded and counted (CloseResult::bytesDiscarded(), FlowStats::bytesDiscarded); reads
+    then get the kept bytes and an error of kind Discarded, never a plain Eof.
+
+    At \a deadline the flow aborts (the peer sees a reset) and close() resolves with an error of
+    kind TimedOut. A second close() resolves at the same moment as the first.
 */
-QFuture<void> Flow::shutdown(Direction direction)
+QFuture<CloseResult> Flow::close(QDeadlineTimer deadline)
 {
-    return onFlowThread<void>(this, d_func(), [direction](FlowPrivate *d, Promise<void> p) {
-        d->shutdown(direction, std::move(p));
+    const qint64 due = deadlineNs(deadline);
+    return onFlowThread<CloseResult>(d_func(), [due](FlowPrivate *d, Promise<CloseResult> p) {
+        d->close(std::move(p), due);
     });
 }
 
 /*!
-    Drops the connection at once. Every pending future finishes with an error of kind Aborted.
-    A TCP or pipe peer sees a reset. A Unix socket has no reset: its peer reads end of stream
-    (or a reset, if the flow had unread bytes) and its writes then give Eof.
+    Write: flush, then send the end of stream; resolves Ok when every accepted byte was handed
+    to the transport and the end of stream sent (also when the write side had already ended
+    that way, or the peer went away with nothing of ours lost), with the write side's error
+    otherwise. Read: reads give Eof from now on and what arrives is discarded and counted;
+    resolves Ok at once.
+*/
+QFuture<WriteResult> Flow::shutdown(Direction direction)
+{
+    return onFlowThread<WriteResult>(d_func(),
+                                     [direction](FlowPrivate *d, Promise<WriteResult> p) {
+                                         d->shutdown(direction, std::move(p));
+                                     });
+}
+
+/*!
+    Drops the connection at once. Every pending future finishes with an error of kind Aborted,
+    unless the flow had failed already: errors are sticky, the first one stays. A TCP or pipe
+    peer sees a reset. A Unix socket has no reset: its peer reads end of stream (or a reset, if
+    the flow had unread bytes) and its writes then give Eof.
 */
 void Flow::abort()
 {
-    if (QThread::currentThread() == thread())
-        d_func()->abort();
-    else
-        QMetaObject::invokeMethod(this, [this] { d_func()->abort(); }, Qt::QueuedConnection);
+    d_func()->runOnFlowThread([d = d_func()] { d->abort(); });
 }
 
 Flow::State Flow::state() const { return d_func()->state; }
@@ -650,28 +1155,58 @@ Flow::ReadState Flow::readState() const { return d_func()->readState; }
 Flow::WriteState Flow::writeState() const { return d_func()->writeState; }
 qint64 Flow::highWaterMark() const { return d_func()->highWaterMark; }
 qint64 Flow::bytesQueued() const { return d_func()->bytesQueued; }
-FlowStats Flow::stats() const { return d_func()->stats; }
-Error Flow::error() const { return d_func()->lastError; }
-QString Flow::localEndpoint() const { return d_func()->localEndpoint(); }
-QString Flow::peerEndpoint() const { return d_func()->peerEndpoint(); }
+int Flow::writesWaiting() const { return d_func()->writesWaiting; }
+FlowStats Flow::stats() const { return d_func()->statsSnapshot(); }
+Error Flow::error() const { return d_func()->lastError(); }
+Endpoint Flow::localEndpoint() const { return d_func()->localEndpoint(); }
+Endpoint Flow::peerEndpoint() const { return d_func()->peerEndpoint(); }
 QString Flow::transportName() const { return d_func()->transportName(); }
-
-int Flow::writesWaiting() const
-{
-    return int(d_func()->writesWaitingCount());
-}
+int Flow::idleTimeout() const { return d_func()->idleTimeoutMs; }
+Flow::IdleAction Flow::idleAction() const { return d_func()->idleAction; }
 
 /*!
     Sets the send queue's high-water mark to \a bytes; values below 1 are taken as 1 (one write
-    accepted at a time). Waiting writes are accepted at once if the queue is now below it.
+    accepted at a time). highWaterMark() returns the new value at once, from any thread; waiting
+    writes are accepted (in the flow's thread) if the queue is now below it.
 */
 void Flow::setHighWaterMark(qint64 bytes)
 {
-    if (QThread::currentThread() == thread())
-        d_func()->setHighWaterMark(bytes);
-    else
-        QMetaObject::invokeMethod(this, [this, bytes] { d_func()->setHighWaterMark(bytes); },
-                                  Qt::QueuedConnection);
+    Q_D(Flow);
+    d->highWaterMark = qMax<qint64>(bytes, 1);
+    d->runOnFlowThread([d] { d->applyHighWaterMark(); });
+}
+
+/*!
+    After \a milliseconds without a byte arriving from or handed to the transport, the flow
+    emits idleTimedOut(), and again after each further idle period; with idleAction() Abort it
+    then fails with an error of kind TimedOut (as Node's socket.setTimeout(), with the choice to
+    abort). 0 turns it off.
+*/
+void Flow::setIdleTimeout(int milliseconds)
+{
+    Q_D(Flow);
+    milliseconds = qMax(milliseconds, 0);
+    if (d->idleTimeoutMs == milliseconds)
+        return;
+    d->idleTimeoutMs = milliseconds;
+    d->runOnFlowThread([d, milliseconds] {
+        d->applyIdleTimeout();
+        Q_EMIT d->q_func()->idleTimeoutChanged(milliseconds);
+    });
+}
+
+void Flow::setIdleTimeout(std::chrono::milliseconds timeout)
+{
+    setIdleTimeout(int(qBound(qint64(0), qint64(timeout.count()), qint64(std::numeric_limits<int>::max()))));
+}
+
+void Flow::setIdleAction(IdleAction action)
+{
+    Q_D(Flow);
+    if (d->idleAction == action)
+        return;
+    d->idleAction = action;
+    d->runOnFlowThread([d, action] { Q_EMIT d->q_func()->idleActionChanged(action); });
 }
 
 static bool isDataSignal(const QMetaMethod &signal)
@@ -683,16 +1218,29 @@ static bool isDataSignal(const QMetaMethod &signal)
 void Flow::connectNotify(const QMetaMethod &signal)
 {
     if (isDataSignal(signal))
-        ++d_func()->dataObservers;
+        d_func()->observerGeneration.fetch_add(1, std::memory_order_acq_rel);
 }
 
-// Qt calls this with its connection lock held: no isSignalConnected() here. A disconnect of
-// everything at once comes with an invalid signal; the count then stays, which only costs
-// copies nobody receives.
+// Qt calls this with its connection lock held, so no isSignalConnected() here; a disconnect of
+// everything at once comes with an invalid signal. Either way the flow asks again later.
 void Flow::disconnectNotify(const QMetaMethod &signal)
 {
-    if (isDataSignal(signal))
-        --d_func()->dataObservers;
+    if (!signal.isValid() || isDataSignal(signal))
+        d_func()->observerGeneration.fetch_add(1, std::memory_order_acq_rel);
+}
+
+QDebug operator<<(QDebug debug, const FlowStats &stats)
+{
+    QDebugStateSaver saver(debug);
+    debug.nospace() << "rill::FlowStats(read " << stats.bytesRead << " bytes in " << stats.readOps
+                    << " reads, wrote " << stats.bytesWritten << " bytes in " << stats.writeOps
+                    << " writes";
+    if (stats.bytesDiscarded)
+        debug << ", " << stats.bytesDiscarded << " discarded";
+    if (stats.bytesUnsent)
+        debug << ", " << stats.bytesUnsent << " unsent";
+    debug << ')';
+    return debug;
 }
 
 } // namespace rill

@@ -2,24 +2,59 @@
 #pragma once
 
 // The flow machinery every transport shares: the bounded send queue and its write ledger, the
-// queue of pending reads, the per-direction state machine and the stats. A transport only moves
-// bytes: it implements the transport* hooks and reports back through the on* functions.
+// queue of pending reads, the per-direction state machine, deadlines, the idle timeout and the
+// stats. A transport only moves bytes: it implements the transport* hooks and reports back
+// through the on* functions.
+//
+// Re-entrancy rule: a continuation or signal handler may call back into the flow (read, write,
+// abort, delete later) from inside any promise this file finishes or any signal it emits. So
+// every state change is complete before the first promise is finished or signal emitted.
 
 #include "promise_p.h"
 
+#include <rill/endpoint.h>
 #include <rill/flow.h>
 
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QThread>
 
 #include <atomic>
 #include <deque>
+#include <functional>
+#include <list>
 #include <vector>
+
+QT_BEGIN_NAMESPACE
+class QTimer;
+QT_END_NAMESPACE
 
 namespace rill {
 
 Q_DECLARE_LOGGING_CATEGORY(lcFlow)
+
+// A value written only by the flow's thread and read from any: relaxed atomics, so that the
+// getters are safe from other threads and the flow's own path pays nothing for it.
+template<typename T>
+class Relaxed
+{
+public:
+    Relaxed(T value = T()) : m_value(value) {}
+    Q_DISABLE_COPY(Relaxed)
+    operator T() const { return m_value.load(std::memory_order_relaxed); }
+    Relaxed &operator=(T value)
+    {
+        m_value.store(value, std::memory_order_relaxed);
+        return *this;
+    }
+    Relaxed &operator+=(T delta) { return *this = T(*this + delta); }
+    Relaxed &operator-=(T delta) { return *this = T(*this - delta); }
+    Relaxed &operator++() { return *this += 1; }
+
+private:
+    std::atomic<T> m_value;
+};
 
 class FlowPrivate
 {
@@ -28,6 +63,7 @@ public:
     // Bytes read from the transport before anyone asked: enough to keep the pipe full, small
     // enough that a reader who stops reading pushes back on its peer.
     static constexpr qint64 ReadAhead = 64 * 1024;
+    static constexpr qint64 NoDeadline = std::numeric_limits<qint64>::max();
 
     FlowPrivate();
     virtual ~FlowPrivate();
@@ -36,8 +72,12 @@ public:
 
     // ---- What a transport implements.
     virtual QString transportName() const = 0;
-    virtual QString localEndpoint() const { return {}; }
-    virtual QString peerEndpoint() const { return {}; }
+    // The endpoints as the transport knows them now (on the flow's thread); published to
+    // other threads by publishEndpoints().
+    virtual Endpoint currentLocalEndpoint() const { return {}; }
+    virtual Endpoint currentPeerEndpoint() const { return {}; }
+    // What error messages name: the peer's endpoint, where it has one.
+    virtual QString errorEndpoint() const { return currentPeerEndpoint().toString(); }
     // The send queue is not empty: take bytes from it when possible, then call consume().
     // Must not call back into the machinery synchronously.
     virtual void transportWrite() = 0;
@@ -45,7 +85,8 @@ public:
     // here, calling consume() before it returns (it saves a turn of the event loop per message
     // of a request/response exchange); errors still wait for transportWrite()'s wake-up.
     virtual void transportWriteThrough() { transportWrite(); }
-    // Whether the machinery wants bytes (onReceived) now. Must not call back synchronously.
+    // Whether the machinery wants bytes (onReceived) now, and at most how many are welcome
+    // without a pending read (readRoom()). Must not call back synchronously.
     virtual void transportSetReadEnabled(bool enabled) = 0;
     // The queue is drained and the write side shuts down: send the FIN, then call
     // onWriteShutdownDone(). Must not call back synchronously.
@@ -61,11 +102,17 @@ public:
     void onReceivedEof();
     void onFailed(const Error &error);
     void fail(const Error &error, bool abortTransport); // abortTransport: reset the connection
-    void onPeerGone(); // the peer can no longer receive: our writes end (Eof), reads go on
+    // The peer can no longer receive. Nothing accepted is lost: our writes end (Eof). Accepted
+    // bytes still queued: the write side fails, saying how many. Reads go on either way.
+    void onPeerGone();
     void onWriteShutdownDone();
     void consume(qint64 bytes); // the transport took bytes from the front of the send queue
+    void publishEndpoints();    // after the transport's endpoints changed
 
     bool wantsData() const { return m_readEnabled; }
+    // How many bytes may be read now: unbounded (-1) while a read waits or while closing,
+    // else the room left below the read-ahead.
+    qint64 readRoom() const;
     size_t writesWaitingCount() const { return m_waitingWrites.size(); }
 
     struct Chunk
@@ -78,78 +125,187 @@ public:
     qsizetype frontOffset = 0; // bytes of sendQueue.front() already taken
 
     // ---- The operations, on the flow's thread.
-    void read(Promise<ReadResult> promise);
-    void write(QList<QByteArray> buffers, Promise<WriteResult> promise);
-    void write(QByteArray buffer, Promise<WriteResult> promise);
-    void shutdown(Flow::Direction direction, Promise<void> promise);
-    void close(Promise<void> promise);
+    void read(Promise<ReadResult> promise, qint64 deadlineNs);
+    void write(QList<QByteArray> buffers, Promise<WriteResult> promise, qint64 deadlineNs);
+    void write(QByteArray buffer, Promise<WriteResult> promise, qint64 deadlineNs);
+    void shutdown(Flow::Direction direction, Promise<WriteResult> promise);
+    void close(Promise<CloseResult> promise, qint64 deadlineNs);
     void abort();
     void destroy(); // from ~Flow: abort without signals
     void watchThread();
-    void setHighWaterMark(qint64 bytes);
+    void applyHighWaterMark();
+    void applyIdleTimeout();
 
-    Flow::State state = Flow::State::Connecting;
-    Flow::ReadState readState = Flow::ReadState::Open;
-    Flow::WriteState writeState = Flow::WriteState::Open;
-    Error lastError;
+    static FlowPrivate *get(Flow *flow) { return flow->d_func(); }
+
+    // What FlowRef holds: cleared under its lock before the flow is destroyed.
+    struct Lifeline
+    {
+        QRecursiveMutex mutex;
+        Flow *flow = nullptr;
+    };
+    std::shared_ptr<Lifeline> lifeline(); // made on first use: most flows never need one
+    void cutLifeline();
+
+    // Runs op on the flow's thread: at once when called there, else posted. A call posted
+    // while the thread is ending is run when it ends (after the flow was aborted), so that
+    // its future finishes with the flow's sticky result instead of waiting forever.
+    void runOnFlowThread(std::function<void()> op);
+
+    Relaxed<Flow::State> state{Flow::State::Connecting};
+    Relaxed<Flow::ReadState> readState{Flow::ReadState::Open};
+    Relaxed<Flow::WriteState> writeState{Flow::WriteState::Open};
     Error readError;
     Error writeError;
-    qint64 highWaterMark = Flow::DefaultHighWaterMark;
-    qint64 bytesQueued = 0;
-    FlowStats stats;
-    // Receivers of dataArrived/dataSent, counted in (dis)connectNotify, which may run in any
-    // thread. Emitting copies of the bytes only pays off when somebody listens.
-    std::atomic_int dataObservers = 0;
-    bool observeData() const { return dataObservers.load(std::memory_order_relaxed) > 0; }
+    Relaxed<qint64> highWaterMark{Flow::DefaultHighWaterMark};
+    qint64 appliedHighWaterMark = Flow::DefaultHighWaterMark;
+    Relaxed<qint64> bytesQueued{0};
+    Relaxed<int> writesWaiting{0};
+    Relaxed<int> idleTimeoutMs{0};
+    Relaxed<Flow::IdleAction> idleAction{Flow::IdleAction::Notify};
+    struct
+    {
+        Relaxed<qint64> bytesRead, readOps, bytesWritten, writeOps, bytesDiscarded, bytesUnsent;
+    } stats;
+    FlowStats statsSnapshot() const;
+
+    // Guards what getters read from other threads that is not a single word: the error, the
+    // published endpoints, and the transports' own address fields.
+    mutable QMutex infoMutex;
+    Error lastError() const;
+    Endpoint localEndpoint() const;
+    Endpoint peerEndpoint() const;
+
+    // Receivers of dataArrived/dataSent. (dis)connectNotify may run in any thread, and a
+    // disconnect of everything comes with no signal named, so they only bump a generation;
+    // the flow's thread asks Qt again when it changed. Copies of the bytes only pay off when
+    // somebody listens.
+    std::atomic<quint64> observerGeneration{1};
+    bool observeData()
+    {
+        const quint64 generation = observerGeneration.load(std::memory_order_acquire);
+        if (generation != m_observedGeneration)
+            recountObservers(generation);
+        return m_observed;
+    }
 
 protected:
     void setState(Flow::State newState);
 
 private:
+    struct PendingRead
+    {
+        Promise<ReadResult> promise;
+        qint64 deadlineNs;
+    };
     struct WaitingWrite
     {
         quint64 id;
         QList<QByteArray> buffers;
         qint64 size;
         Promise<WriteResult> promise;
+        qint64 deadlineNs;
     };
 
     quint64 admitWrite(qint64 size, Promise<WriteResult> &promise);
     bool canAcceptNow() const { return m_waitingWrites.empty() && bytesQueued < highWaterMark; }
-    void wait(quint64 id, QList<QByteArray> &&buffers, qint64 size, Promise<WriteResult> &&promise);
+    void wait(quint64 id, QList<QByteArray> &&buffers, qint64 size, Promise<WriteResult> &&promise,
+              qint64 deadlineNs);
     void accept(quint64 id, QList<QByteArray> &&buffers, qint64 size, Promise<WriteResult> &&promise);
     void accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise);
     void startSending(bool fromWriteCall);
     void acceptWaiting();
-    void reject(quint64 id, Promise<WriteResult> &&promise);
+    void reject(quint64 id, Promise<WriteResult> &&promise, const WriteResult &result);
     WriteResult writeEndResult() const;
+    WriteResult shutdownResult() const;
+    CloseResult closeResult() const;
     void startShutdownWrite();
     void maybeSendFin();
-    void endWriteSide(Flow::WriteState newState, const WriteResult &waitingResult);
+    void failWrite(const Error &error); // the write side alone, losing what is queued
     void setReadState(Flow::ReadState newState);
     void setWriteState(Flow::WriteState newState);
+    void setError(const Error &error); // sticky: the first one stays
     void maybeFinish();
     void updateReadInterest();
-    ReadResult takeBuffered();
+    bool deliver(QByteArray &data); // to the first pending read that takes it
+    void keep(QByteArray &&data);   // for later reads, within the bound
+    void takeBuffered(QByteArray *data);
+    void noteActivity();
+    void rearmTimer();
+    void onTimer();
+    void recountObservers(quint64 generation);
     template<typename Signal, typename... Args>
     void notify(Signal signal, Args &&...args);
 
-    std::deque<Promise<ReadResult>> m_pendingReads;
+    std::deque<PendingRead> m_pendingReads;
     QList<QByteArray> m_received;
     qint64 m_receivedBytes = 0;
     std::deque<WaitingWrite> m_waitingWrites;
-    std::vector<Promise<void>> m_shutdownPromises;
-    std::vector<Promise<void>> m_closePromises;
+    std::vector<Promise<WriteResult>> m_shutdownPromises;
+    std::vector<Promise<CloseResult>> m_closePromises;
+    qint64 m_closeDeadlineNs = NoDeadline;
     quint64 m_lastWriteId = 0;
+    qint64 m_discarding = 0;   // input discarded while closing: later reads get an error
+    bool m_closing = false;    // close() was called
     bool m_readShut = false;   // shutdown(Read): discard what arrives
     bool m_peerEof = false;    // the transport saw the peer's end of stream
     bool m_finSent = false;
     bool m_writeEndedCleanly = false; // new writes get Eof, whatever happens later
     bool m_readEnabled = false;
     bool m_destroying = false;
+    bool m_observed = false;
+    quint64 m_observedGeneration = 0;
+    Error m_lastError;
+    Endpoint m_localEndpoint;
+    Endpoint m_peerEndpoint;
+    QTimer *m_timer = nullptr; // deadlines and the idle timeout; made on first use
+    qint64 m_timerDueNs = NoDeadline;
+    qint64 m_lastActivityNs = 0;
     // A QPointer: a new QThread at a deleted one's address must not pass for the watched one.
     QPointer<QThread> m_watchedThread;
     QMetaObject::Connection m_threadFinished;
+
+    // Calls posted from other threads that have not run yet (see runOnFlowThread).
+    struct PostedCall
+    {
+        std::function<void()> op;
+        bool done = false;
+    };
+    QMutex m_postedMutex;
+    std::list<std::shared_ptr<PostedCall>> m_posted;
+    std::shared_ptr<Lifeline> m_lifeline; // under infoMutex
+    bool m_threadEnded = false; // the flow's thread finished; nothing runs there any more
+    void runPostedNow();
 };
+
+// A reference to a flow for code running in another thread than the flow's (copy, proxy): a
+// QPointer cannot be read there while the flow's thread may delete it. Calls through with()
+// run under a lock that the flow's destructor takes first, so they never reach a dead flow.
+class FlowRef
+{
+public:
+    FlowRef() = default;
+    explicit FlowRef(Flow *flow) : m_line(flow ? FlowPrivate::get(flow)->lifeline() : nullptr) {}
+
+    // Runs f(flow) if the flow is still alive; false if it is gone (or there was none).
+    template<typename F>
+    bool with(F &&f) const
+    {
+        if (!m_line)
+            return false;
+        QMutexLocker locker(&m_line->mutex);
+        if (!m_line->flow)
+            return false;
+        f(m_line->flow);
+        return true;
+    }
+
+private:
+    std::shared_ptr<FlowPrivate::Lifeline> m_line;
+};
+
+// Nanoseconds on QDeadlineTimer's clock; NoDeadline for a deadline that never comes.
+qint64 deadlineNs(QDeadlineTimer deadline);
+qint64 nowNs();
 
 } // namespace rill

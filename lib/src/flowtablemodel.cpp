@@ -30,8 +30,8 @@ Snapshot snapshotOf(const Flow *flow)
 {
     Snapshot s;
     s.transport = flow->transportName();
-    s.localEndpoint = flow->localEndpoint();
-    s.peerEndpoint = flow->peerEndpoint();
+    s.localEndpoint = flow->localEndpoint().toString();
+    s.peerEndpoint = flow->peerEndpoint().toString();
     s.state = flow->state();
     s.readState = flow->readState();
     s.writeState = flow->writeState();

@@ -8,15 +8,19 @@
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QSocketNotifier>
+#include <QtCore/QTimer>
 #include <QtNetwork/QTcpServer>
 
 #include <cerrno>
+#include <cstring>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 namespace rill {
+
+Q_LOGGING_CATEGORY(lcListener, "rill.listener", QtWarningMsg)
 
 namespace {
 
@@ -25,53 +29,226 @@ Error closedListenerError(const QString &endpoint)
     return Error(Error::Kind::Closed, QStringLiteral("the listener is closed"), endpoint);
 }
 
-// The queue between the kernel's accepted connections and accept() callers; the same for
-// every kind of listener. Past maxPending waiting connections, accepting pauses.
+// What every kind of listener shares: the queue between the kernel's accepted connections and
+// accept() callers, accept deadlines, and the retry after accept errors. Past maxPending
+// waiting connections, accepting pauses. A transport supplies makeFlow() and setAccepting().
 template<typename FlowType>
-class AcceptQueue
+class ListenerCore
 {
 public:
-    int maxPending = 30;
-    std::deque<int> descriptors;
-    std::deque<Promise<FlowResult<FlowType>>> waiting;
+    using Result = FlowResult<FlowType>;
 
-    // Returns true when the listener should pause accepting.
-    template<typename Make>
-    bool push(int fd, Make &&makeFlow)
+    explicit ListenerCore(QObject *q) : q(q) {}
+    virtual ~ListenerCore() = default;
+
+    virtual FlowType *makeFlow(int fd) = 0;
+    virtual void setAccepting(bool accepting) = 0;
+    virtual void announce() = 0;                      // newConnection()
+    virtual void announceError(const Error &error) = 0; // errorOccurred()
+
+    QObject *q;
+
+    // Read from any thread.
+    mutable QMutex mutex;
+    Error error;
+    Endpoint endpoint;
+    std::atomic<bool> listening{false};
+    std::atomic<int> maxPending{30};
+    std::atomic<int> pendingCount{0};
+
+    Error lockedError() const
     {
-        if (!waiting.empty()) {
-            Promise<FlowResult<FlowType>> promise = std::move(waiting.front());
+        QMutexLocker locker(&mutex);
+        return error;
+    }
+    void setError(const Error &e)
+    {
+        QMutexLocker locker(&mutex);
+        error = e;
+    }
+    Endpoint lockedEndpoint() const
+    {
+        QMutexLocker locker(&mutex);
+        return endpoint;
+    }
+    QString endpointText() const { return lockedEndpoint().toString(); }
+
+    // The listener's thread only.
+    struct Waiting
+    {
+        Promise<Result> promise;
+        qint64 deadlineNs;
+    };
+    std::deque<int> descriptors;
+    std::deque<Waiting> waiting;
+    QTimer *deadlineTimer = nullptr;
+    QTimer *retryTimer = nullptr;
+    int retryMs = 0; // > 0 during an accept error episode: the pause before the next try
+    bool pausedForError = false;
+
+    bool wantsAccepting() const
+    {
+        return listening && !pausedForError && int(descriptors.size()) < maxPending;
+    }
+    void updateAccepting() { setAccepting(wantsAccepting()); }
+
+    // A connection the kernel accepted: to the first accept() still waiting, or queued.
+    void push(int fd)
+    {
+        retryMs = 0;
+        while (!waiting.empty()) {
+            Promise<Result> promise = std::move(waiting.front().promise);
             waiting.pop_front();
-            promise.finish(FlowResult<FlowType>::fromFlow(makeFlow(fd)));
-            return false;
+            if (promise.isCanceled())
+                continue;
+            promise.finish(Result::fromFlow(makeFlow(fd)));
+            return;
         }
         descriptors.push_back(fd);
-        return int(descriptors.size()) >= maxPending;
+        pendingCount = int(descriptors.size());
+        updateAccepting();
+        announce();
     }
 
-    template<typename Make>
-    QFuture<FlowResult<FlowType>> accept(bool listening, const QString &endpoint, Make &&makeFlow)
+    void accept(Promise<Result> promise, qint64 deadline)
     {
-        Promise<FlowResult<FlowType>> promise;
-        QFuture<FlowResult<FlowType>> future = promise.future();
         if (!descriptors.empty()) {
             const int fd = descriptors.front();
             descriptors.pop_front();
-            promise.finish(FlowResult<FlowType>::fromFlow(makeFlow(fd)));
+            pendingCount = int(descriptors.size());
+            promise.finish(Result::fromFlow(makeFlow(fd)));
         } else if (!listening) {
-            promise.finish(FlowResult<FlowType>::fromError(closedListenerError(endpoint)));
+            promise.finish(Result::fromError(closedListenerError(endpointText())));
+        } else if (deadline != FlowPrivate::NoDeadline && deadline <= nowNs()) {
+            promise.finish(Result::fromError(timedOut()));
         } else {
-            waiting.push_back(std::move(promise));
+            waiting.push_back(Waiting{std::move(promise), deadline});
+            if (deadline != FlowPrivate::NoDeadline)
+                rearmDeadline();
         }
-        return future;
+        updateAccepting();
     }
 
-    void close(const QString &endpoint)
+    // Accepting failed (out of descriptors, say): every waiting accept() gets the error, which
+    // is announced once per episode; then accepting pauses and is tried again later, since no
+    // event says when descriptors are free again.
+    void acceptFailed(const Error &e)
     {
+        const bool newEpisode = retryMs == 0;
+        retryMs = newEpisode ? 100 : qMin(retryMs * 2, 1000);
+        pausedForError = true;
+        setError(e);
+        setAccepting(false);
+        if (newEpisode)
+            qCWarning(lcListener).noquote() << "accepting on" << endpointText()
+                                            << "failed:" << errorMessage(e)
+                                            << "- retrying until it works";
+        if (!retryTimer) {
+            retryTimer = new QTimer(q);
+            retryTimer->setSingleShot(true);
+            QObject::connect(retryTimer, &QTimer::timeout, q, [this] { retry(); });
+        }
+        retryTimer->start(retryMs);
+        std::deque<Waiting> failed = std::exchange(waiting, {});
+        if (newEpisode)
+            announceError(e);
+        for (Waiting &w : failed)
+            w.promise.finish(Result::fromError(e));
+    }
+
+    // Accepting is switched on again; the episode ends with the first connection accepted
+    // (push), or goes on with the next failure, which doubles the pause.
+    void retry()
+    {
+        pausedForError = false;
+        updateAccepting();
+    }
+
+    Error timedOut() const
+    {
+        return Error(Error::Kind::TimedOut, QStringLiteral("no connection before the deadline"),
+                     endpointText());
+    }
+
+    void rearmDeadline()
+    {
+        qint64 due = FlowPrivate::NoDeadline;
+        for (const Waiting &w : waiting)
+            due = qMin(due, w.deadlineNs);
+        if (due == FlowPrivate::NoDeadline) {
+            if (deadlineTimer)
+                deadlineTimer->stop();
+            return;
+        }
+        if (!deadlineTimer) {
+            deadlineTimer = new QTimer(q);
+            deadlineTimer->setSingleShot(true);
+            deadlineTimer->setTimerType(Qt::PreciseTimer);
+            QObject::connect(deadlineTimer, &QTimer::timeout, q, [this] { expire(); });
+        }
+        deadlineTimer->start(int(qBound(qint64(0), (due - nowNs() + 999999) / 1000000,
+                                        qint64(std::numeric_limits<int>::max()))));
+    }
+
+    void expire()
+    {
+        const qint64 now = nowNs();
+        std::deque<Waiting> late;
+        for (auto it = waiting.begin(); it != waiting.end();) {
+            if (it->deadlineNs <= now) {
+                late.push_back(std::move(*it));
+                it = waiting.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        rearmDeadline();
+        for (Waiting &w : late)
+            w.promise.finish(Result::fromError(timedOut()));
+    }
+
+    void close()
+    {
+        listening = false;
+        setAccepting(false);
         for (int fd : std::exchange(descriptors, {}))
             ::close(fd);
-        for (auto &promise : std::exchange(waiting, {}))
-            promise.finish(FlowResult<FlowType>::fromError(closedListenerError(endpoint)));
+        pendingCount = 0;
+        retryMs = 0;
+        pausedForError = false;
+        if (retryTimer)
+            retryTimer->stop();
+        if (deadlineTimer)
+            deadlineTimer->stop();
+        const Error closed = closedListenerError(endpointText());
+        for (Waiting &w : std::exchange(waiting, {}))
+            w.promise.finish(Result::fromError(closed));
+    }
+
+    void setMaxPending(int count)
+    {
+        maxPending = qMax(1, count);
+        runHere([this] { updateAccepting(); });
+    }
+
+    // From another thread, posted to the listener's; a call dropped with the listener finishes
+    // its promise Aborted.
+    template<typename Op>
+    void runHere(Op &&op)
+    {
+        if (QThread::currentThread() == q->thread())
+            op();
+        else
+            QMetaObject::invokeMethod(q, std::forward<Op>(op), Qt::QueuedConnection);
+    }
+
+    QFuture<Result> acceptFromAnyThread(QDeadlineTimer deadline)
+    {
+        auto promise = std::make_shared<Promise<Result>>();
+        QFuture<Result> future = promise->future();
+        const qint64 due = deadlineNs(deadline);
+        runHere([this, promise, due] { accept(std::move(*promise), due); });
+        return future;
     }
 };
 
@@ -88,120 +265,151 @@ protected:
 
 // ---------------------------------------------------------------------------------------------
 
-class TcpListenerPrivate
+class TcpListenerPrivate final : public ListenerCore<TcpFlow>
 {
 public:
-    TcpServer server;
-    AcceptQueue<TcpFlow> queue;
-    Error error;
-    QString endpoint;
+    explicit TcpListenerPrivate(TcpListener *q) : ListenerCore(q), q_ptr(q) {}
 
-    static TcpFlow *makeFlow(int fd)
+    TcpListener *q_ptr;
+    TcpServer server;
+    QHostAddress address; // under mutex
+    quint16 port = 0;
+
+    TcpFlow *makeFlow(int fd) override
     {
         auto *d = new TcpFlowPrivate;
         auto *flow = new TcpFlow(*d, nullptr);
         d->adoptAccepted(fd);
         return flow;
     }
+    void setAccepting(bool accepting) override
+    {
+        if (!server.isListening())
+            return;
+        if (accepting)
+            server.resumeAccepting();
+        else
+            server.pauseAccepting();
+    }
+    void announce() override { Q_EMIT q_ptr->newConnection(); }
+    void announceError(const Error &e) override { Q_EMIT q_ptr->errorOccurred(e); }
 };
 
-TcpListener::TcpListener(QObject *parent) : QObject(parent), d(new TcpListenerPrivate)
+TcpListener::TcpListener(QObject *parent) : QObject(parent), d_rill(new TcpListenerPrivate(this))
 {
-    d->server.onIncoming = [this](qintptr fd) {
-        if (d->queue.push(int(fd), &TcpListenerPrivate::makeFlow))
-            d->server.pauseAccepting();
-        if (!d->queue.descriptors.empty())
-            Q_EMIT newConnection();
-    };
+    Q_D(TcpListener);
+    d->server.onIncoming = [d](qintptr fd) { d->push(int(fd)); };
+    // Qt pauses accepting on such an error; the core decides when to try again.
+    connect(&d->server, &QTcpServer::acceptError, this, [d](QAbstractSocket::SocketError error) {
+        d->acceptFailed(socketError(error, d->server.errorString(), d->endpointText()));
+    });
 }
 
 TcpListener::~TcpListener()
 {
+    Q_D(TcpListener);
     d->server.close();
-    d->queue.close(d->endpoint);
+    d->close();
 }
 
 bool TcpListener::listen(const QHostAddress &address, quint16 port)
 {
+    Q_D(TcpListener);
     const QString wanted = Endpoint::tcp(address.toString(), port).toString();
     if (d->server.isListening()) {
-        d->error = Error(Error::Kind::InvalidArgument, QStringLiteral("already listening"), wanted);
+        d->setError(Error(Error::Kind::InvalidArgument, QStringLiteral("already listening"), wanted));
         return false;
     }
     if (!d->server.listen(address, port)) {
-        d->error = socketError(d->server.serverError(), d->server.errorString(), wanted);
+        d->setError(socketError(d->server.serverError(), d->server.errorString(), wanted));
         return false;
     }
-    d->error = Error();
-    d->endpoint = Endpoint::tcp(d->server.serverAddress().toString(), d->server.serverPort())
-                          .toString();
+    {
+        QMutexLocker locker(&d->mutex);
+        d->error = Error();
+        d->address = d->server.serverAddress();
+        d->port = d->server.serverPort();
+        d->endpoint = Endpoint::tcp(d->address.toString(), d->port);
+    }
+    d->listening = true;
+    d->updateAccepting();
     Q_EMIT listeningChanged(true);
     return true;
 }
 
 void TcpListener::close()
 {
+    Q_D(TcpListener);
     if (!d->server.isListening())
         return;
     d->server.close();
-    d->queue.close(d->endpoint);
+    d->close();
     Q_EMIT listeningChanged(false);
 }
 
-bool TcpListener::isListening() const { return d->server.isListening(); }
-QHostAddress TcpListener::serverAddress() const { return d->server.serverAddress(); }
-quint16 TcpListener::serverPort() const { return d->server.serverPort(); }
-QString TcpListener::endpoint() const { return d->endpoint; }
-Error TcpListener::error() const { return d->error; }
-int TcpListener::pendingConnections() const { return int(d->queue.descriptors.size()); }
-int TcpListener::maxPendingConnections() const { return d->queue.maxPending; }
-void TcpListener::setMaxPendingConnections(int count) { d->queue.maxPending = qMax(1, count); }
+bool TcpListener::isListening() const { return d_func()->listening; }
+Endpoint TcpListener::endpoint() const { return d_func()->lockedEndpoint(); }
+Error TcpListener::error() const { return d_func()->lockedError(); }
+int TcpListener::pendingConnections() const { return d_func()->pendingCount; }
+int TcpListener::maxPendingConnections() const { return d_func()->maxPending; }
+void TcpListener::setMaxPendingConnections(int count) { d_func()->setMaxPending(count); }
 
-QFuture<FlowResult<TcpFlow>> TcpListener::accept()
+QHostAddress TcpListener::serverAddress() const
 {
-    auto future = d->queue.accept(d->server.isListening(), d->endpoint, &TcpListenerPrivate::makeFlow);
-    if (d->server.isListening() && pendingConnections() < d->queue.maxPending)
-        d->server.resumeAccepting();
-    return future;
+    QMutexLocker locker(&d_func()->mutex);
+    return d_func()->address;
+}
+
+quint16 TcpListener::serverPort() const
+{
+    QMutexLocker locker(&d_func()->mutex);
+    return d_func()->port;
+}
+
+QFuture<FlowResult<TcpFlow>> TcpListener::accept(QDeadlineTimer deadline)
+{
+    return d_func()->acceptFromAnyThread(deadline);
 }
 
 // ---------------------------------------------------------------------------------------------
 
-class LocalListenerPrivate
+class LocalListenerPrivate final : public ListenerCore<LocalFlow>
 {
 public:
-    explicit LocalListenerPrivate(LocalListener *q) : q(q) {}
+    explicit LocalListenerPrivate(LocalListener *q) : ListenerCore(q), q_ptr(q) {}
 
-    LocalListener *q;
-    AcceptQueue<LocalFlow> queue;
-    Error error;
-    QString name;
-    QString path;
-    QString endpoint;
+    LocalListener *q_ptr;
+    QString name; // under mutex
+    QString path; // under mutex
     int fd = -1;
     ino_t inode = 0; // of our socket file, so close() removes only ours
     QSocketNotifier *notifier = nullptr;
 
-    LocalFlow *makeFlow(int connection) const
+    LocalFlow *makeFlow(int connection) override
     {
         auto *d = new LocalFlowPrivate;
         auto *flow = new LocalFlow(*d, nullptr);
         d->accepted = true;
-        d->serverName = name;
-        d->fullServerName = path;
+        {
+            QMutexLocker locker(&mutex);
+            d->serverName = name;
+            d->fullServerName = path;
+        }
         d->adopt(connection);
         return flow;
     }
+    void setAccepting(bool accepting) override
+    {
+        if (notifier)
+            notifier->setEnabled(accepting);
+    }
+    void announce() override { Q_EMIT q_ptr->newConnection(); }
+    void announceError(const Error &e) override { Q_EMIT q_ptr->errorOccurred(e); }
 
     bool checkPath(const QByteArray &native);
     bool bindPrivately(const QByteArray &native);
     void acceptPending();
-    void updateNotifier()
-    {
-        if (notifier)
-            notifier->setEnabled(int(queue.descriptors.size()) < queue.maxPending);
-    }
-    void fail(int errnoValue) { error = Error::fromErrno(errnoValue, endpoint); }
+    void fail(int errnoValue) { setError(Error::fromErrno(errnoValue, endpointText())); }
 };
 
 // Refuses what must not be replaced, removes a stale socket file.
@@ -215,9 +423,9 @@ bool LocalListenerPrivate::checkPath(const QByteArray &native)
         return false;
     }
     if (!S_ISSOCK(info.st_mode)) {
-        error = Error(Error::Kind::AddressInUse,
+        setError(Error(Error::Kind::AddressInUse,
                       QStringLiteral("the path exists and is not a socket; not replacing it"),
-                      endpoint);
+                      endpointText()));
         return false;
     }
     const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -232,8 +440,8 @@ bool LocalListenerPrivate::checkPath(const QByteArray &native)
     const int connectErrno = errno;
     ::close(probe);
     if (rc == 0) {
-        error = Error(Error::Kind::AddressInUse,
-                      QStringLiteral("another process is listening on this socket"), endpoint);
+        setError(Error(Error::Kind::AddressInUse,
+                      QStringLiteral("another process is listening on this socket"), endpointText()));
         return false;
     }
     if (connectErrno != ECONNREFUSED) {
@@ -271,8 +479,8 @@ bool LocalListenerPrivate::bindPrivately(const QByteArray &native)
     }
     const int saved = errno;
     if (saved == EADDRINUSE)
-        error = Error(Error::Kind::AddressInUse,
-                      QStringLiteral("the path was created by someone else meanwhile"), endpoint);
+        setError(Error(Error::Kind::AddressInUse,
+                      QStringLiteral("the path was created by someone else meanwhile"), endpointText()));
     else
         fail(saved);
     ::close(fd);
@@ -284,25 +492,32 @@ bool LocalListenerPrivate::bindPrivately(const QByteArray &native)
 
 void LocalListenerPrivate::acceptPending()
 {
-    bool announced = false;
-    while (fd >= 0 && int(queue.descriptors.size()) < queue.maxPending) {
+    while (fd >= 0 && wantsAccepting()) {
         const int connection = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (connection < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                qCWarning(lcSocket) << "accept on" << endpoint << "failed:" << strerror(errno);
-            break;
+        if (connection >= 0) {
+            push(connection);
+            continue;
         }
-        queue.push(connection, [this](int c) { return makeFlow(c); });
-        announced = announced || !queue.descriptors.empty();
+        switch (errno) {
+        case EINTR:
+        case ECONNABORTED:
+            continue;
+        case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+        case EWOULDBLOCK:
+#endif
+            return;
+        default:
+            // Out of descriptors or memory, or anything unexpected: reading the notifier again
+            // at once would spin. Report, pause, retry.
+            acceptFailed(Error::fromErrno(errno, endpointText()));
+            return;
+        }
     }
-    updateNotifier();
-    if (announced)
-        Q_EMIT q->newConnection();
 }
 
-LocalListener::LocalListener(QObject *parent) : QObject(parent), d(new LocalListenerPrivate(this))
+LocalListener::LocalListener(QObject *parent)
+    : QObject(parent), d_rill(new LocalListenerPrivate(this))
 {
 }
 
@@ -313,43 +528,53 @@ LocalListener::~LocalListener()
 
 bool LocalListener::listen(const QString &name)
 {
+    Q_D(LocalListener);
     if (d->fd >= 0) {
-        d->error = Error(Error::Kind::InvalidArgument, QStringLiteral("already listening"),
-                         d->endpoint);
+        d->setError(Error(Error::Kind::InvalidArgument, QStringLiteral("already listening"),
+                          d->endpointText()));
         return false;
     }
     if (name.isEmpty()) {
-        d->error = Error(Error::Kind::InvalidArgument, QStringLiteral("the socket name is empty"));
+        d->setError(Error(Error::Kind::InvalidArgument, QStringLiteral("the socket name is empty")));
         return false;
     }
     // As QLocalServer: a name without a slash lives in the temporary folder.
     const QString fullPath = name.startsWith(QLatin1Char('/'))
             ? name
             : QDir::cleanPath(QDir::tempPath()) + QLatin1Char('/') + name;
-    d->endpoint = Endpoint::local(fullPath).toString();
+    {
+        QMutexLocker locker(&d->mutex);
+        d->endpoint = Endpoint::local(fullPath);
+    }
     const QByteArray native = QFile::encodeName(fullPath);
     sockaddr_un address{};
     if (native.size() >= qsizetype(sizeof address.sun_path)) {
-        d->error = Error(Error::Kind::InvalidArgument,
-                         QStringLiteral("the socket path is too long (%1 bytes, at most %2)")
-                                 .arg(native.size())
-                                 .arg(sizeof address.sun_path - 1),
-                         d->endpoint);
+        d->setError(Error(Error::Kind::InvalidArgument,
+                          QStringLiteral("the socket path is too long (%1 bytes, at most %2)")
+                                  .arg(native.size())
+                                  .arg(sizeof address.sun_path - 1),
+                          d->endpointText()));
         return false;
     }
     if (!d->checkPath(native) || !d->bindPrivately(native))
         return false;
-    d->error = Error();
-    d->name = name;
-    d->path = fullPath;
+    {
+        QMutexLocker locker(&d->mutex);
+        d->error = Error();
+        d->name = name;
+        d->path = fullPath;
+    }
     d->notifier = new QSocketNotifier(d->fd, QSocketNotifier::Read, this);
-    connect(d->notifier, &QSocketNotifier::activated, this, [this] { d->acceptPending(); });
+    connect(d->notifier, &QSocketNotifier::activated, this, [d] { d->acceptPending(); });
+    d->listening = true;
+    d->updateAccepting();
     Q_EMIT listeningChanged(true);
     return true;
 }
 
 void LocalListener::close()
 {
+    Q_D(LocalListener);
     if (d->fd < 0)
         return;
     delete d->notifier;
@@ -357,34 +582,36 @@ void LocalListener::close()
     ::close(d->fd);
     d->fd = -1;
     // Remove the name only if it is still our socket.
-    const QByteArray native = QFile::encodeName(d->path);
+    const QByteArray native = QFile::encodeName(fullServerName());
     struct stat info{};
     if (::lstat(native.constData(), &info) == 0 && info.st_ino == d->inode)
         ::unlink(native.constData());
-    d->queue.close(d->endpoint);
+    d->close();
     Q_EMIT listeningChanged(false);
 }
 
-bool LocalListener::isListening() const { return d->fd >= 0; }
-QString LocalListener::serverName() const { return d->name; }
-QString LocalListener::fullServerName() const { return d->path; }
-QString LocalListener::endpoint() const { return d->endpoint; }
-Error LocalListener::error() const { return d->error; }
-int LocalListener::pendingConnections() const { return int(d->queue.descriptors.size()); }
-int LocalListener::maxPendingConnections() const { return d->queue.maxPending; }
+bool LocalListener::isListening() const { return d_func()->listening; }
+Endpoint LocalListener::endpoint() const { return d_func()->lockedEndpoint(); }
+Error LocalListener::error() const { return d_func()->lockedError(); }
+int LocalListener::pendingConnections() const { return d_func()->pendingCount; }
+int LocalListener::maxPendingConnections() const { return d_func()->maxPending; }
+void LocalListener::setMaxPendingConnections(int count) { d_func()->setMaxPending(count); }
 
-void LocalListener::setMaxPendingConnections(int count)
+QString LocalListener::serverName() const
 {
-    d->queue.maxPending = qMax(1, count);
-    d->updateNotifier();
+    QMutexLocker locker(&d_func()->mutex);
+    return d_func()->name;
 }
 
-QFuture<FlowResult<LocalFlow>> LocalListener::accept()
+QString LocalListener::fullServerName() const
 {
-    auto future = d->queue.accept(d->fd >= 0, d->endpoint,
-                                  [this](int fd) { return d->makeFlow(fd); });
-    d->updateNotifier();
-    return future;
+    QMutexLocker locker(&d_func()->mutex);
+    return d_func()->path;
+}
+
+QFuture<FlowResult<LocalFlow>> LocalListener::accept(QDeadlineTimer deadline)
+{
+    return d_func()->acceptFromAnyThread(deadline);
 }
 
 } // namespace rill

@@ -72,21 +72,26 @@ Error localSocketError(const QLocalSocket *socket, const QString &endpoint)
 
 } // namespace
 
-QString LocalFlowPrivate::localEndpoint() const
+// A connecting socket has no name of its own; only the listening side is named.
+static Endpoint unnamed()
 {
-    const QString path = fullServerName.isEmpty() ? serverName : fullServerName;
-    if (path.isEmpty())
-        return QString();
-    // A connecting socket has no name of its own; only the listening side is named.
-    return accepted ? Endpoint::local(path).toString() : QStringLiteral("unix:(unnamed)");
+    return Endpoint::local(QStringLiteral("(unnamed)"));
 }
 
-QString LocalFlowPrivate::peerEndpoint() const
+Endpoint LocalFlowPrivate::currentLocalEndpoint() const
 {
     const QString path = fullServerName.isEmpty() ? serverName : fullServerName;
     if (path.isEmpty())
-        return QString();
-    return accepted ? QStringLiteral("unix:(unnamed)") : Endpoint::local(path).toString();
+        return Endpoint();
+    return accepted ? Endpoint::local(path) : unnamed();
+}
+
+Endpoint LocalFlowPrivate::currentPeerEndpoint() const
+{
+    const QString path = fullServerName.isEmpty() ? serverName : fullServerName;
+    if (path.isEmpty())
+        return Endpoint();
+    return accepted ? unnamed() : Endpoint::local(path);
 }
 
 // Both sides of a Unix socket connection are best named by the socket's path.
@@ -100,15 +105,23 @@ void LocalFlowPrivate::wrap(QLocalSocket *socket)
 {
     watchConnecting(socket);
     // A failed connect may already have cleared the socket's names.
-    if (!socket->serverName().isEmpty())
-        serverName = socket->serverName();
-    if (!socket->fullServerName().isEmpty())
-        fullServerName = socket->fullServerName();
+    {
+        QMutexLocker locker(&infoMutex);
+        if (!socket->serverName().isEmpty())
+            serverName = socket->serverName();
+        if (!socket->fullServerName().isEmpty())
+            fullServerName = socket->fullServerName();
+    }
+    publishEndpoints();
     if (socket->state() == QLocalSocket::ConnectedState) {
         takeOverSocket();
         return;
     }
     if (socket->state() == QLocalSocket::UnconnectedState) {
+        if (socket->error() == QLocalSocket::PeerClosedError || socket->bytesAvailable() > 0) {
+            adoptEnded(socket); // Qt saw the peer's end first: its bytes, then Eof
+            return;
+        }
         // Connecting may fail before we could listen to the socket's signals.
         fail(socket->error() != QLocalSocket::UnknownSocketError || unmappedErrno(socket) != 0
                      ? localSocketError(socket, errorEndpoint())
@@ -131,8 +144,11 @@ void LocalFlowPrivate::takeOverSocket()
         return;
     if (waitForQtFlush(socket))
         return;
-    serverName = socket->serverName();
-    fullServerName = socket->fullServerName();
+    {
+        QMutexLocker locker(&infoMutex);
+        serverName = socket->serverName();
+        fullServerName = socket->fullServerName();
+    }
 #ifdef Q_OS_WIN
     // A named pipe has no descriptor to take over and cannot half-close.
     fail(Error(Error::Kind::Unsupported,
@@ -182,7 +198,7 @@ QFuture<FlowResult<LocalFlow>> LocalFlow::connectToServer(const QString &name)
 }
 
 QFuture<FlowResult<LocalFlow>> LocalFlow::connectToServer(const QString &name,
-                                                          std::chrono::milliseconds timeout)
+                                                          QDeadlineTimer deadline)
 {
     auto *d = new LocalFlowPrivate;
     d->serverName = name; // known before any error, so that the error names it
@@ -190,7 +206,7 @@ QFuture<FlowResult<LocalFlow>> LocalFlow::connectToServer(const QString &name,
     auto *socket = new QLocalSocket;
     socket->connectToServer(name);
     d->wrap(socket);
-    d->startConnectTimeout(timeout);
+    d->startConnectTimeout(deadline);
     return connectedFuture(flow);
 }
 
@@ -204,8 +220,18 @@ void LocalFlow::setDefaultConnectTimeout(std::chrono::milliseconds timeout)
     defaultTimeoutMs.store(timeout.count());
 }
 
-QString LocalFlow::serverName() const { return d_func()->serverName; }
-QString LocalFlow::fullServerName() const { return d_func()->fullServerName; }
+QString LocalFlow::serverName() const
+{
+    QMutexLocker locker(&d_func()->infoMutex);
+    return d_func()->serverName;
+}
+
+QString LocalFlow::fullServerName() const
+{
+    QMutexLocker locker(&d_func()->infoMutex);
+    return d_func()->fullServerName;
+}
+
 qintptr LocalFlow::socketDescriptor() const { return d_func()->fd; }
 
 } // namespace rill

@@ -16,13 +16,13 @@ class LocalFlowPrivate final : public SocketFlowPrivate
     Q_DECLARE_PUBLIC(LocalFlow)
 public:
     QString transportName() const override { return QStringLiteral("unix"); }
-    QString localEndpoint() const override;
-    QString peerEndpoint() const override;
+    Endpoint currentLocalEndpoint() const override;
+    Endpoint currentPeerEndpoint() const override;
     QString errorEndpoint() const override;
 
     void wrap(QLocalSocket *socket);
 
-    QString serverName;
+    QString serverName;     // written under infoMutex: LocalFlow's getters read it anywhere
     QString fullServerName;
     bool accepted = false; // the server side of a connection
 

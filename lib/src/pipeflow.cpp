@@ -53,8 +53,14 @@ public:
     }
 
     QString transportName() const override { return QStringLiteral("pipe"); }
-    QString localEndpoint() const override { return QStringLiteral("pipe:%1").arg(m_serial); }
-    QString peerEndpoint() const override { return QStringLiteral("pipe:%1").arg(m_peerSerial); }
+    Endpoint currentLocalEndpoint() const override
+    {
+        return Endpoint::pipe(QString::number(m_serial));
+    }
+    Endpoint currentPeerEndpoint() const override
+    {
+        return Endpoint::pipe(QString::number(m_peerSerial));
+    }
 
     void transportWrite() override { scheduleWork(); }
     void transportSetReadEnabled(bool enabled) override
@@ -117,7 +123,7 @@ void PipeFlowPrivate::work()
         inLock.unlock();
         if (reset) {
             onFailed(Error(Error::Kind::Reset, QStringLiteral("the peer reset the connection"),
-                           peerEndpoint()));
+                           errorEndpoint()));
             return;
         }
     }

@@ -26,19 +26,33 @@ public:
     Promise(Promise &&other) noexcept
         : m_promise(std::move(other.m_promise)), m_pending(std::exchange(other.m_pending, false))
     {}
-    Promise &operator=(Promise &&) = delete;
-    Q_DISABLE_COPY(Promise)
-    ~Promise()
+    Promise &operator=(Promise &&other) noexcept
     {
-        if (!m_pending)
-            return;
-        if constexpr (std::is_void_v<T>)
-            finish();
-        else
-            finish(abortedResult<T>());
+        if (this != &other) {
+            abandon();
+            m_promise = std::move(other.m_promise);
+            m_pending = std::exchange(other.m_pending, false);
+        }
+        return *this;
     }
+    Q_DISABLE_COPY(Promise)
+    ~Promise() { abandon(); }
 
     QFuture<T> future() const { return m_promise.future(); }
+    bool isPending() const { return m_pending; }
+    // The caller cancelled the future: a result would be dropped by Qt, so keep it.
+    bool isCanceled() const { return m_promise.isCanceled(); }
+
+    // Finishes with value; returns false when the future was cancelled and so did not take it
+    // (Qt drops results reported to a cancelled future), so the caller can keep what it is.
+    template<typename U = T>
+    std::enable_if_t<!std::is_void_v<U>, bool> tryFinish(U value)
+    {
+        m_pending = false;
+        const bool taken = m_promise.addResult(std::move(value));
+        m_promise.finish();
+        return taken;
+    }
 
     template<typename U = T>
     std::enable_if_t<!std::is_void_v<U>> finish(U value)
@@ -55,6 +69,16 @@ public:
     }
 
 private:
+    void abandon()
+    {
+        if (!m_pending)
+            return;
+        if constexpr (std::is_void_v<T>)
+            finish();
+        else
+            finish(abortedResult<T>());
+    }
+
     QPromise<T> m_promise;
     bool m_pending = true;
 };

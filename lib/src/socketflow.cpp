@@ -63,15 +63,32 @@ void SocketFlowPrivate::watchConnecting(QIODevice *socket)
     socket->setParent(q_ptr);
 }
 
-void SocketFlowPrivate::startConnectTimeout(std::chrono::milliseconds timeout)
+void SocketFlowPrivate::startConnectTimeout(QDeadlineTimer deadline)
 {
-    if (state != Flow::State::Connecting)
+    if (state != Flow::State::Connecting || deadline.isForever())
         return;
     m_connectTimer = new QTimer(q_ptr);
     m_connectTimer->setSingleShot(true);
     QObject::connect(m_connectTimer, &QTimer::timeout, q_ptr,
                      [this] { fail(connectTimeoutError(), true); });
-    m_connectTimer->start(timeout);
+    m_connectTimer->setTimerType(Qt::PreciseTimer);
+    m_connectTimer->start(int(qBound(qint64(0), deadline.remainingTime(),
+                                             qint64(std::numeric_limits<int>::max()))));
+}
+
+void SocketFlowPrivate::adoptEnded(QIODevice *socket)
+{
+    const QByteArray early = socket->readAll();
+    {
+        const QSignalBlocker blocker(socket);
+        abortConnecting();
+    }
+    dropConnecting();
+    onConnected();
+    if (!early.isEmpty())
+        onReceived(early);
+    onReceivedEof();
+    onPeerGone();
 }
 
 void SocketFlowPrivate::dropConnecting()
@@ -132,8 +149,8 @@ void SocketFlowPrivate::adopt(int descriptor, const QByteArray &alreadyReceived)
     m_writeNotifier->setEnabled(false);
     QObject::connect(m_writeNotifier, &QSocketNotifier::activated, q_ptr,
                      [this] { onWritable(); });
-    qCDebug(lcSocket) << q_ptr << "adopted descriptor" << fd << localEndpoint() << "->"
-                      << peerEndpoint();
+    qCDebug(lcSocket) << q_ptr << "adopted descriptor" << int(fd) << currentLocalEndpoint() << "->"
+                      << currentPeerEndpoint();
     onConnected();
     if (!alreadyReceived.isEmpty())
         onReceived(alreadyReceived);
@@ -226,7 +243,7 @@ void SocketFlowPrivate::closeDescriptor(bool reset)
         ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
     }
     ::close(fd);
-    qCDebug(lcSocket) << q_ptr << (reset ? "reset" : "closed") << "descriptor" << fd;
+    qCDebug(lcSocket) << q_ptr << (reset ? "reset" : "closed") << "descriptor" << int(fd);
     fd = -1;
 }
 
@@ -236,13 +253,16 @@ void SocketFlowPrivate::onReadable()
         return;
     // A few reads per wake-up while data keeps coming, then back to the event loop.
     for (int i = 0; i < 4 && fd >= 0 && wantsData(); ++i) {
-        const qint64 chunk = m_readChunk;
+        // Without a read waiting, no more than the read-ahead (or close()'s bound) is taken:
+        // a reader who stops reading pushes back on its peer.
+        const qint64 room = readRoom();
+        const qint64 chunk = room < 0 ? m_readChunk : qBound<qint64>(1, room, m_readChunk);
         QByteArray buffer(chunk, Qt::Uninitialized);
         const ssize_t n = ::recv(fd, buffer.data(), size_t(chunk), 0);
         if (n > 0) {
-            if (n == chunk)
+            if (chunk == m_readChunk && n == chunk)
                 m_readChunk = qMin(chunk * 2, MaxReadChunk);
-            else if (n < chunk / 4)
+            else if (chunk == m_readChunk && n < chunk / 4)
                 m_readChunk = qMax(chunk / 2, MinReadChunk);
             // Keep the allocation only when it is mostly used: readers may hold on to data.
             if (n < chunk / 2)

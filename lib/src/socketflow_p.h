@@ -43,13 +43,15 @@ public:
 
     // While connecting: the Qt socket doing it, and a timer bounding it.
     void watchConnecting(QIODevice *socket);
-    void startConnectTimeout(std::chrono::milliseconds timeout);
+    void startConnectTimeout(QDeadlineTimer deadline);
     virtual void abortConnecting() = 0;
     virtual Error connectTimeoutError() const = 0;
-    // The endpoint an error message names: the peer's, where it has a name.
-    virtual QString errorEndpoint() const { return peerEndpoint(); }
+    // The Qt socket saw the peer's end of stream and closed the connection before the flow
+    // could take it over: its unread bytes are still the stream, then Eof; nothing can be
+    // written any more.
+    void adoptEnded(QIODevice *socket);
 
-    int fd = -1;
+    Relaxed<int> fd{-1}; // read by socketDescriptor() from any thread
 
     void transportWrite() override;
     void transportWriteThrough() override;

@@ -3,6 +3,7 @@
 
 #include <rill/endpoint.h>
 
+#include <QtCore/QThread>
 #include <QtNetwork/QTcpSocket>
 
 #include <atomic>
@@ -36,14 +37,16 @@ Error::Kind kindOf(QAbstractSocket::SocketError error)
         return Error::Kind::Unsupported;
     case QAbstractSocket::OperationError:
         return Error::Kind::InvalidArgument;
+    case QAbstractSocket::SocketResourceError:
+        return Error::Kind::OutOfResources;
     default:
         return Error::Kind::Other;
     }
 }
 
-QString describe(const QHostAddress &address, quint16 port)
+Endpoint describe(const QHostAddress &address, quint16 port)
 {
-    return Endpoint::tcp(address.toString(), port).toString();
+    return Endpoint::tcp(address.toString(), port);
 }
 
 struct OptionLevel
@@ -98,46 +101,70 @@ TcpFlowPrivate::TcpFlowPrivate()
     options[0] = 1; // LowDelayOption: flows are for protocols, not for bulk-only pipes
 }
 
-QString TcpFlowPrivate::localEndpoint() const
+Endpoint TcpFlowPrivate::currentLocalEndpoint() const
 {
-    return localAddress.isNull() ? QString() : describe(localAddress, localPort);
+    return localAddress.isNull() ? Endpoint() : describe(localAddress, localPort);
 }
 
-QString TcpFlowPrivate::peerEndpoint() const
+Endpoint TcpFlowPrivate::currentPeerEndpoint() const
 {
     if (!peerAddress.isNull())
         return describe(peerAddress, peerPort);
     if (targetHost.isEmpty())
-        return QString();
-    if (peerPort == 0 && !peerPortKnown) // not known yet: say no port rather than a wrong one
-        return Endpoint::tcp(targetHost, 0).toString().chopped(2);
-    return Endpoint::tcp(targetHost, peerPort).toString();
+        return Endpoint();
+    return Endpoint::tcp(targetHost, peerPort);
+}
+
+QString TcpFlowPrivate::errorEndpoint() const
+{
+    const QString text = currentPeerEndpoint().toString();
+    if (peerAddress.isNull() && !targetHost.isEmpty() && peerPort == 0 && !peerPortKnown)
+        return text.chopped(2); // not known: say no port rather than a wrong one
+    return text;
 }
 
 void TcpFlowPrivate::wrap(QTcpSocket *socket)
 {
     watchConnecting(socket);
-    if (targetHost.isEmpty())
-        targetHost = socket->peerName();
-    if (peerPort == 0)
-        peerPort = socket->peerPort(); // 0 until connected: a wrapped socket's target port is unknown
+    {
+        QMutexLocker locker(&infoMutex);
+        if (targetHost.isEmpty())
+            targetHost = socket->peerName();
+        if (peerPort == 0)
+            peerPort = socket->peerPort(); // 0 until connected: a wrapped socket's target port is unknown
+        // Known while the socket is connected; Qt forgets them once it saw the peer's end.
+        if (socket->state() == QAbstractSocket::ConnectedState) {
+            localAddress = socket->localAddress();
+            localPort = socket->localPort();
+            peerAddress = socket->peerAddress();
+            peerPort = socket->peerPort();
+        }
+    }
+    publishEndpoints();
     if (socket->state() == QAbstractSocket::ConnectedState) {
         takeOverSocket();
         return;
     }
     if (socket->state() == QAbstractSocket::UnconnectedState) {
+        if (socket->error() == QAbstractSocket::RemoteHostClosedError
+            || socket->bytesAvailable() > 0) {
+            // Qt saw the peer's end of stream (and closed the connection) before the flow
+            // was made: what it read is still the stream, then Eof. Nothing can be written.
+            adoptEnded(socket);
+            return;
+        }
         // Connecting may fail before we could listen to the socket's signals.
         fail(socket->error() != QAbstractSocket::UnknownSocketError
-                     ? tcpSocketError(socket, peerEndpoint())
+                     ? tcpSocketError(socket, errorEndpoint())
                      : Error(Error::Kind::Closed, QStringLiteral("the socket is not connected"),
-                             peerEndpoint()),
+                             errorEndpoint()),
              false);
         return;
     }
     QObject::connect(socket, &QTcpSocket::connected, q_ptr, [this] { takeOverSocket(); });
     QObject::connect(socket, &QTcpSocket::errorOccurred, q_ptr, [this, socket] {
         if (state == Flow::State::Connecting)
-            fail(tcpSocketError(socket, peerEndpoint()), false);
+            fail(tcpSocketError(socket, errorEndpoint()), false);
     });
 }
 
@@ -148,12 +175,15 @@ void TcpFlowPrivate::takeOverSocket()
         return;
     if (waitForQtFlush(socket))
         return;
-    localAddress = socket->localAddress();
-    localPort = socket->localPort();
-    peerAddress = socket->peerAddress();
-    peerPort = socket->peerPort();
-    if (targetHost.isEmpty())
-        targetHost = socket->peerName();
+    {
+        QMutexLocker locker(&infoMutex);
+        localAddress = socket->localAddress();
+        localPort = socket->localPort();
+        peerAddress = socket->peerAddress();
+        peerPort = socket->peerPort();
+        if (targetHost.isEmpty())
+            targetHost = socket->peerName();
+    }
     takeOver(socket, socket->socketDescriptor());
 }
 
@@ -165,7 +195,7 @@ void TcpFlowPrivate::abortConnecting()
 
 Error TcpFlowPrivate::connectTimeoutError() const
 {
-    return Error(Error::Kind::TimedOut, QStringLiteral("connecting timed out"), peerEndpoint());
+    return Error(Error::Kind::TimedOut, QStringLiteral("connecting timed out"), errorEndpoint());
 }
 
 void TcpFlowPrivate::configureDescriptor()
@@ -181,14 +211,19 @@ void TcpFlowPrivate::configureDescriptor()
 bool TcpFlowPrivate::applyOption(QAbstractSocket::SocketOption option)
 {
     OptionLevel native;
-    if (fd < 0 || !nativeOption(option, &native) || !options[native.slot])
+    if (fd < 0 || !nativeOption(option, &native))
+        return false;
+    QMutexLocker locker(&infoMutex);
+    if (!options[native.slot])
         return false;
     const int v = *options[native.slot];
+    locker.unlock();
     return ::setsockopt(fd, native.level, native.name, &v, sizeof v) == 0;
 }
 
 void TcpFlowPrivate::adoptAccepted(int descriptor)
 {
+    QMutexLocker locker(&infoMutex);
     sockaddr_storage local{};
     sockaddr_storage peer{};
     socklen_t localLength = sizeof local;
@@ -205,6 +240,7 @@ void TcpFlowPrivate::adoptAccepted(int descriptor)
                                  ? reinterpret_cast<sockaddr_in6 *>(&peer)->sin6_port
                                  : reinterpret_cast<sockaddr_in *>(&peer)->sin_port);
     }
+    locker.unlock();
     adopt(descriptor);
 }
 
@@ -235,7 +271,7 @@ QFuture<FlowResult<TcpFlow>> TcpFlow::connectToHost(const QString &host, quint16
 }
 
 QFuture<FlowResult<TcpFlow>> TcpFlow::connectToHost(const QString &host, quint16 port,
-                                                    std::chrono::milliseconds timeout)
+                                                    QDeadlineTimer deadline)
 {
     auto *d = new TcpFlowPrivate;
     d->targetHost = host; // known before any error, so that the error names it
@@ -245,7 +281,7 @@ QFuture<FlowResult<TcpFlow>> TcpFlow::connectToHost(const QString &host, quint16
     auto *socket = new QTcpSocket;
     socket->connectToHost(host, port);
     d->wrap(socket);
-    d->startConnectTimeout(timeout);
+    d->startConnectTimeout(deadline);
     return connectedFuture(flow);
 }
 
@@ -259,13 +295,25 @@ void TcpFlow::setDefaultConnectTimeout(std::chrono::milliseconds timeout)
     defaultTimeoutMs.store(timeout.count());
 }
 
-QHostAddress TcpFlow::localAddress() const { return d_func()->localAddress; }
-quint16 TcpFlow::localPort() const { return d_func()->localPort; }
-QHostAddress TcpFlow::peerAddress() const { return d_func()->peerAddress; }
-quint16 TcpFlow::peerPort() const { return d_func()->peerPort; }
-QString TcpFlow::peerName() const { return d_func()->targetHost; }
+// The address getters read what the flow's thread wrote under infoMutex: safe anywhere.
+template<typename T>
+static T locked(const TcpFlowPrivate *d, T TcpFlowPrivate::*field)
+{
+    QMutexLocker locker(&d->infoMutex);
+    return d->*field;
+}
+
+QHostAddress TcpFlow::localAddress() const { return locked(d_func(), &TcpFlowPrivate::localAddress); }
+quint16 TcpFlow::localPort() const { return locked(d_func(), &TcpFlowPrivate::localPort); }
+QHostAddress TcpFlow::peerAddress() const { return locked(d_func(), &TcpFlowPrivate::peerAddress); }
+quint16 TcpFlow::peerPort() const { return locked(d_func(), &TcpFlowPrivate::peerPort); }
+QString TcpFlow::peerName() const { return locked(d_func(), &TcpFlowPrivate::targetHost); }
 qintptr TcpFlow::socketDescriptor() const { return d_func()->fd; }
 
+/*!
+    Sets \a option to \a value; from another thread, the descriptor gets it in the flow's
+    thread. Options set while connecting apply once connected.
+*/
 void TcpFlow::setSocketOption(QAbstractSocket::SocketOption option, const QVariant &value)
 {
     Q_D(TcpFlow);
@@ -274,17 +322,24 @@ void TcpFlow::setSocketOption(QAbstractSocket::SocketOption option, const QVaria
         qCWarning(lcSocket) << "TcpFlow::setSocketOption: unsupported option" << option;
         return;
     }
-    d->options[native.slot] = value.toInt();
-    d->applyOption(option);
+    {
+        QMutexLocker locker(&d->infoMutex);
+        d->options[native.slot] = value.toInt();
+    }
+    d->runOnFlowThread([d, option] { d->applyOption(option); });
 }
 
+/*!
+    The option's value: on the flow's thread the descriptor's own, elsewhere the value set with
+    setSocketOption() (an invalid QVariant for one never set).
+*/
 QVariant TcpFlow::socketOption(QAbstractSocket::SocketOption option) const
 {
     Q_D(const TcpFlow);
     OptionLevel native;
     if (!nativeOption(option, &native))
         return QVariant();
-    if (d->fd >= 0) {
+    if (d->fd >= 0 && QThread::currentThread() == thread()) {
         int v = 0;
         socklen_t length = sizeof v;
         if (::getsockopt(d->fd, native.level, native.name, &v, &length) == 0)
@@ -293,6 +348,7 @@ QVariant TcpFlow::socketOption(QAbstractSocket::SocketOption option) const
                     ? QVariant(v != 0 ? 1 : 0)
                     : QVariant(v);
     }
+    QMutexLocker locker(&d->infoMutex);
     return d->options[native.slot] ? QVariant(*d->options[native.slot]) : QVariant();
 }
 

@@ -25,13 +25,15 @@ public:
     TcpFlowPrivate();
 
     QString transportName() const override { return QStringLiteral("tcp"); }
-    QString localEndpoint() const override;
-    QString peerEndpoint() const override;
+    Endpoint currentLocalEndpoint() const override;
+    Endpoint currentPeerEndpoint() const override;
+    QString errorEndpoint() const override;
 
     void wrap(QTcpSocket *socket);
     void adoptAccepted(int descriptor);
     bool applyOption(QAbstractSocket::SocketOption option);
 
+    // Written under infoMutex on the flow's thread; TcpFlow's getters read them anywhere.
     QHostAddress localAddress;
     quint16 localPort = 0;
     QHostAddress peerAddress;

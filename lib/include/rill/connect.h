@@ -12,18 +12,17 @@ namespace rill {
 
 // Connects to any endpoint ("tcp:HOST:PORT" or "unix:PATH"): a TcpFlow or a LocalFlow.
 RILL_EXPORT QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint);
-RILL_EXPORT QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint,
-                                                std::chrono::milliseconds timeout);
+RILL_EXPORT QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint, QDeadlineTimer deadline);
 
 class ListenerPrivate;
 
 // Listens on any endpoint: a TcpListener or a LocalListener behind one interface, for programs
-// that take an endpoint from their user.
+// that take an endpoint from their user. The same thread rules and accept errors as those.
 class RILL_EXPORT Listener : public QObject
 {
     Q_OBJECT
     Q_PROPERTY(bool listening READ isListening NOTIFY listeningChanged)
-    Q_PROPERTY(QString endpoint READ endpointString NOTIFY listeningChanged)
+    Q_PROPERTY(rill::Endpoint endpoint READ endpoint NOTIFY listeningChanged)
 public:
     explicit Listener(QObject *parent = nullptr);
     ~Listener() override;
@@ -36,15 +35,17 @@ public:
     QString endpointString() const { return endpoint().toString(); }
     Error error() const;
 
-    QFuture<FlowResult<Flow>> accept();
+    QFuture<FlowResult<Flow>> accept(QDeadlineTimer deadline = QDeadlineTimer::Forever);
     int pendingConnections() const;
 
 Q_SIGNALS:
     void listeningChanged(bool listening);
     void newConnection();
+    void errorOccurred(const rill::Error &error);
 
 private:
-    std::unique_ptr<ListenerPrivate> d;
+    std::unique_ptr<ListenerPrivate> d_rill;
+    Q_DECLARE_PRIVATE_D(d_rill, Listener)
     Q_DISABLE_COPY(Listener)
 };
 

@@ -34,6 +34,9 @@ public:
         InvalidArgument,
         Unsupported,
         Other,
+        Canceled,       // the caller cancelled the operation's future
+        Discarded,      // input was discarded unread (close() with more unread than it keeps)
+        OutOfResources, // out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM)
     };
     Q_ENUM(Kind)
 

@@ -1,17 +1,21 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include <rill/endpoint.h>
 #include <rill/result.h>
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QFuture>
 #include <QtCore/QList>
 #include <QtCore/QObject>
 
+#include <chrono>
 #include <memory>
 
 namespace rill {
 
-// Counters in the spirit of Mirage's flow stats.
+// Counters in the spirit of Mirage's flow stats. A snapshot: stats() may be read from any
+// thread, each field is exact, the fields are not taken at one instant.
 struct RILL_EXPORT FlowStats
 {
     Q_GADGET
@@ -19,15 +23,37 @@ struct RILL_EXPORT FlowStats
     Q_PROPERTY(qint64 readOps MEMBER readOps)
     Q_PROPERTY(qint64 bytesWritten MEMBER bytesWritten)
     Q_PROPERTY(qint64 writeOps MEMBER writeOps)
+    Q_PROPERTY(qint64 bytesDiscarded MEMBER bytesDiscarded)
+    Q_PROPERTY(qint64 bytesUnsent MEMBER bytesUnsent)
 public:
-    qint64 bytesRead = 0;    // bytes handed to read() callers
-    qint64 readOps = 0;      // reads that resolved with data
-    qint64 bytesWritten = 0; // bytes handed to the transport (kernel or peer pipe)
-    qint64 writeOps = 0;     // write()/writev() calls that were accepted
+    qint64 bytesRead = 0;      // bytes handed to read() callers
+    qint64 readOps = 0;        // reads that resolved with data
+    qint64 bytesWritten = 0;   // bytes handed to the transport (kernel or peer pipe)
+    qint64 writeOps = 0;       // write()/writev() calls that were accepted
+    qint64 bytesDiscarded = 0; // input thrown away unread: after shutdown(Read), or by close()
+    qint64 bytesUnsent = 0;    // accepted bytes never handed to the transport (the flow failed)
+
+    friend bool operator==(const FlowStats &a, const FlowStats &b)
+    {
+        return a.bytesRead == b.bytesRead && a.readOps == b.readOps
+                && a.bytesWritten == b.bytesWritten && a.writeOps == b.writeOps
+                && a.bytesDiscarded == b.bytesDiscarded && a.bytesUnsent == b.bytesUnsent;
+    }
+    friend bool operator!=(const FlowStats &a, const FlowStats &b) { return !(a == b); }
 };
+
+RILL_EXPORT QDebug operator<<(QDebug debug, const FlowStats &stats);
 
 class FlowPrivate;
 
+// A byte stream whose operations return futures. The contract (README, "The contract"):
+// every future finishes; results tell data, Eof and errors apart; errors are sticky; every
+// wait can have a deadline; a cancelled read consumes nothing.
+//
+// Threads: a flow lives in its QObject's thread. Every public function, getters and setters
+// included, may be called from any thread: operations and setters from another thread are
+// carried out in the flow's thread (a setter's value is visible to getters at once), getters
+// return a snapshot.
 class RILL_EXPORT Flow : public QObject
 {
     Q_OBJECT
@@ -39,8 +65,11 @@ class RILL_EXPORT Flow : public QObject
     Q_PROPERTY(qint64 bytesQueued READ bytesQueued NOTIFY bytesQueuedChanged)
     Q_PROPERTY(int writesWaiting READ writesWaiting NOTIFY writesWaitingChanged)
     Q_PROPERTY(rill::Error error READ error NOTIFY errorOccurred)
-    Q_PROPERTY(QString localEndpoint READ localEndpoint NOTIFY endpointsChanged)
-    Q_PROPERTY(QString peerEndpoint READ peerEndpoint NOTIFY endpointsChanged)
+    Q_PROPERTY(rill::Endpoint localEndpoint READ localEndpoint NOTIFY endpointsChanged)
+    Q_PROPERTY(rill::Endpoint peerEndpoint READ peerEndpoint NOTIFY endpointsChanged)
+    Q_PROPERTY(int idleTimeout READ idleTimeout WRITE setIdleTimeout NOTIFY idleTimeoutChanged)
+    Q_PROPERTY(IdleAction idleAction READ idleAction WRITE setIdleAction NOTIFY
+                       idleActionChanged)
 
 public:
     enum class Direction { Read, Write, ReadWrite };
@@ -57,31 +86,41 @@ public:
     enum class ReadState {
         Open,
         Eof,    // the peer's end of stream was read, or shutdown(Read) was called
-        Failed, // reads give error()
+        Failed, // reads give an error (after any bytes still buffered)
     };
     Q_ENUM(ReadState)
 
     enum class WriteState {
         Open,
         ShuttingDown, // flushing the send queue before the FIN
-        Closed,       // FIN sent, or the peer is gone; writes give Eof
+        Closed,       // FIN sent, or the peer is gone with nothing lost; writes give Eof
         Failed,       // writes give error()
     };
     Q_ENUM(WriteState)
+
+    // What the flow does when it was idle for idleTimeout().
+    enum class IdleAction {
+        Notify, // emit idleTimedOut() and go on
+        Abort,  // emit idleTimedOut(), then fail the flow with an error of kind TimedOut
+    };
+    Q_ENUM(IdleAction)
 
     static constexpr qint64 DefaultHighWaterMark = 1024 * 1024;
 
     ~Flow() override;
 
-    // The contract. Callable from any thread; see the README for what each result means.
-    QFuture<rill::ReadResult> read();
-    QFuture<rill::WriteResult> write(const QByteArray &buffer);
-    QFuture<rill::WriteResult> writev(const QList<QByteArray> &buffers);
-    QFuture<void> close();
-    QFuture<void> shutdown(rill::Flow::Direction direction);
+    // The contract; see the README's table and each definition. A deadline bounds how long
+    // the operation may wait (not how long the data takes to reach the peer).
+    QFuture<rill::ReadResult> read(QDeadlineTimer deadline = QDeadlineTimer::Forever);
+    QFuture<rill::WriteResult> write(const QByteArray &buffer,
+                                     QDeadlineTimer deadline = QDeadlineTimer::Forever);
+    QFuture<rill::WriteResult> writev(const QList<QByteArray> &buffers,
+                                      QDeadlineTimer deadline = QDeadlineTimer::Forever);
+    QFuture<rill::CloseResult> close(QDeadlineTimer deadline = QDeadlineTimer::Forever);
+    QFuture<rill::WriteResult> shutdown(rill::Flow::Direction direction);
     void abort();
 
-    // Observation. Read these on the flow's thread.
+    // Observation: safe from any thread.
     State state() const;
     ReadState readState() const;
     WriteState writeState() const;
@@ -90,26 +129,40 @@ public:
     qint64 bytesQueued() const;  // accepted, not yet handed to the transport
     int writesWaiting() const;   // write calls not accepted yet (above the high-water mark)
     FlowStats stats() const;
-    Error error() const;         // the last error, or an Error of kind None
-    QString localEndpoint() const;
-    QString peerEndpoint() const;
+    Error error() const;         // the first error the flow failed with, or kind None
+    Endpoint localEndpoint() const;
+    Endpoint peerEndpoint() const;
     QString transportName() const; // "pipe", "tcp", "unix"
+
+    // Idle: no byte arrived from or was handed to the transport for this long. 0: off.
+    int idleTimeout() const; // milliseconds
+    void setIdleTimeout(int milliseconds);
+    void setIdleTimeout(std::chrono::milliseconds timeout);
+    IdleAction idleAction() const;
+    void setIdleAction(IdleAction action);
 
 Q_SIGNALS:
     void stateChanged(rill::Flow::State state);
     void readStateChanged(rill::Flow::ReadState state);
     void writeStateChanged(rill::Flow::WriteState state);
-    void errorOccurred(const rill::Error &error);
+    void errorOccurred(const rill::Error &error); // once, with the flow's first error
     void endpointsChanged(); // the addresses became known (on connecting)
     void highWaterMarkChanged(qint64 bytes);
     void bytesQueuedChanged(qint64 bytes);
     void writesWaitingChanged(int count);
+    void idleTimeoutChanged(int milliseconds);
+    void idleActionChanged(rill::Flow::IdleAction action);
+    void idleTimedOut(); // idle for idleTimeout(); again after each further idle period
 
     // The write ledger: each write()/writev() gets an id, increasing from 1.
     void writeQueued(quint64 id, qint64 size);  // write() was called
     void writeAccepted(quint64 id);             // in the send queue; its future resolved Ok
     void writeSent(quint64 id);                 // its last byte was handed to the transport
-    void writeRejected(quint64 id, const rill::WriteResult &result); // resolved Eof or error
+    // Never accepted: resolved Eof or an error (the write side ended, its deadline passed, or
+    // its future was cancelled while it waited).
+    void writeRejected(quint64 id, const rill::WriteResult &result);
+    // Accepted, but not all of it was handed to the transport before the write side failed.
+    void writeLost(quint64 id, const rill::Error &error);
 
     // The bytes themselves, for logs and inspectors. Emitted only while connected.
     void dataArrived(const QByteArray &data); // from the transport (before read() takes it)

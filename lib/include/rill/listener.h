@@ -1,9 +1,11 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include <rill/endpoint.h>
 #include <rill/localflow.h>
 #include <rill/tcpflow.h>
 
+#include <QtCore/QDeadlineTimer>
 #include <QtNetwork/QHostAddress>
 
 namespace rill {
@@ -11,13 +13,22 @@ namespace rill {
 class TcpListenerPrivate;
 class LocalListenerPrivate;
 
+// Threads, for both listeners: accept(), setMaxPendingConnections() and every getter may be
+// called from any thread. listen() and close() must be called in the listener's own thread
+// (as for QTcpServer); the accepted flows live there too.
+//
+// Accept errors: when the kernel cannot accept (out of descriptors, EMFILE; out of memory),
+// every accept() waiting then resolves with that error (kind OutOfResources), errorOccurred()
+// says it once per episode, and the listener keeps listening: it tries again by itself, after
+// 100 ms and then up to every second, and newConnection() comes once it succeeds.
+
 // Accepts TCP connections as flows. Connections the kernel accepted wait in a queue of
 // maxPendingConnections(); past that the listener stops accepting until accept() is called.
 class RILL_EXPORT TcpListener : public QObject
 {
     Q_OBJECT
     Q_PROPERTY(bool listening READ isListening NOTIFY listeningChanged)
-    Q_PROPERTY(QString endpoint READ endpoint NOTIFY listeningChanged)
+    Q_PROPERTY(rill::Endpoint endpoint READ endpoint NOTIFY listeningChanged)
 public:
     explicit TcpListener(QObject *parent = nullptr);
     ~TcpListener() override;
@@ -28,12 +39,13 @@ public:
     bool isListening() const;
     QHostAddress serverAddress() const;
     quint16 serverPort() const;
-    QString endpoint() const; // "tcp:127.0.0.1:4711"
-    Error error() const;
+    Endpoint endpoint() const; // tcp:127.0.0.1:4711
+    Error error() const;       // of the last listen(), or the last accept error
 
     // Resolves with the next connection, in arrival order; with an error of kind Closed if the
-    // listener is closed or destroyed first.
-    QFuture<FlowResult<TcpFlow>> accept();
+    // listener is closed or destroyed first, TimedOut at the deadline (nothing is taken), or an
+    // accept error (see above).
+    QFuture<FlowResult<TcpFlow>> accept(QDeadlineTimer deadline = QDeadlineTimer::Forever);
     int pendingConnections() const; // accepted by the kernel, waiting for accept()
     int maxPendingConnections() const;
     void setMaxPendingConnections(int count);
@@ -41,9 +53,11 @@ public:
 Q_SIGNALS:
     void listeningChanged(bool listening);
     void newConnection(); // a connection waits for accept()
+    void errorOccurred(const rill::Error &error); // accepting failed; the listener retries
 
 private:
-    std::unique_ptr<TcpListenerPrivate> d;
+    std::unique_ptr<TcpListenerPrivate> d_rill;
+    Q_DECLARE_PRIVATE_D(d_rill, TcpListener)
     Q_DISABLE_COPY(TcpListener)
 };
 
@@ -54,7 +68,7 @@ class RILL_EXPORT LocalListener : public QObject
 {
     Q_OBJECT
     Q_PROPERTY(bool listening READ isListening NOTIFY listeningChanged)
-    Q_PROPERTY(QString endpoint READ endpoint NOTIFY listeningChanged)
+    Q_PROPERTY(rill::Endpoint endpoint READ endpoint NOTIFY listeningChanged)
 public:
     explicit LocalListener(QObject *parent = nullptr);
     ~LocalListener() override;
@@ -64,10 +78,10 @@ public:
     bool isListening() const;
     QString serverName() const;
     QString fullServerName() const;
-    QString endpoint() const; // "unix:/tmp/x.sock"
+    Endpoint endpoint() const; // unix:/tmp/x.sock
     Error error() const;
 
-    QFuture<FlowResult<LocalFlow>> accept();
+    QFuture<FlowResult<LocalFlow>> accept(QDeadlineTimer deadline = QDeadlineTimer::Forever);
     int pendingConnections() const;
     int maxPendingConnections() const;
     void setMaxPendingConnections(int count);
@@ -75,9 +89,11 @@ public:
 Q_SIGNALS:
     void listeningChanged(bool listening);
     void newConnection();
+    void errorOccurred(const rill::Error &error);
 
 private:
-    std::unique_ptr<LocalListenerPrivate> d;
+    std::unique_ptr<LocalListenerPrivate> d_rill;
+    Q_DECLARE_PRIVATE_D(d_rill, LocalListener)
     Q_DISABLE_COPY(LocalListener)
 };
 

@@ -22,18 +22,19 @@ class LocalFlowPrivate;
 class RILL_EXPORT LocalFlow : public Flow
 {
     Q_OBJECT
-    Q_PROPERTY(QString serverName READ serverName CONSTANT)
-    Q_PROPERTY(QString fullServerName READ fullServerName CONSTANT)
+    Q_PROPERTY(QString serverName READ serverName NOTIFY endpointsChanged)
+    Q_PROPERTY(QString fullServerName READ fullServerName NOTIFY endpointsChanged)
 public:
     // Wraps a socket that is connected or still connecting, and takes ownership of it.
     explicit LocalFlow(QLocalSocket *socket, QObject *parent = nullptr);
     ~LocalFlow() override;
 
     // Connects to a local server by name or path (as QLocalSocket::connectToServer). Resolves
-    // with the connected flow or an error (refused, not found, access denied, timed out).
+    // with the connected flow or an error (refused, not found, access denied, timed out at
+    // the deadline: a duration such as 500ms is a deadline that far from now).
     static QFuture<FlowResult<LocalFlow>> connectToServer(const QString &name);
     static QFuture<FlowResult<LocalFlow>> connectToServer(const QString &name,
-                                                          std::chrono::milliseconds timeout);
+                                                          QDeadlineTimer deadline);
     static std::chrono::milliseconds defaultConnectTimeout(); // 30 s unless changed
     static void setDefaultConnectTimeout(std::chrono::milliseconds timeout);
 

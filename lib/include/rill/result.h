@@ -64,10 +64,40 @@ private:
     Error m_error;
 };
 
+// What close() gives: Ok when every accepted byte was handed to the transport, our end of
+// stream was sent and the peer ended its side too; otherwise the error that prevented it.
+// Either way, bytesDiscarded() counts the unread input that close() had to throw away beyond
+// what it keeps for later read() calls (not an error of close(): the application did not read).
+class RILL_EXPORT CloseResult
+{
+public:
+    CloseResult() = default; // Ok, nothing discarded
+
+    static CloseResult ok(qint64 bytesDiscarded = 0);
+    static CloseResult fromError(const Error &error, qint64 bytesDiscarded = 0);
+
+    bool isOk() const { return m_error.isNone(); }
+    bool isError() const { return !m_error.isNone(); }
+    Error error() const { return m_error; }
+    qint64 bytesDiscarded() const { return m_bytesDiscarded; }
+
+    friend bool operator==(const CloseResult &a, const CloseResult &b)
+    {
+        return a.m_error == b.m_error && a.m_bytesDiscarded == b.m_bytesDiscarded;
+    }
+    friend bool operator!=(const CloseResult &a, const CloseResult &b) { return !(a == b); }
+
+private:
+    Error m_error;
+    qint64 m_bytesDiscarded = 0;
+};
+
 RILL_EXPORT QDebug operator<<(QDebug debug, const ReadResult &result);
 RILL_EXPORT QDebug operator<<(QDebug debug, const WriteResult &result);
+RILL_EXPORT QDebug operator<<(QDebug debug, const CloseResult &result);
 
 } // namespace rill
 
 Q_DECLARE_METATYPE(rill::ReadResult)
 Q_DECLARE_METATYPE(rill::WriteResult)
+Q_DECLARE_METATYPE(rill::CloseResult)

@@ -41,8 +41,10 @@ public:
     // or an error (refused, host not found, timed out, access denied) naming the endpoint. The
     // flow lives in the calling thread, which needs an event loop.
     static QFuture<FlowResult<TcpFlow>> connectToHost(const QString &host, quint16 port);
+    // At the deadline (a duration such as 500ms is a deadline that far from now), an error of
+    // kind TimedOut.
     static QFuture<FlowResult<TcpFlow>> connectToHost(const QString &host, quint16 port,
-                                                      std::chrono::milliseconds timeout);
+                                                      QDeadlineTimer deadline);
     static std::chrono::milliseconds defaultConnectTimeout();
     static void setDefaultConnectTimeout(std::chrono::milliseconds timeout);
 
