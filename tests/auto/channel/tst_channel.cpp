@@ -473,6 +473,30 @@ bool fillUntilStalled(Channel *channel, Flow *flow, const QByteArray &chunk, qin
     return true;
 }
 
+// Starts peer.py MODE ENDPOINT --listen ARGS... (arguments: MODE, ENDPOINT, then the rest) and
+// connects a flow to it; null, and why, on failure.
+std::unique_ptr<Flow> connectToPeer(sockettest::Peer *peer, QStringList arguments, QString *why)
+{
+    arguments.insert(2, QStringLiteral("--listen"));
+    const auto listening = peer->startPython(arguments)
+            ? peer->waitForEvent(QStringLiteral("listening"))
+            : std::nullopt;
+    if (!listening) {
+        *why = peer->describe();
+        return nullptr;
+    }
+    QFuture<rill::FlowResult<Flow>> connecting = rill::connectTo(
+            rill::Endpoint::parse(listening->value(QLatin1String("endpoint")).toString()));
+    if (!waitFor(connecting)) {
+        *why = QStringLiteral("connecting never finished") + peer->describe();
+        return nullptr;
+    }
+    rill::FlowResult<Flow> connected = connecting.result();
+    if (!connected.isOk())
+        *why = rill::errorMessage(connected.error()) + peer->describe();
+    return connected.isOk() ? connected.takeFlow() : nullptr;
+}
+
 // How a pipe sequence cuts the stream into the peer's writes.
 enum class Cut { SingleBytes, Small, Random, Huge };
 
@@ -1006,20 +1030,14 @@ void TestChannel::modelOverSockets()
         file.write(traffic.stream);
         file.flush();
         sockettest::Peer peer;
-        QVERIFY2(peer.startPython({QStringLiteral("send-then-shutdown"), endpoint,
-                                   QStringLiteral("--listen"), QStringLiteral("--file"),
-                                   file.fileName(), QStringLiteral("--pieces"),
-                                   QString::number(pieces),
-                                   QStringLiteral("--seed"), QString::number(seed % 100000)}),
-                 qPrintable(peer.describe()));
-        const auto listening = peer.waitForEvent(QStringLiteral("listening"));
-        QVERIFY2(listening, qPrintable(peer.describe()));
-        QFuture<rill::FlowResult<Flow>> connecting = rill::connectTo(
-                rill::Endpoint::parse(listening->value(QLatin1String("endpoint")).toString()));
-        QVERIFY(waitFor(connecting));
-        rill::FlowResult<Flow> connected = connecting.result();
-        QVERIFY2(connected.isOk(), qPrintable(rill::errorMessage(connected.error())));
-        std::unique_ptr<Flow> flow = connected.takeFlow();
+        QString why;
+        std::unique_ptr<Flow> flow = connectToPeer(
+                &peer,
+                {QStringLiteral("send-then-shutdown"), endpoint, QStringLiteral("--file"),
+                 file.fileName(), QStringLiteral("--pieces"), QString::number(pieces),
+                 QStringLiteral("--seed"), QString::number(seed % 100000)},
+                &why);
+        QVERIFY2(flow, qPrintable(why));
         Channel channel(flow.get());
         ModelReader reader(&channel, traffic, rng);
         QTimer wake; // so that the deadline is seen even when nothing happens
@@ -1148,16 +1166,10 @@ void TestChannel::writeRefusedUntilDrained()
 void TestChannel::writeRefusedUntilDrainedTcp()
 {
     sockettest::Peer peer;
-    QVERIFY(peer.startPython({QStringLiteral("stall"), QStringLiteral("tcp:127.0.0.1:0"),
-                              QStringLiteral("--listen")}));
-    const auto listening = peer.waitForEvent(QStringLiteral("listening"));
-    QVERIFY2(listening, qPrintable(peer.describe()));
-    QFuture<rill::FlowResult<Flow>> connecting = rill::connectTo(
-            rill::Endpoint::parse(listening->value(QLatin1String("endpoint")).toString()));
-    QVERIFY(waitFor(connecting));
-    rill::FlowResult<Flow> connected = connecting.result();
-    QVERIFY(connected.isOk());
-    std::unique_ptr<Flow> flow = connected.takeFlow();
+    QString why;
+    std::unique_ptr<Flow> flow =
+            connectToPeer(&peer, {QStringLiteral("stall"), QStringLiteral("tcp:127.0.0.1:0")}, &why);
+    QVERIFY2(flow, qPrintable(why));
     static_cast<rill::TcpFlow *>(flow.get())
             ->setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, 64 * 1024);
     Channel channel(flow.get());
