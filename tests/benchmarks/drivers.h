@@ -7,6 +7,7 @@
 
 #include "bench.h"
 
+#include <rill/channel.h>
 #include <rill/flow.h>
 
 #include <QtCore/QIODevice>
@@ -88,6 +89,47 @@ private:
     QObject m_context;
 };
 
+// Writes `total` bytes as messages of chunk through a channel, as its user would: write()
+// until it refuses, then again on drained(). The channel flushes by itself.
+class ChannelWriter
+{
+public:
+    ChannelWriter(rill::Channel *channel, QByteArray chunk, qint64 total,
+                  std::function<void(const QString &)> onError);
+    void start() { pump(); }
+    void stop() { m_stopped = true; }
+
+private:
+    void pump();
+    rill::Channel *m_channel;
+    QByteArray m_chunk;
+    qint64 m_total;
+    qint64 m_sent = 0;
+    std::function<void(const QString &)> m_onError;
+    bool m_stopped = false;
+    QObject m_context;
+};
+
+// Reads lines with Channel::readLine() until onLine returns false.
+class ChannelLineReader
+{
+public:
+    using OnLine = std::function<bool(const QByteArray &)>;
+    using OnEnd = std::function<void(const QString &)>;
+    ChannelLineReader(rill::Channel *channel, OnLine onLine, OnEnd onEnd);
+    void start() { pump(); }
+    void stop() { m_stopped = true; }
+
+private:
+    void pump();
+    bool handle(const rill::ReadResult &r);
+    rill::Channel *m_channel;
+    OnLine m_onLine;
+    OnEnd m_onEnd;
+    bool m_stopped = false;
+    QObject m_context;
+};
+
 // ---- raw Qt
 
 // Writes `total` bytes as repeats of chunk, keeping at most QtWriteBound in Qt's buffer.
@@ -122,6 +164,23 @@ private:
     QIODevice *m_device;
     OnData m_onData;
     QByteArray m_buffer;
+    bool m_stopped = false;
+    QObject m_context;
+};
+
+// On readyRead, takes every complete line there is (canReadLine(), readLine()).
+class QtLineReader
+{
+public:
+    using OnLine = std::function<bool(const QByteArray &)>;
+    QtLineReader(QIODevice *device, OnLine onLine);
+    void start() { onReadyRead(); }
+    void stop() { m_stopped = true; }
+
+private:
+    void onReadyRead();
+    QIODevice *m_device;
+    OnLine m_onLine;
     bool m_stopped = false;
     QObject m_context;
 };
