@@ -12,7 +12,8 @@
 //      reference reader working on the whole stream.
 //      Reproducing a failure: RILL_CHANNEL_SEED=<seed> RILL_CHANNEL_SEQUENCES=1 tst_channel model
 //      (the failure message prints the command).
-//   3. Writes: a burst of small writes costs one flow write; flush(); write() false and
+//   3. Writes: random writes of every kind arrive in order, the buffer within its limit; a
+//      burst of small writes costs one flow write; flush(); write() false and
 //      drained() while the peer does not read (pipe and TCP); 1 GiB offered to a stalled peer
 //      keeps every buffer bounded; an automatic flush's error is kept; shutdown and close flush
 //      first.
@@ -618,6 +619,7 @@ private Q_SLOTS:
 
     // 3. Writes
     void burstOfSmallWritesIsOneFlowWrite();
+    void randomWritesArriveInOrder();
     void flushResolvesWhenAccepted();
     void writeRefusedUntilDrained();
     void writeRefusedUntilDrainedTcp();
@@ -1093,6 +1095,60 @@ void TestChannel::burstOfSmallWritesIsOneFlowWrite()
     const qint64 most = expected.size() / f.channel->writeBufferLimit() + 2;
     QVERIFY2(queued.count() <= most, qPrintable(QStringLiteral("%1 flow writes for %2 bytes")
                                                        .arg(queued.count()).arg(expected.size())));
+}
+
+// Every way of writing, random sizes across blocks, the limit and shared arrays, random turns
+// and flushes in between, a peer reading slowly: the peer gets exactly what was taken.
+void TestChannel::randomWritesArriveInOrder()
+{
+    Rng rng(m_seed);
+    Fixture f(rng.logRange(1, 64 * KiB));
+    f.near->setHighWaterMark(rng.logRange(1, 256 * KiB));
+    f.channel->setWriteBufferLimit(rng.logRange(1, 128 * KiB));
+    QByteArray taken;
+    qint64 lastTaken = 0;
+    QByteArray received;
+    QFuture<ReadResult> read = f.peer->read();
+    for (int i = 0; i < 3000; ++i) {
+        const QByteArray bytes = pattern(rng.logRange(0, 20000), quint32(i));
+        QByteArray expected = bytes;
+        bool ok = false;
+        switch (rng.range(0, 3)) {
+        case 0: ok = f.channel->write(QByteArrayView(bytes)); break;
+        case 1: ok = f.channel->write(bytes); break;
+        case 2:
+            ok = f.channel->writeLine(bytes);
+            expected += '\n';
+            break;
+        case 3:
+            (void)f.channel->flush();
+            expected = bytes.left(3);
+            ok = f.channel->write(QByteArrayView(expected));
+            break;
+        }
+        if (ok) {
+            taken += expected;
+            lastTaken = expected.size();
+        }
+        // Past the limit only by one write taken into an empty buffer, and then by no other.
+        QVERIFY2(f.channel->bytesToWrite() <= qMax(f.channel->writeBufferLimit(), lastTaken),
+                 qPrintable(QStringLiteral("the buffer holds %1 bytes, its limit is %2")
+                                    .arg(f.channel->bytesToWrite())
+                                    .arg(f.channel->writeBufferLimit())));
+        if (rng.chance(30) || !ok)
+            QCoreApplication::processEvents();
+        while (read.isFinished()) {
+            QVERIFY(read.result().isData());
+            received += read.result().data();
+            read = f.peer->read();
+        }
+    }
+    RILL_AWAIT_EQ(f.channel->shutdown(Flow::Direction::Write), WriteResult::ok());
+    Drained rest = readToEnd(f.peer.get());
+    QVERIFY(waitFor(read));
+    if (read.result().isData())
+        received += read.result().data() + rest.data;
+    QVERIFY2(received == taken, describeMismatch(received, taken).constData());
 }
 
 void TestChannel::flushResolvesWhenAccepted()
