@@ -8,6 +8,7 @@
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <list>
@@ -125,8 +126,18 @@ public:
     QPointer<Flow> m_flow;
 
     // Read side. The flow's segments as they came, the front one partly consumed.
-    std::deque<QByteArray> m_segments;
-    qsizetype m_frontOffset = 0;
+    // Each knows where it ends in the stream (bytes since the channel began), so a position is
+    // found by binary search, not by walking the segments: a peer that sends a byte at a time
+    // must not make a search cost the square of the segments.
+    struct Segment
+    {
+        QByteArray bytes;
+        qint64 end;
+        qint64 start() const { return end - bytes.size(); }
+    };
+    std::deque<Segment> m_segments;
+    qint64 m_consumed = 0;  // stream offset of the first buffered byte
+    qint64 m_received = 0;  // stream offset of the end of the last segment
     qsizetype m_buffered = 0;
     std::list<ReadRequest> m_requests;
     std::optional<ReadResult> m_readEnd; // Eof or an error, once the flow gave it
@@ -178,16 +189,17 @@ ChannelPrivate::ChannelPrivate(Channel *channel, Flow *flow) : q(channel), m_flo
 template<typename F>
 void ChannelPrivate::forEachPiece(qsizetype from, qsizetype to, F &&f) const
 {
-    qsizetype position = 0;
-    for (size_t i = 0; i < m_segments.size() && position < to; ++i) {
-        const QByteArray &segment = m_segments[i];
-        const qsizetype start = i == 0 ? m_frontOffset : 0;
-        const qsizetype length = segment.size() - start;
-        const qsizetype lo = qMax(from, position);
-        const qsizetype hi = qMin(to, position + length);
-        if (lo < hi && !f(Piece{segment.constData() + start + (lo - position), hi - lo, lo}))
+    const qint64 first = m_consumed + from;
+    const qint64 last = m_consumed + to;
+    auto it = std::upper_bound(m_segments.begin(), m_segments.end(), first,
+                               [](qint64 at, const Segment &s) { return at < s.end; });
+    for (; it != m_segments.end() && it->start() < last; ++it) {
+        const qint64 lo = qMax(first, it->start());
+        const qint64 hi = qMin(last, it->end);
+        if (lo < hi
+            && !f(Piece{it->bytes.constData() + (lo - it->start()), qsizetype(hi - lo),
+                        qsizetype(lo - m_consumed)}))
             return;
-        position += length;
     }
 }
 
@@ -209,24 +221,30 @@ qsizetype ChannelPrivate::indexOf(QByteArrayView needle, qsizetype from, qsizety
         });
         return found;
     }
+    // One pass: carry holds the last n - 1 bytes before the piece, so a match across a
+    // boundary is found in carry + the piece's first n - 1 bytes.
+    QByteArray carry;
+    qsizetype carryStart = from;
     forEachPiece(from, to, [&](const Piece &p) {
+        if (!carry.isEmpty()) {
+            QByteArray window = carry;
+            window.append(p.data, qMin(p.size, n - 1));
+            const qsizetype across = window.indexOf(needle);
+            if (across >= 0 && across < carry.size()) {
+                found = carryStart + across;
+                return false;
+            }
+        }
         const qsizetype inside = QByteArrayView(p.data, p.size).indexOf(needle);
         if (inside >= 0) {
             found = p.position + inside;
             return false;
         }
-        // A match starting in the piece's last n - 1 bytes and ending in later ones: the window
-        // is too short to hold a match on either side of the boundary alone.
-        const qsizetype pieceEnd = p.position + p.size;
-        const qsizetype windowStart = pieceEnd - qMin(p.size, n - 1);
-        const qsizetype windowEnd = qMin(to, pieceEnd + n - 1);
-        if (windowEnd > pieceEnd) {
-            const qsizetype across = copyRange(windowStart, windowEnd).indexOf(needle);
-            if (across >= 0) {
-                found = windowStart + across;
-                return false;
-            }
-        }
+        const qsizetype tail = qMin(p.size, n - 1);
+        carry.append(p.data + p.size - tail, tail);
+        if (carry.size() > n - 1)
+            carry.remove(0, carry.size() - (n - 1));
+        carryStart = p.position + p.size - carry.size();
         return true;
     });
     return found;
@@ -237,8 +255,9 @@ QByteArray ChannelPrivate::copyRange(qsizetype from, qsizetype to) const
     QByteArray bytes;
     if (to <= from)
         return bytes;
-    if (from == 0 && m_frontOffset == 0 && m_segments.front().size() == to)
-        return m_segments.front(); // the whole first segment: shared, not copied
+    const Segment &front = m_segments.front();
+    if (from == 0 && front.start() == m_consumed && front.bytes.size() == to)
+        return front.bytes; // the whole first segment: shared, not copied
     bytes.reserve(to - from);
     forEachPiece(from, to, [&](const Piece &p) {
         bytes.append(p.data, p.size);
@@ -262,12 +281,13 @@ char ChannelPrivate::byteAt(qsizetype position) const
 QByteArray ChannelPrivate::take(qsizetype size)
 {
     Q_ASSERT(size > 0 && size <= m_buffered);
-    QByteArray &front = m_segments.front();
+    Segment &front = m_segments.front();
     QByteArray bytes;
-    if (m_frontOffset == 0 && front.size() == size) {
-        bytes = std::move(front);
+    if (front.start() == m_consumed && front.bytes.size() == size) {
+        bytes = std::move(front.bytes);
         m_segments.pop_front();
         m_buffered -= size;
+        m_consumed += size;
         return bytes;
     }
     bytes = copyRange(0, size);
@@ -278,16 +298,9 @@ QByteArray ChannelPrivate::take(qsizetype size)
 void ChannelPrivate::skip(qsizetype size)
 {
     m_buffered -= size;
-    while (size > 0) {
-        const qsizetype left = m_segments.front().size() - m_frontOffset;
-        if (size < left) {
-            m_frontOffset += size;
-            return;
-        }
-        size -= left;
-        m_frontOffset = 0;
+    m_consumed += size;
+    while (!m_segments.empty() && m_segments.front().end <= m_consumed)
         m_segments.pop_front();
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,7 +451,8 @@ void ChannelPrivate::onFlowRead(const ReadResult &result)
         if (data.isEmpty())
             return;
         m_buffered += data.size();
-        m_segments.push_back(data);
+        m_received += data.size();
+        m_segments.push_back(Segment{data, m_received});
     } else {
         m_readEnd = result;
     }
@@ -489,7 +503,7 @@ void ChannelPrivate::shutdownRead()
 {
     m_readShut = true;
     m_segments.clear();
-    m_frontOffset = 0;
+    m_consumed = m_received;
     m_buffered = 0;
     if (!m_readEnd)
         m_readEnd = ReadResult::eof();
