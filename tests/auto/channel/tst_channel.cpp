@@ -135,8 +135,9 @@ public:
     {
         if (left() == 0)
             return ReadResult::eof();
-        const qsizetype newline = m_stream.indexOf('\n', m_position);
-        if (newline >= 0 && newline - m_position + 1 <= max) {
+        const qsizetype found = QByteArrayView(m_stream).sliced(m_position, qMin(max, left())).indexOf('\n');
+        const qsizetype newline = found < 0 ? -1 : m_position + found;
+        if (newline >= 0) {
             QByteArray bytes = m_stream.mid(m_position, newline - m_position + 1);
             m_position = newline + 1;
             if (terminator == Channel::Terminator::Strip) {
@@ -155,8 +156,10 @@ public:
     {
         if (left() == 0)
             return ReadResult::eof();
-        const qsizetype at = m_stream.indexOf(delimiter, m_position);
-        if (at >= 0 && at + delimiter.size() - m_position <= max) {
+        // Only within max: a delimiter absent from the rest must not cost a scan of it all.
+        const qsizetype found = QByteArrayView(m_stream).sliced(m_position, qMin(max, left())).indexOf(delimiter);
+        const qsizetype at = found < 0 ? -1 : m_position + found;
+        if (at >= 0) {
             QByteArray bytes = m_stream.mid(m_position, at - m_position + delimiter.size());
             m_position = at + delimiter.size();
             if (terminator == Channel::Terminator::Strip)
