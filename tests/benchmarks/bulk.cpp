@@ -36,36 +36,6 @@ QString nameOf(Contender c)
     return {};
 }
 
-RunResult rillRun(Env &env, Connector &connector, Transport transport, qsizetype size, qint64 total)
-{
-    FlowPair pair = connector.rill(transport);
-    if (!pair)
-        return RunResult::failure(pair.error);
-    Completion done;
-    const QByteArray chunk = patternChunk(size);
-    Sink sink{total, 0, env.options.verify ? chunk : QByteArray(), &done};
-    FlowReader *reader = nullptr;
-    env.worker->call([&] {
-        reader = new FlowReader(
-                pair.server, [&sink](const QByteArray &d) { return sink.onData(d.constData(), d.size()); },
-                [&done](const QString &why) { done.fail(QStringLiteral("receiver: %1").arg(why)); });
-        reader->start();
-    });
-    FlowWriter writer(pair.client.get(), chunk, total,
-                      [&done](const QString &why) { done.fail(QStringLiteral("sender: %1").arg(why)); });
-    const Clock::time_point start = Clock::now();
-    writer.start();
-    const bool finished = spinUntil([&] { return done.done(); }, BulkRunTimeoutMs);
-    writer.stop();
-    pair.client.reset();
-    env.worker->call([&] {
-        reader->stop();
-        delete pair.server;
-        delete reader;
-    });
-    return finish(done, finished, start, total, sink);
-}
-
 template<typename Socket>
 RunResult qcoroRun(Env &env, QtPair<Socket> pair, qsizetype size, qint64 total)
 {

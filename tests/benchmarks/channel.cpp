@@ -31,61 +31,13 @@ QString nameOf(Contender c)
     return {};
 }
 
-// The reader: a FlowReader on the server flow, as in bulk.
-template<typename MakeWriter>
-RunResult flowSinkRun(Env &env, Connector &connector, Transport transport, qsizetype size,
-                      qint64 total, MakeWriter makeWriter)
-{
-    FlowPair pair = connector.rill(transport);
-    if (!pair)
-        return RunResult::failure(pair.error);
-    Completion done;
-    const QByteArray chunk = patternChunk(size);
-    Sink sink{total, 0, env.options.verify ? chunk : QByteArray(), &done};
-    FlowReader *reader = nullptr;
-    env.worker->call([&] {
-        reader = new FlowReader(
-                pair.server, [&sink](const QByteArray &d) { return sink.onData(d.constData(), d.size()); },
-                [&done](const QString &why) { done.fail(QStringLiteral("receiver: %1").arg(why)); });
-        reader->start();
-    });
-    const Clock::time_point start = Clock::now();
-    const bool finished = makeWriter(pair.client.get(), chunk, done);
-    pair.client.reset();
-    env.worker->call([&] {
-        reader->stop();
-        delete pair.server;
-        delete reader;
-    });
-    return finish(done, finished, start, total, sink);
-}
-
 RunResult channelRun(Env &env, Connector &connector, Transport transport, qsizetype size, qint64 total)
 {
     return flowSinkRun(env, connector, transport, size, total,
                        [total](rill::Flow *flow, const QByteArray &chunk, Completion &done) {
                            rill::Channel channel(flow);
-                           ChannelWriter writer(&channel, chunk, total, [&done](const QString &why) {
-                               done.fail(QStringLiteral("sender: %1").arg(why));
-                           });
-                           writer.start();
-                           const bool finished = spinUntil([&] { return done.done(); }, BulkRunTimeoutMs);
-                           writer.stop();
-                           return finished;
-                       });
-}
-
-RunResult flowRun(Env &env, Connector &connector, Transport transport, qsizetype size, qint64 total)
-{
-    return flowSinkRun(env, connector, transport, size, total,
-                       [total](rill::Flow *flow, const QByteArray &chunk, Completion &done) {
-                           FlowWriter writer(flow, chunk, total, [&done](const QString &why) {
-                               done.fail(QStringLiteral("sender: %1").arg(why));
-                           });
-                           writer.start();
-                           const bool finished = spinUntil([&] { return done.done(); }, BulkRunTimeoutMs);
-                           writer.stop();
-                           return finished;
+                           ChannelWriter writer(&channel, chunk, total, senderFailed(done));
+                           return runWriter(writer, done);
                        });
 }
 
@@ -94,8 +46,8 @@ RunResult writeOnce(Env &env, Connector &connector, Contender c, qsizetype size,
     switch (c) {
     case Contender::ChannelTcp: return channelRun(env, connector, Transport::Tcp, size, total);
     case Contender::ChannelLocal: return channelRun(env, connector, Transport::Local, size, total);
-    case Contender::FlowTcp: return flowRun(env, connector, Transport::Tcp, size, total);
-    case Contender::FlowLocal: return flowRun(env, connector, Transport::Local, size, total);
+    case Contender::FlowTcp: return rillRun(env, connector, Transport::Tcp, size, total);
+    case Contender::FlowLocal: return rillRun(env, connector, Transport::Local, size, total);
     case Contender::QtTcp: return qtRun(env, connector.qtTcp(), size, total);
     case Contender::QtLocal: return qtRun(env, connector.qtLocal(), size, total);
     }
@@ -138,20 +90,18 @@ RunResult channelLinesRun(Env &env, Connector &connector, qint64 total)
     const QByteArray chunk = lineChunk();
     Sink sink{total, 0, env.options.verify ? chunk : QByteArray(), &done};
     rill::Channel *channel = nullptr;
-    ChannelLineReader *reader = nullptr;
+    FlowReader *reader = nullptr;
     env.worker->call([&] {
         channel = new rill::Channel(pair.server);
-        reader = new ChannelLineReader(
-                channel, [&sink](const QByteArray &line) { return takeLine(sink, line); },
+        reader = new FlowReader(
+                [channel] { return channel->readLine(64 * 1024); },
+                [&sink](const QByteArray &line) { return takeLine(sink, line); },
                 [&done](const QString &why) { done.fail(QStringLiteral("receiver: %1").arg(why)); });
     });
-    FlowWriter writer(pair.client.get(), chunk, total,
-                      [&done](const QString &why) { done.fail(QStringLiteral("sender: %1").arg(why)); });
+    FlowWriter writer(pair.client.get(), chunk, total, senderFailed(done));
     const Clock::time_point start = Clock::now();
     env.worker->post([reader] { reader->start(); });
-    writer.start();
-    const bool finished = spinUntil([&] { return done.done(); }, BulkRunTimeoutMs);
-    writer.stop();
+    const bool finished = runWriter(writer, done);
     pair.client.reset();
     env.worker->call([&] {
         reader->stop();
@@ -177,9 +127,7 @@ RunResult qtLinesRun(Env &env, QtPair<QTcpSocket> pair, qint64 total)
     });
     QtWriter writer(pair.client.get(), chunk, total);
     const Clock::time_point start = Clock::now();
-    writer.start();
-    const bool finished = spinUntil([&] { return done.done(); }, BulkRunTimeoutMs);
-    writer.stop();
+    const bool finished = runWriter(writer, done);
     pair.client.reset();
     env.worker->call([&] {
         reader->stop();

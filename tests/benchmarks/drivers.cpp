@@ -27,13 +27,17 @@ QString describe(const rill::WriteResult &r)
 // ---- FlowReader
 
 FlowReader::FlowReader(rill::Flow *flow, OnData onData, OnEnd onEnd)
-    : m_flow(flow), m_onData(std::move(onData)), m_onEnd(std::move(onEnd))
+    : FlowReader([flow] { return flow->read(); }, std::move(onData), std::move(onEnd))
+{}
+
+FlowReader::FlowReader(Read read, OnData onData, OnEnd onEnd)
+    : m_read(std::move(read)), m_onData(std::move(onData)), m_onEnd(std::move(onEnd))
 {}
 
 void FlowReader::pump()
 {
     while (!m_stopped) {
-        QFuture<rill::ReadResult> f = m_flow->read();
+        QFuture<rill::ReadResult> f = m_read();
         if (!f.isFinished()) {
             f.then(&m_context, [this](rill::ReadResult r) {
                 if (handle(r))
@@ -157,44 +161,6 @@ void ChannelWriter::pump()
         }
         m_sent += piece.size();
     }
-}
-
-// ---- ChannelLineReader
-
-ChannelLineReader::ChannelLineReader(rill::Channel *channel, OnLine onLine, OnEnd onEnd)
-    : m_channel(channel), m_onLine(std::move(onLine)), m_onEnd(std::move(onEnd))
-{}
-
-void ChannelLineReader::pump()
-{
-    while (!m_stopped) {
-        QFuture<rill::ReadResult> f = m_channel->readLine(64 * 1024);
-        if (!f.isFinished()) {
-            f.then(&m_context, [this](rill::ReadResult r) {
-                if (handle(r))
-                    pump();
-            });
-            return;
-        }
-        if (!handle(f.result()))
-            return;
-    }
-}
-
-bool ChannelLineReader::handle(const rill::ReadResult &r)
-{
-    if (m_stopped)
-        return false;
-    if (!r.isData()) {
-        m_stopped = true;
-        m_onEnd(describe(r));
-        return false;
-    }
-    if (!m_onLine(r.data())) {
-        m_stopped = true;
-        return false;
-    }
-    return true;
 }
 
 // ---- QtWriter

@@ -33,19 +33,22 @@ QString describe(const rill::WriteResult &r);
 // ---- Rill
 
 // Reads until onData returns false; onEnd gets the reason if the stream ends or fails first.
+// Reads with flow->read(), or with any read function (e.g. a Channel's readLine()).
 class FlowReader
 {
 public:
     using OnData = std::function<bool(const QByteArray &)>;
     using OnEnd = std::function<void(const QString &)>;
+    using Read = std::function<QFuture<rill::ReadResult>()>;
     FlowReader(rill::Flow *flow, OnData onData, OnEnd onEnd);
+    FlowReader(Read read, OnData onData, OnEnd onEnd);
     void start() { pump(); }
     void stop() { m_stopped = true; }
 
 private:
     void pump();
     bool handle(const rill::ReadResult &r);
-    rill::Flow *m_flow;
+    Read m_read;
     OnData m_onData;
     OnEnd m_onEnd;
     bool m_stopped = false;
@@ -106,26 +109,6 @@ private:
     qint64 m_total;
     qint64 m_sent = 0;
     std::function<void(const QString &)> m_onError;
-    bool m_stopped = false;
-    QObject m_context;
-};
-
-// Reads lines with Channel::readLine() until onLine returns false.
-class ChannelLineReader
-{
-public:
-    using OnLine = std::function<bool(const QByteArray &)>;
-    using OnEnd = std::function<void(const QString &)>;
-    ChannelLineReader(rill::Channel *channel, OnLine onLine, OnEnd onEnd);
-    void start() { pump(); }
-    void stop() { m_stopped = true; }
-
-private:
-    void pump();
-    bool handle(const rill::ReadResult &r);
-    rill::Channel *m_channel;
-    OnLine m_onLine;
-    OnEnd m_onEnd;
     bool m_stopped = false;
     QObject m_context;
 };
