@@ -997,7 +997,7 @@ void TestChannel::model()
     bool ok = false;
     int sequences = qEnvironmentVariableIntValue("RILL_CHANNEL_SEQUENCES", &ok);
     if (!ok || sequences <= 0)
-        sequences = Sanitized ? 100 : 500;
+        sequences = Sanitized ? 400 : 2000;
     for (int i = 0; i < sequences; ++i) {
         const quint64 seed = m_seed + quint64(i);
         QString log;
