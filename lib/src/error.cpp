@@ -83,6 +83,8 @@ QString errorKindName(Error::Kind kind)
         return QStringLiteral("invalid argument");
     case Error::Kind::Unsupported:
         return QStringLiteral("unsupported");
+    case Error::Kind::LineTooLong:
+        return QStringLiteral("line too long");
     case Error::Kind::Other:
         break;
     }

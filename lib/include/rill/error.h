@@ -34,6 +34,7 @@ public:
         InvalidArgument,
         Unsupported,
         Other,
+        LineTooLong, // a Channel read found no end of line (or delimiter) within its maxLength
     };
     Q_ENUM(Kind)
 
