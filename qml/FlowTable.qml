@@ -4,7 +4,7 @@ import QtQuick.Controls
 
 // A table with a header row over any table model (FlowModel, WriteLedgerModel): each cell shows
 // the model's display text. For a flow model (lamps: true) the state, read and write columns
-// carry a lamp, so half-closed flows stand out.
+// carry a lamp (the model's lamp role), so half-closed flows stand out.
 Item {
     id: root
 
@@ -18,20 +18,6 @@ Item {
     readonly property alias view: table
 
     signal rowClicked(int row)
-
-    // FlowTableModel's columns with lamps, and what a lamp shows for each state's value.
-    readonly property int stateColumn: 5
-    readonly property int readStateColumn: 6
-    readonly property int writeStateColumn: 7
-    function lampFor(column, value) {
-        if (column === stateColumn)      // Connecting, Open, Closing, Closed
-            return ["idle", "open", "ending", "idle"][value] ?? "idle"
-        if (column === readStateColumn)  // Open, Eof, Failed
-            return ["open", "ended", "failed"][value] ?? "idle"
-        if (column === writeStateColumn) // Open, ShuttingDown, Closed, Failed
-            return ["open", "ending", "ended", "failed"][value] ?? "idle"
-        return ""
-    }
 
     HorizontalHeaderView {
         id: header
@@ -61,7 +47,7 @@ Item {
             objectName: "cell"
             required property int row
             required property int column
-            required property var model   // the row's roles (state, readState, ...)
+            required property var model   // the cell's roles (state, readState, lamp, ...)
             required property var display // the column's text
             // For tests and tools: where this cell is and what it says.
             readonly property int cellRow: row
@@ -80,11 +66,7 @@ Item {
                 anchors.left: parent.left
                 anchors.leftMargin: 6
                 anchors.verticalCenter: parent.verticalCenter
-                lampState: !root.lamps ? ""
-                         : root.lampFor(cell.column,
-                                        Number(cell.column === root.stateColumn ? cell.model.state
-                                               : cell.column === root.readStateColumn ? cell.model.readState
-                                               : cell.model.writeState))
+                lampState: root.lamps ? (cell.model.lamp ?? "") : ""
             }
             Label {
                 id: label

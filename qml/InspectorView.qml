@@ -117,7 +117,8 @@ Pane {
             }
 
             GroupBox {
-                title: qsTr("Data log (%1 B in, %2 B out)").arg(dataLog.bytesIn).arg(dataLog.bytesOut)
+                title: qsTr("Data log (%1 in, %2 out)").arg(FlowText.bytes(dataLog.bytesIn))
+                                                       .arg(FlowText.bytes(dataLog.bytesOut))
                 Layout.fillWidth: true
                 Layout.fillHeight: true
                 Layout.preferredWidth: 1
@@ -158,7 +159,7 @@ Pane {
                             font.family: "monospace"
                         }
                         Label {
-                            text: entry.size + " B"
+                            text: FlowText.bytes(entry.size)
                             Layout.preferredWidth: 60
                             horizontalAlignment: Text.AlignRight
                             font.family: "monospace"

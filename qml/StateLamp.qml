@@ -1,7 +1,9 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 import QtQuick
+import Rill
 
-// A lamp for one of a flow's states: green while open, amber once that side has ended (the
+// A lamp for one of a flow's states, in rill::FlowText's colours (those of the Widgets
+// inspector): green while open, amber while ending, blue once that side has ended (the
 // half-close), red when it failed, grey when closed or not yet connected.
 Rectangle {
     id: lamp
@@ -15,13 +17,5 @@ Rectangle {
     radius: width / 2
     border.width: 1
     border.color: Qt.darker(color, 1.4)
-    color: {
-        switch (lampState) {
-        case "open": return "#2da44e"
-        case "ending": return "#e3b341"
-        case "ended": return "#d4881e"
-        case "failed": return "#cf222e"
-        default: return "#8c959f"
-        }
-    }
+    color: FlowText.lampColor(lampState)
 }

@@ -13,22 +13,29 @@ namespace inspector {
 using rill::Flow;
 using rill::FlowTableModel;
 
+using rill::FlowText::Lamp;
+
+QColor colorOf(Lamp lamp)
+{
+    return QColor(rill::FlowText::lampColor(lamp));
+}
+
 namespace colors {
 QColor open()
 {
-    return QColor(0x2e, 0x9e, 0x44);
+    return colorOf(Lamp::Open);
 }
 QColor shuttingDown()
 {
-    return QColor(0xe0, 0x9a, 0x00);
+    return colorOf(Lamp::Ending);
 }
 QColor ended()
 {
-    return QColor(0x3a, 0x78, 0xc2);
+    return colorOf(Lamp::Ended);
 }
 QColor failed()
 {
-    return QColor(0xd4, 0x3c, 0x3c);
+    return colorOf(Lamp::Failed);
 }
 QColor dataIn()
 {
@@ -52,50 +59,26 @@ QColor accepted()
 }
 } // namespace colors
 
-Lamp readLamp(Flow::ReadState state)
-{
-    switch (state) {
-    case Flow::ReadState::Open:
-        return {colors::open(), QStringLiteral("open")};
-    case Flow::ReadState::Eof:
-        return {colors::ended(), QStringLiteral("EOF seen")};
-    case Flow::ReadState::Failed:
-        return {colors::failed(), QStringLiteral("failed")};
-    }
-    return {};
-}
-
-Lamp writeLamp(Flow::WriteState state)
-{
-    switch (state) {
-    case Flow::WriteState::Open:
-        return {colors::open(), QStringLiteral("open")};
-    case Flow::WriteState::ShuttingDown:
-        return {colors::shuttingDown(), QStringLiteral("shutting down")};
-    case Flow::WriteState::Closed:
-        return {colors::ended(), QStringLiteral("FIN sent")};
-    case Flow::WriteState::Failed:
-        return {colors::failed(), QStringLiteral("failed")};
-    }
-    return {};
-}
-
 namespace {
 
-void paintLamp(QPainter *painter, const QStyleOptionViewItem &option, const Lamp &lamp)
+// The lamp of the cell's state (the model's lamp role) and the state's word beside it.
+void paintLamp(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index)
 {
+    const QColor color
+        = colorOf(rill::FlowText::lampNamed(index.data(FlowTableModel::LampRole).toString()));
+    const QString text = index.data(Qt::DisplayRole).toString();
     painter->save();
     painter->setRenderHint(QPainter::Antialiasing);
     const int d = qMin(option.rect.height() - 8, 12);
     const QRect circle(option.rect.left() + 6, option.rect.center().y() - d / 2, d, d);
-    painter->setPen(lamp.color.darker(130));
-    painter->setBrush(lamp.color);
+    painter->setPen(color.darker(130));
+    painter->setBrush(color);
     painter->drawEllipse(circle);
     painter->setPen(option.state & QStyle::State_Selected
             ? option.palette.color(QPalette::HighlightedText)
             : option.palette.color(QPalette::Text));
     painter->drawText(
-        option.rect.adjusted(d + 12, 0, -2, 0), Qt::AlignVCenter | Qt::AlignLeft, lamp.text);
+        option.rect.adjusted(d + 12, 0, -2, 0), Qt::AlignVCenter | Qt::AlignLeft, text);
     painter->restore();
 }
 
@@ -117,7 +100,7 @@ void paintQueue(QPainter *painter, const QStyleOptionViewItem &option, qint64 qu
         QRect(bar.left() + 1, bar.top() + 1, int((bar.width() - 2) * fill), bar.height() - 2));
     painter->setPen(QColor(0x20, 0x20, 0x20));
     painter->drawText(bar, Qt::AlignCenter,
-        QStringLiteral("%1 / %2").arg(formatBytes(queued), formatBytes(highWaterMark)));
+        QStringLiteral("%1 / %2").arg(rill::FlowText::bytes(queued), rill::FlowText::bytes(highWaterMark)));
     painter->restore();
 }
 
@@ -131,7 +114,7 @@ void FlowTableDelegate::initStyleOption(
     case FlowTableModel::BytesInColumn:
     case FlowTableModel::BytesOutColumn:
     case FlowTableModel::HighWaterMarkColumn:
-        option->text = formatBytes(index.data(Qt::EditRole).toLongLong());
+        option->text = rill::FlowText::bytes(index.data(Qt::EditRole).toLongLong());
         break;
     case FlowTableModel::StateColumn: {
         const auto state = index.data(FlowTableModel::StateRole).value<Flow::State>();
@@ -171,12 +154,8 @@ void FlowTableDelegate::paint(
     const QWidget *widget = option.widget;
     QStyle *style = widget ? widget->style() : QApplication::style();
     style->drawControl(QStyle::CE_ItemViewItem, &opt, painter, widget);
-    if (column == FlowTableModel::ReadStateColumn) {
-        paintLamp(painter, opt,
-            readLamp(index.data(FlowTableModel::ReadStateRole).value<Flow::ReadState>()));
-    } else if (column == FlowTableModel::WriteStateColumn) {
-        paintLamp(painter, opt,
-            writeLamp(index.data(FlowTableModel::WriteStateRole).value<Flow::WriteState>()));
+    if (column == FlowTableModel::ReadStateColumn || column == FlowTableModel::WriteStateColumn) {
+        paintLamp(painter, opt, index);
     } else {
         paintQueue(painter, opt, index.data(FlowTableModel::BytesQueuedRole).toLongLong(),
             index.data(FlowTableModel::HighWaterMarkRole).toLongLong(),
@@ -227,7 +206,7 @@ void LedgerDelegate::initStyleOption(QStyleOptionViewItem *option, const QModelI
         break;
     }
     if (index.column() == rill::WriteLedgerModel::SizeColumn)
-        option->text = formatBytes(index.data(Qt::EditRole).toLongLong());
+        option->text = rill::FlowText::bytes(index.data(Qt::EditRole).toLongLong());
 }
 
 } // namespace inspector

@@ -1,10 +1,12 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #pragma once
 
-// How the tables look: lamps for the two directions, a bar for the send queue against the
-// high-water mark, byte counts for people, and waiting writes that stand out.
+// How the tables look: lamps for the two directions (the table model's lamp role, in
+// rill::FlowText's colours), a bar for the send queue against the high-water mark, byte counts
+// for people, and waiting writes that stand out.
 
 #include <rill/flow.h>
+#include <rill/flowtext.h>
 #include <rill/writeledgermodel.h>
 
 #include <QtGui/QColor>
@@ -12,15 +14,11 @@
 
 namespace inspector {
 
-// A direction's lamp: its colour and its word.
-struct Lamp {
-    QColor color;
-    QString text;
-};
-Lamp readLamp(rill::Flow::ReadState state);
-Lamp writeLamp(rill::Flow::WriteState state);
+// The colour of a lamp (rill::FlowText::lampColor()).
+QColor colorOf(rill::FlowText::Lamp lamp);
 
 namespace colors {
+// The lamps' colours, for the rest of the window too.
 QColor open();
 QColor shuttingDown();
 QColor ended(); // end of stream seen, FIN sent

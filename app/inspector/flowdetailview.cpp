@@ -7,11 +7,11 @@
 #include "session.h"
 
 #include <rill/flowtablemodel.h>
+#include <rill/flowtext.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
-#include <QtCore/QMetaEnum>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSignalBlocker>
 #include <QtGui/QAction>
@@ -47,66 +47,11 @@ namespace {
 constexpr int MaxLinesShown = 3000; // per text view; older lines scroll away
 constexpr int MaxChunksPerRefresh = 200;
 constexpr int MaxEventsPerRefresh = 300;
-constexpr int TextCharsPerChunk = 160;
-constexpr int HexBytesPerChunk = 64;
 constexpr qint64 MaxFileSize = 64 * 1024 * 1024;
 
 QString timeText(qint64 ms)
 {
     return QDateTime::fromMSecsSinceEpoch(ms).toString(QStringLiteral("HH:mm:ss.zzz"));
-}
-
-// One line of text for people: control characters made visible, long chunks cut.
-QString printable(const QByteArray &bytes, qint64 size)
-{
-    QString text
-        = QString::fromUtf8(bytes.first(qMin<qsizetype>(bytes.size(), TextCharsPerChunk * 4)));
-    QString out;
-    out.reserve(qMin<qsizetype>(text.size(), TextCharsPerChunk) + 16);
-    int chars = 0;
-    for (QChar c : std::as_const(text)) {
-        if (chars >= TextCharsPerChunk)
-            break;
-        if (c == u'\n')
-            out += QChar(0x23CE); // ⏎
-        else if (c == u'\r')
-            out += QChar(0x240D); // ␍
-        else if (c == u'\t')
-            out += QChar(0x21E5); // ⇥
-        else if (c.category() == QChar::Other_Control)
-            out += QChar(0x00B7); // ·
-        else
-            out += c;
-        ++chars;
-    }
-    if (chars < text.size() || bytes.size() < size)
-        out += QStringLiteral(" … (%1 in all)").arg(formatBytes(size));
-    return out;
-}
-
-QStringList hexLines(const QByteArray &bytes, qint64 size)
-{
-    QStringList lines;
-    const qsizetype n = qMin<qsizetype>(bytes.size(), HexBytesPerChunk);
-    for (qsizetype offset = 0; offset < n; offset += 16) {
-        QString hex;
-        QString ascii;
-        for (qsizetype i = offset; i < offset + 16; ++i) {
-            if (i < n) {
-                const uchar b = uchar(bytes.at(i));
-                hex += QStringLiteral("%1 ").arg(b, 2, 16, QLatin1Char('0'));
-                ascii += (b >= 0x20 && b < 0x7f) ? QChar(b) : QChar(u'.');
-            } else {
-                hex += QStringLiteral("   ");
-            }
-        }
-        lines << QStringLiteral("    %1  %2 |%3|")
-                     .arg(offset, 4, 16, QLatin1Char('0'))
-                     .arg(hex, ascii);
-    }
-    if (n < size)
-        lines << QStringLiteral("    … %1 more").arg(formatBytes(size - n));
-    return lines;
 }
 
 QTextCharFormat format(const QColor &color, bool bold = false)
@@ -509,26 +454,24 @@ void FlowDetailView::updateSidePanel()
     const int waiting = flow->writesWaiting();
     m_rillQueue->setText(
         tr("%1 queued of %2 (high-water mark)%3")
-            .arg(formatBytes(flow->bytesQueued()), formatBytes(flow->highWaterMark()))
+            .arg(rill::FlowText::bytes(flow->bytesQueued()), rill::FlowText::bytes(flow->highWaterMark()))
             .arg(waiting > 0 ? tr("<br><b>%n write(s) waiting</b>", nullptr, waiting) : QString()));
     m_rillReceive->setText(monitor->isReading()
-            ? tr("the inspector reads (%1 so far)").arg(formatBytes(flow->stats().bytesRead))
+            ? tr("the inspector reads (%1 so far)").arg(rill::FlowText::bytes(flow->stats().bytesRead))
             : tr("<b>reading paused</b>: read() is not called"));
-    const Lamp read = readLamp(flow->readState());
-    const Lamp write = writeLamp(flow->writeState());
-    m_rillState->setText(
-        tr("flow %1<br>read: <span style='color:%2'>●</span> %3<br>"
-           "write: <span style='color:%4'>●</span> %5")
-            .arg(QString::fromLatin1(
-                     QMetaEnum::fromType<rill::Flow::State>().valueToKey(int(flow->state())))
-                     .toLower(),
-                read.color.name(), read.text, write.color.name(), write.text));
+    using namespace rill::FlowText;
+    m_rillState->setText(tr("flow %1<br>read: <span style='color:%2'>●</span> %3<br>"
+                            "write: <span style='color:%4'>●</span> %5")
+                             .arg(stateText(flow->state()), lampColor(lamp(flow->readState())),
+                                 readStateText(flow->readState()),
+                                 lampColor(lamp(flow->writeState())),
+                                 writeStateText(flow->writeState())));
     const KernelInfo kernel = monitor->kernelInfo();
     if (kernel.available) {
         m_kernelQueue->setText(
-            tr("%1 in the socket's send queue (SIOCOUTQ)").arg(formatBytes(kernel.sendQueue)));
+            tr("%1 in the socket's send queue (SIOCOUTQ)").arg(rill::FlowText::bytes(kernel.sendQueue)));
         m_kernelReceive->setText(
-            tr("%1 received, not read (SIOCINQ)").arg(formatBytes(kernel.receiveQueue)));
+            tr("%1 received, not read (SIOCINQ)").arg(rill::FlowText::bytes(kernel.receiveQueue)));
         m_kernelState->setText(tr("TCP <b>%1</b>").arg(kernel.tcpStateName()));
     } else {
         const QString none = flow->transportName() == QLatin1String("tcp")
@@ -551,18 +494,19 @@ void FlowDetailView::appendData(bool restart)
         m_dataStatus->clear();
         return;
     }
-    const std::deque<FlowMonitor::DataChunk> &log = monitor->dataLog();
+    const rill::DataLog *dataLog = monitor->dataLog();
+    const std::deque<rill::DataLog::Entry> &log = dataLog->entries();
     m_dataStatus->setText(tr("The log keeps %1 (%2 chunks, the first %3 of each); %4 went by "
                              "that it did not keep.")
-                              .arg(formatBytes(monitor->dataBytesKept()))
+                              .arg(rill::FlowText::bytes(dataLog->bytesKept()))
                               .arg(log.size())
-                              .arg(formatBytes(FlowMonitor::MaxKeptPerChunk))
-                              .arg(formatBytes(monitor->dataBytesDropped())));
+                              .arg(rill::FlowText::bytes(dataLog->maxBytesPerEntry()))
+                              .arg(rill::FlowText::bytes(dataLog->bytesDropped())));
     if (log.empty() || log.back().serial <= m_dataSerialShown)
         return;
     // The chunks not shown yet, at most MaxChunksPerRefresh of them.
     auto first = std::partition_point(log.begin(), log.end(),
-        [this](const FlowMonitor::DataChunk &c) { return c.serial <= m_dataSerialShown; });
+        [this](const rill::DataLog::Entry &c) { return c.serial <= m_dataSerialShown; });
     const bool follow = atBottom(m_dataView);
     QTextCursor cursor(m_dataView->document());
     cursor.movePosition(QTextCursor::End);
@@ -580,21 +524,21 @@ void FlowDetailView::appendData(bool restart)
     const bool hex = m_dataMode->currentIndex() == 1;
     const QTextCharFormat grey = format(QColor(0x80, 0x80, 0x80));
     for (auto it = first; it != log.end(); ++it) {
-        const bool out = it->direction == FlowMonitor::Direction::Out;
+        const bool out = it->direction == rill::DataLog::Direction::Out;
         const QTextCharFormat color = format(out ? colors::dataOut() : colors::dataIn());
         if (!m_dataView->document()->isEmpty())
             cursor.insertBlock();
         cursor.insertText(timeText(it->timeMs) + QLatin1Char(' '), grey);
         cursor.insertText(out ? QStringLiteral("→ out ") : QStringLiteral("← in  "),
             format(out ? colors::dataOut() : colors::dataIn(), true));
-        cursor.insertText(formatBytes(it->size).rightJustified(9) + QStringLiteral("  "), grey);
+        cursor.insertText(rill::FlowText::bytes(it->size).rightJustified(9) + QStringLiteral("  "), grey);
         if (hex) {
-            for (const QString &line : hexLines(it->kept, it->size)) {
+            for (const QString &line : rill::FlowText::hexDump(it->bytes, it->size)) {
                 cursor.insertBlock();
                 cursor.insertText(line, color);
             }
         } else {
-            cursor.insertText(printable(it->kept, it->size), color);
+            cursor.insertText(rill::FlowText::printable(it->bytes, it->size), color);
         }
     }
     cursor.endEditBlock();
@@ -729,7 +673,7 @@ void FlowDetailView::sendFile()
         return;
     QFile file(path);
     if (file.size() > MaxFileSize) {
-        Q_EMIT message(tr("%1 is larger than %2").arg(path, formatBytes(MaxFileSize)));
+        Q_EMIT message(tr("%1 is larger than %2").arg(path, rill::FlowText::bytes(MaxFileSize)));
         return;
     }
     if (!file.open(QIODevice::ReadOnly)) {

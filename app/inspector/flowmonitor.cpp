@@ -1,10 +1,11 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include "flowmonitor.h"
 
+#include <rill/flowtext.h>
+
 #include <QtCore/QFile>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
-#include <QtCore/QMetaEnum>
 #include <QtCore/QTimeZone>
 
 #include <chrono>
@@ -19,39 +20,6 @@ qint64 nowUs()
 {
     using namespace std::chrono;
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-template<typename E> QString enumKey(E value)
-{
-    return QString::fromLatin1(QMetaEnum::fromType<E>().valueToKey(int(value)));
-}
-
-QString readStateText(rill::Flow::ReadState state)
-{
-    switch (state) {
-    case rill::Flow::ReadState::Open:
-        return QStringLiteral("read side open");
-    case rill::Flow::ReadState::Eof:
-        return QStringLiteral("read side: end of stream seen");
-    case rill::Flow::ReadState::Failed:
-        return QStringLiteral("read side failed");
-    }
-    return {};
-}
-
-QString writeStateText(rill::Flow::WriteState state)
-{
-    switch (state) {
-    case rill::Flow::WriteState::Open:
-        return QStringLiteral("write side open");
-    case rill::Flow::WriteState::ShuttingDown:
-        return QStringLiteral("write side shutting down (flushing before the FIN)");
-    case rill::Flow::WriteState::Closed:
-        return QStringLiteral("write side closed (FIN sent, or the peer is gone)");
-    case rill::Flow::WriteState::Failed:
-        return QStringLiteral("write side failed");
-    }
-    return {};
 }
 
 // Runs f(monitor, value) once the flow's future is done, if the monitor still exists. The
@@ -77,27 +45,9 @@ void whenDone(rill::Flow *flow, FlowMonitor *monitor, QFuture<T> future, F &&f)
 
 } // namespace
 
-QString formatBytes(qint64 bytes)
-{
-    if (bytes < 0)
-        return QStringLiteral("-");
-    if (bytes < 1024)
-        return QStringLiteral("%1 B").arg(bytes);
-    if (bytes < 1024 * 1024)
-        return QStringLiteral("%1 KiB").arg(double(bytes) / 1024.0, 0, 'f', bytes < 10240 ? 1 : 0);
-    if (bytes < 1024LL * 1024 * 1024)
-        return QStringLiteral("%1 MiB").arg(double(bytes) / (1024.0 * 1024.0), 0, 'f', 1);
-    return QStringLiteral("%1 GiB").arg(double(bytes) / (1024.0 * 1024.0 * 1024.0), 0, 'f', 2);
-}
-
-QString formatRate(qint64 bytesPerSecond)
-{
-    return formatBytes(bytesPerSecond) + QStringLiteral("/s");
-}
-
 FlowMonitor::FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, QObject *parent)
     : QObject(parent), m_flow(flow), m_id(id), m_name(name),
-      m_ledger(new rill::WriteLedgerModel(flow, this))
+      m_ledger(new rill::WriteLedgerModel(flow, this)), m_dataLog(new rill::DataLog(flow, this))
 {
     watch();
     sample();
@@ -140,13 +90,8 @@ void FlowMonitor::watch()
     connect(flow, &Flow::writeSent, this,
         [this](quint64 id) { logEvent(EventKind::WriteSent, qint64(id)); });
     connect(flow, &Flow::writeRejected, this, [this](quint64 id, const rill::WriteResult &r) {
-        logEvent(EventKind::WriteRejected, qint64(id), 0,
-            r.isError() ? rill::errorMessage(r.error()) : QStringLiteral("end of stream"));
+        logEvent(EventKind::WriteRejected, qint64(id), 0, rill::FlowText::writeResultText(r));
     });
-    connect(flow, &Flow::dataArrived, this,
-        [this](const QByteArray &data) { addData(Direction::In, data); });
-    connect(flow, &Flow::dataSent, this,
-        [this](const QByteArray &data) { addData(Direction::Out, data); });
 }
 
 void FlowMonitor::setReading(bool reading)
@@ -187,31 +132,12 @@ void FlowMonitor::onRead(const rill::ReadResult &result)
         }
     } else {
         m_readEnded = true;
-        logEvent(EventKind::ReadEnd, 0, 0,
-            result.isEof() ? QStringLiteral("end of stream") : rill::errorMessage(result.error()));
+        logEvent(EventKind::ReadEnd, 0, 0, rill::FlowText::readResultText(result));
         if (result.isEof() && m_echo && m_flow)
             shutdownWrite(); // the echo is complete: pass the half-close on
         return;
     }
     readNext();
-}
-
-void FlowMonitor::addData(Direction direction, const QByteArray &bytes)
-{
-    DataChunk chunk;
-    chunk.serial = ++m_dataSerial;
-    chunk.timeMs = QDateTime::currentMSecsSinceEpoch();
-    chunk.direction = direction;
-    chunk.size = bytes.size();
-    chunk.kept = bytes.size() > MaxKeptPerChunk ? bytes.first(MaxKeptPerChunk) : bytes;
-    m_dataDropped += chunk.size - chunk.kept.size();
-    m_dataBytes += chunk.kept.size();
-    m_data.push_back(std::move(chunk));
-    while (m_dataBytes > MaxDataBytes && m_data.size() > 1) {
-        m_dataBytes -= m_data.front().kept.size();
-        m_dataDropped += m_data.front().kept.size();
-        m_data.pop_front();
-    }
 }
 
 void FlowMonitor::logEvent(EventKind kind, qint64 id, qint64 value, const QString &text)
@@ -232,17 +158,10 @@ void FlowMonitor::send(const QByteArray &bytes, const QString &what)
     if (!flow)
         return;
     logEvent(EventKind::Action, 0, bytes.size(),
-        QStringLiteral("send %1 (%2)").arg(what, formatBytes(bytes.size())));
+        QStringLiteral("send %1 (%2)").arg(what, rill::FlowText::bytes(bytes.size())));
     flow->write(bytes).then(this, [this, what](const rill::WriteResult &result) {
-        if (result.isOk())
-            return;
-        const QString message
-            = QStringLiteral("send %1: %2")
-                  .arg(what,
-                      result.isEof() ? QStringLiteral("the write side is closed (end of stream)")
-                                     : rill::errorMessage(result.error()));
-        logEvent(EventKind::ActionDone, 0, 0, message);
-        Q_EMIT actionFailed(message);
+        if (!result.isOk())
+            reportFailure(QStringLiteral("send ") + what, result);
     });
 }
 
@@ -262,24 +181,17 @@ void FlowMonitor::sendBurst(int buffers, qint64 bufferSize)
         list << buffer;
     }
     logEvent(EventKind::Action, 0, buffers * bufferSize,
-        QStringLiteral("writev burst: %1 buffers of %2").arg(buffers).arg(formatBytes(bufferSize)));
+        QStringLiteral("writev burst: %1 buffers of %2").arg(buffers).arg(rill::FlowText::bytes(bufferSize)));
     flow->writev(list).then(this, [this](const rill::WriteResult &result) {
-        if (result.isOk())
-            return;
-        const QString message
-            = QStringLiteral("writev burst: %1")
-                  .arg(result.isEof() ? QStringLiteral("the write side is closed (end of stream)")
-                                      : rill::errorMessage(result.error()));
-        logEvent(EventKind::ActionDone, 0, 0, message);
-        Q_EMIT actionFailed(message);
+        if (!result.isOk())
+            reportFailure(QStringLiteral("writev burst"), result);
     });
 }
 
 void FlowMonitor::reportFailure(const QString &what, const rill::WriteResult &result)
 {
-    const QString message = QStringLiteral("%1: %2").arg(what,
-        result.isEof() ? QStringLiteral("the write side is closed (end of stream)")
-                       : rill::errorMessage(result.error()));
+    const QString message
+        = QStringLiteral("%1: %2").arg(what, rill::FlowText::writeResultText(result));
     logEvent(EventKind::ActionDone, 0, 0, message);
     Q_EMIT actionFailed(message);
 }
@@ -397,15 +309,17 @@ QString FlowMonitor::describe(const Event &e)
     case EventKind::Endpoints:
         return QStringLiteral("connected: ") + e.text;
     case EventKind::State:
-        return QStringLiteral("flow state: ") + enumKey(Flow::State(e.value)).toLower();
+        return QStringLiteral("flow state: ") + rill::FlowText::stateText(Flow::State(e.value));
     case EventKind::ReadState:
-        return readStateText(Flow::ReadState(e.value));
+        return QStringLiteral("read side: ")
+            + rill::FlowText::readStateText(Flow::ReadState(e.value));
     case EventKind::WriteState:
-        return writeStateText(Flow::WriteState(e.value));
+        return QStringLiteral("write side: ")
+            + rill::FlowText::writeStateText(Flow::WriteState(e.value));
     case EventKind::Error:
         return QStringLiteral("error: ") + e.text;
     case EventKind::WriteQueued:
-        return QStringLiteral("write #%1 queued (%2)").arg(e.id).arg(formatBytes(e.value));
+        return QStringLiteral("write #%1 queued (%2)").arg(e.id).arg(rill::FlowText::bytes(e.value));
     case EventKind::WriteAccepted:
         return QStringLiteral("write #%1 accepted into the send queue").arg(e.id);
     case EventKind::WriteSent:
@@ -413,7 +327,7 @@ QString FlowMonitor::describe(const Event &e)
     case EventKind::WriteRejected:
         return QStringLiteral("write #%1 rejected: %2").arg(e.id).arg(e.text);
     case EventKind::Read:
-        return QStringLiteral("inspector read %1").arg(formatBytes(e.value));
+        return QStringLiteral("inspector read %1").arg(rill::FlowText::bytes(e.value));
     case EventKind::ReadEnd:
         return QStringLiteral("inspector read: ") + e.text;
     case EventKind::ReadingPaused:
@@ -488,23 +402,25 @@ bool FlowMonitor::exportEvents(const QString &path, QString *error) const
 bool FlowMonitor::exportData(const QString &path, QString *error) const
 {
     return writeLines(path, QStringLiteral("the data log"), error, [this](QFile &file) {
-        if (m_dataDropped > 0) {
+        const qint64 dropped = m_dataLog->bytesDropped();
+        if (dropped > 0) {
             QJsonObject note;
             note.insert(QStringLiteral("kind"), QStringLiteral("dropped"));
-            note.insert(QStringLiteral("bytes"), m_dataDropped);
+            note.insert(QStringLiteral("bytes"), dropped);
             note.insert(QStringLiteral("text"),
-                QStringLiteral("%1 bytes went by that the log did not keep").arg(m_dataDropped));
+                QStringLiteral("%1 bytes went by that the log did not keep").arg(dropped));
             file.write(QJsonDocument(note).toJson(QJsonDocument::Compact) + '\n');
         }
-        for (const DataChunk &chunk : m_data) {
+        for (const rill::DataLog::Entry &chunk : m_dataLog->entries()) {
             QJsonObject object;
             object.insert(QStringLiteral("time"),
                 QDateTime::fromMSecsSinceEpoch(chunk.timeMs, Qt::UTC).toString(Qt::ISODateWithMs));
             object.insert(QStringLiteral("direction"),
-                chunk.direction == Direction::In ? QStringLiteral("in") : QStringLiteral("out"));
+                chunk.direction == rill::DataLog::Direction::In ? QStringLiteral("in")
+                                                                : QStringLiteral("out"));
             object.insert(QStringLiteral("size"), chunk.size);
-            object.insert(QStringLiteral("kept"), chunk.kept.size());
-            object.insert(QStringLiteral("base64"), QString::fromLatin1(chunk.kept.toBase64()));
+            object.insert(QStringLiteral("kept"), chunk.bytes.size());
+            object.insert(QStringLiteral("base64"), QString::fromLatin1(chunk.bytes.toBase64()));
             if (file.write(QJsonDocument(object).toJson(QJsonDocument::Compact) + '\n') < 0)
                 return false;
         }

@@ -2,12 +2,13 @@
 #pragma once
 
 // What the inspector keeps about one flow: its own read loop (which can pause), the bytes in
-// both directions, an event log, a history of samples for the plot, the write ledger, and the
-// actions a user can take on it. QtCore only: the headless mode uses it too. Every log is
-// bounded and counts what it dropped, so a flow at full speed costs bounded memory.
+// both directions (a rill::DataLog), an event log, a history of samples for the plot, the write
+// ledger, and the actions a user can take on it. No widgets: the headless mode uses it too.
+// Every log is bounded and counts what it dropped, so a flow at full speed costs bounded memory.
 
 #include "kernelinfo.h"
 
+#include <rill/datalog.h>
 #include <rill/flow.h>
 #include <rill/writeledgermodel.h>
 
@@ -23,16 +24,6 @@ class FlowMonitor : public QObject {
     Q_OBJECT
     Q_PROPERTY(bool reading READ isReading WRITE setReading NOTIFY readingChanged)
 public:
-    enum class Direction { In, Out };
-
-    struct DataChunk {
-        qint64 serial; // 1, 2, ... over the flow's life: views append what they have not seen
-        qint64 timeMs; // ms since the epoch
-        Direction direction;
-        qint64 size; // bytes that went by
-        QByteArray kept; // their first bytes (at most MaxKeptPerChunk)
-    };
-
     enum class EventKind {
         Endpoints, // text: "local -> peer"
         State, // value: rill::Flow::State
@@ -74,8 +65,6 @@ public:
         KernelInfo kernel;
     };
 
-    static constexpr qint64 MaxDataBytes = 256 * 1024; // kept per flow
-    static constexpr qint64 MaxKeptPerChunk = 4096;
     static constexpr int MaxEvents = 5000;
     static constexpr int MaxSamples = 600; // a minute at 10 samples a second
 
@@ -87,6 +76,8 @@ public:
     QString name() const { return m_name; }
     void setName(const QString &name) { m_name = name; } // use InspectorSession::setName()
     rill::WriteLedgerModel *ledger() const { return m_ledger; }
+    // Both directions' bytes since the monitor started, within the log's default bounds.
+    rill::DataLog *dataLog() const { return m_dataLog; }
 
     // The inspector's own read loop. Paused, it stops calling read(): the flow reads ahead a
     // little, then the kernel's receive queue fills, then the peer's send queue.
@@ -105,9 +96,6 @@ public:
     void close();
     void abort();
 
-    const std::deque<DataChunk> &dataLog() const { return m_data; }
-    qint64 dataBytesKept() const { return m_dataBytes; }
-    qint64 dataBytesDropped() const { return m_dataDropped; } // old chunks dropped, and cut tails
     const std::deque<Event> &events() const { return m_events; }
     qint64 eventsDropped() const { return m_eventsDropped; }
     qint64 eventSerial() const { return m_eventSerial; } // events ever logged
@@ -137,7 +125,6 @@ Q_SIGNALS:
 private:
     void readNext();
     void onRead(const rill::ReadResult &result);
-    void addData(Direction direction, const QByteArray &bytes);
     void reportFailure(const QString &what, const rill::WriteResult &result);
     void watch();
 
@@ -145,24 +132,17 @@ private:
     qint64 m_id;
     QString m_name;
     rill::WriteLedgerModel *m_ledger;
+    rill::DataLog *m_dataLog;
     bool m_reading = true;
     bool m_readPending = false;
     bool m_readEnded = false;
     bool m_echo = false;
     bool m_echoPending = false;
 
-    std::deque<DataChunk> m_data;
-    qint64 m_dataSerial = 0;
-    qint64 m_dataBytes = 0;
-    qint64 m_dataDropped = 0;
     std::deque<Event> m_events;
     qint64 m_eventsDropped = 0;
     qint64 m_eventSerial = 0;
     std::deque<Sample> m_samples;
 };
-
-// "1.5 KiB", "12 B": for people.
-QString formatBytes(qint64 bytes);
-QString formatRate(qint64 bytesPerSecond);
 
 } // namespace inspector

@@ -4,6 +4,8 @@
 #include "delegates.h"
 #include "flowmonitor.h"
 
+#include <rill/flowtext.h>
+
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
 
@@ -63,7 +65,7 @@ void drawPanel(QPainter &p, const QRect &area, const QString &title,
         if (!samples.empty()) {
             const qint64 v = s.value(samples.back());
             if (v >= 0)
-                label += QStringLiteral(": ") + (rates ? formatRate(v) : formatBytes(v));
+                label += QStringLiteral(": ") + (rates ? rill::FlowText::rate(v) : rill::FlowText::bytes(v));
         }
         p.setPen(QColor(0x30, 0x30, 0x30));
         p.drawText(QPoint(x, area.top() + fm.ascent() + 2), label);
@@ -88,7 +90,7 @@ void drawPanel(QPainter &p, const QRect &area, const QString &title,
     for (int i = 0; i <= 4; ++i) {
         const qint64 v = yMax * (4 - i) / 4;
         const int y = plot.top() + plot.height() * i / 4;
-        const QString text = rates ? formatRate(v) : formatBytes(v);
+        const QString text = rates ? rill::FlowText::rate(v) : rill::FlowText::bytes(v);
         p.drawText(QRect(area.left(), y - fm.height() / 2, left - 6, fm.height()),
             Qt::AlignRight | Qt::AlignVCenter, text);
     }

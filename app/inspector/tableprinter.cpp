@@ -4,6 +4,7 @@
 #include "session.h"
 
 #include <rill/flowtablemodel.h>
+#include <rill/flowtext.h>
 
 #include <QtCore/QDateTime>
 
@@ -69,10 +70,10 @@ QString formatFlowTable(const rill::FlowTableModel &model)
               << value(M::TransportColumn).toString() << value(M::LocalEndpointColumn).toString()
               << value(M::PeerEndpointColumn).toString() << value(M::StateColumn).toString()
               << value(M::ReadStateColumn).toString() << value(M::WriteStateColumn).toString()
-              << formatBytes(value(M::BytesInColumn).toLongLong())
-              << formatBytes(value(M::BytesOutColumn).toLongLong())
-              << formatBytes(value(M::BytesQueuedColumn).toLongLong()) + QStringLiteral(" / ")
-                + formatBytes(value(M::HighWaterMarkColumn).toLongLong())
+              << rill::FlowText::bytes(value(M::BytesInColumn).toLongLong())
+              << rill::FlowText::bytes(value(M::BytesOutColumn).toLongLong())
+              << rill::FlowText::bytes(value(M::BytesQueuedColumn).toLongLong()) + QStringLiteral(" / ")
+                + rill::FlowText::bytes(value(M::HighWaterMarkColumn).toLongLong())
               << value(M::WritesWaitingColumn).toString() << value(M::LastErrorColumn).toString();
         text += line(cells);
     }

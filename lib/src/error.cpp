@@ -89,6 +89,8 @@ QString errorKindName(Error::Kind kind)
         return QStringLiteral("invalid argument");
     case Error::Kind::Unsupported:
         return QStringLiteral("unsupported");
+    case Error::Kind::LineTooLong:
+        return QStringLiteral("line too long");
     case Error::Kind::Canceled:
         return QStringLiteral("canceled");
     case Error::Kind::Discarded:

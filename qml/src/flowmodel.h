@@ -2,10 +2,12 @@
 #pragma once
 
 // The library's models in module Rill: FlowModel (rill::FlowTableModel, plus a way to show the
-// QML flow objects), WriteLedgerModel as it is, and the library types they speak of.
+// QML flow objects), WriteLedgerModel and DataLog as they are (Rill::Models), and the library
+// types they speak of.
 
 #include "quickflow.h"
 
+#include <rill/datalog.h>
 #include <rill/flowtablemodel.h>
 #include <rill/writeledgermodel.h>
 
@@ -16,7 +18,7 @@ namespace rill::quick {
 
 // A table of flows for any QML view: one row per flow, the roles of rill::FlowTableModel (id,
 // name, transport, localEndpoint, peerEndpoint, state, readState, writeState, bytesIn, bytesOut,
-// bytesQueued, writesWaiting, highWaterMark, lastError, flow), updated ten times a second.
+// bytesQueued, writesWaiting, highWaterMark, lastError, flow, lamp), updated ten times a second.
 class FlowModel : public rill::FlowTableModel {
     Q_OBJECT
     QML_NAMED_ELEMENT(FlowModel)
@@ -58,6 +60,14 @@ struct ForeignWriteLedgerModel {
     Q_GADGET
     QML_FOREIGN(rill::WriteLedgerModel)
     QML_NAMED_ELEMENT(WriteLedgerModel)
+};
+
+// The bytes a flow moves, as a list: roles serial, time, direction ("in", "out"), size, text
+// and bytes.
+struct ForeignDataLog {
+    Q_GADGET
+    QML_FOREIGN(rill::DataLog)
+    QML_NAMED_ELEMENT(DataLog)
 };
 
 } // namespace rill::quick

@@ -2,6 +2,7 @@
 #include "quickflow.h"
 
 #include <rill/connect.h>
+#include <rill/flowtext.h>
 
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMetaEnum>
@@ -66,15 +67,6 @@ template<typename E> QString shortName(E value, const char *prefix)
     QString name = QString::fromLatin1(QMetaEnum::fromType<E>().valueToKey(int(value)));
     const QString p = QString::fromLatin1(prefix);
     return name.startsWith(p) ? name.mid(p.size()) : name;
-}
-
-QString writeResultText(const WriteResult &result)
-{
-    if (result.isOk())
-        return {};
-    if (result.isEof())
-        return QStringLiteral("the write side is closed");
-    return errorMessage(result.error());
 }
 
 } // namespace
@@ -468,7 +460,7 @@ void QuickFlow::sendWrite(int id, const QByteArray &data)
     const QScopedValueRollback inCall(m_callingFlow, true);
     m_flow->write(data).then(this, [this, id](const WriteResult &result) {
         const bool ok = result.isOk();
-        const QString text = writeResultText(result);
+        const QString text = FlowText::writeResultText(result);
         if (m_callingFlow) // accepted at once: QML still hears of it after write() returned
             return later([this, id, ok, text] { finishWrite(id, ok, text); });
         finishWrite(id, ok, text);

@@ -247,6 +247,7 @@ void runPingPong(Env &env, Report &report);
 void runMany(Env &env, Report &report);
 void runMemory(Env &env, Report &report);
 void runRillcat(Env &env, Report &report);
+void runChannel(Env &env, Report &report);
 // The memory part's child processes: rill-bench --child KIND ARGS...
 int memoryChild(const QStringList &args);
 

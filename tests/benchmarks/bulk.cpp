@@ -2,6 +2,7 @@
 // Bulk throughput: the main thread writes `total` bytes in writes of one size, the worker
 // thread reads them; the clock runs from the first write to the receiver's last byte.
 
+#include "bulkrun.h"
 #include "connections.h"
 #include "drivers.h"
 
@@ -12,8 +13,6 @@
 namespace bench {
 
 namespace {
-
-constexpr int RunTimeoutMs = 180000;
 
 enum class Contender { RillTcp, QtTcp, PosixTcp, QCoroTcp, RillLocal, QtLocal, PosixUnix, QCoroLocal, RillPipe };
 
@@ -37,101 +36,6 @@ QString nameOf(Contender c)
     return {};
 }
 
-// Counts (and in --verify mode checks) what the receiver gets; finishes at exactly `total`.
-struct Sink
-{
-    qint64 total = 0;
-    qint64 got = 0;
-    QByteArray verify;
-    Completion *done = nullptr;
-
-    bool onData(const char *data, qint64 n)
-    {
-        if (!verify.isEmpty() && !checkPattern(data, n, got, verify)) {
-            done->fail(QStringLiteral("received wrong bytes near offset %1").arg(got));
-            return false;
-        }
-        got += n;
-        if (got > total) {
-            done->fail(QStringLiteral("received %1 bytes, %2 were sent").arg(got).arg(total));
-            return false;
-        }
-        if (got == total) {
-            done->finish();
-            return false;
-        }
-        return true;
-    }
-};
-
-RunResult finish(const Completion &done, bool finished, Clock::time_point start, qint64 total,
-                 const Sink &sink)
-{
-    if (!finished)
-        return RunResult::failure(QStringLiteral("timed out after %1 of %2 bytes").arg(sink.got).arg(total));
-    if (done.failed())
-        return RunResult::failure(done.error());
-    return RunResult::success(double(total) / MiB / seconds(start, done.finishedAt()));
-}
-
-RunResult rillRun(Env &env, Connector &connector, Transport transport, qsizetype size, qint64 total)
-{
-    FlowPair pair = connector.rill(transport);
-    if (!pair)
-        return RunResult::failure(pair.error);
-    Completion done;
-    const QByteArray chunk = patternChunk(size);
-    Sink sink{total, 0, env.options.verify ? chunk : QByteArray(), &done};
-    FlowReader *reader = nullptr;
-    env.worker->call([&] {
-        reader = new FlowReader(
-                pair.server, [&sink](const QByteArray &d) { return sink.onData(d.constData(), d.size()); },
-                [&done](const QString &why) { done.fail(QStringLiteral("receiver: %1").arg(why)); });
-        reader->start();
-    });
-    FlowWriter writer(pair.client.get(), chunk, total,
-                      [&done](const QString &why) { done.fail(QStringLiteral("sender: %1").arg(why)); });
-    const Clock::time_point start = Clock::now();
-    writer.start();
-    const bool finished = spinUntil([&] { return done.done(); }, RunTimeoutMs);
-    writer.stop();
-    pair.client.reset();
-    env.worker->call([&] {
-        reader->stop();
-        delete pair.server;
-        delete reader;
-    });
-    return finish(done, finished, start, total, sink);
-}
-
-template<typename Socket>
-RunResult qtRun(Env &env, QtPair<Socket> pair, qsizetype size, qint64 total)
-{
-    if (!pair)
-        return RunResult::failure(pair.error);
-    Completion done;
-    const QByteArray chunk = patternChunk(size);
-    Sink sink{total, 0, env.options.verify ? chunk : QByteArray(), &done};
-    QtReader *reader = nullptr;
-    env.worker->call([&] {
-        reader = new QtReader(pair.server, [&sink](const char *d, qint64 n) { return sink.onData(d, n); });
-        reader->start();
-    });
-    QtWriter writer(pair.client.get(), chunk, total);
-    const Clock::time_point start = Clock::now();
-    writer.start();
-    const bool finished = spinUntil([&] { return done.done(); }, RunTimeoutMs);
-    writer.stop();
-    pair.client.reset();
-    env.worker->call([&] {
-        reader->stop();
-        delete pair.server;
-        delete reader;
-    });
-    pair.server = nullptr;
-    return finish(done, finished, start, total, sink);
-}
-
 template<typename Socket>
 RunResult qcoroRun(Env &env, QtPair<Socket> pair, qsizetype size, qint64 total)
 {
@@ -147,7 +51,7 @@ RunResult qcoroRun(Env &env, QtPair<Socket> pair, qsizetype size, qint64 total)
     });
     const Clock::time_point start = Clock::now();
     qcoroWrite(pair.client.get(), chunk, total, stop, &done);
-    const bool finished = spinUntil([&] { return done.done(); }, RunTimeoutMs);
+    const bool finished = spinUntil([&] { return done.done(); }, BulkRunTimeoutMs);
     *stop = true;
     deleteQCoroPair(env.worker, pair.client.release(), pair.server);
     pair.server = nullptr;
@@ -182,7 +86,7 @@ RunResult posixRun(Env &env, Connector &connector, Transport transport, qsizetyp
         sent = sendAll(pair.client, chunk.constData(), qMin<qint64>(chunk.size(), total - offset));
     if (!sent)
         done.fail(QStringLiteral("sender: send failed"));
-    const bool finished = spinUntil([&] { return done.done(); }, RunTimeoutMs);
+    const bool finished = spinUntil([&] { return done.done(); }, BulkRunTimeoutMs);
     ::shutdown(pair.server, SHUT_RDWR); // unblocks the receiver if it still waits
     env.worker->call([] {});            // the receiver has returned
     Connector::closePair(pair);

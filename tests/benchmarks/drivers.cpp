@@ -27,13 +27,17 @@ QString describe(const rill::WriteResult &r)
 // ---- FlowReader
 
 FlowReader::FlowReader(rill::Flow *flow, OnData onData, OnEnd onEnd)
-    : m_flow(flow), m_onData(std::move(onData)), m_onEnd(std::move(onEnd))
+    : FlowReader([flow] { return flow->read(); }, std::move(onData), std::move(onEnd))
+{}
+
+FlowReader::FlowReader(Read read, OnData onData, OnEnd onEnd)
+    : m_read(std::move(read)), m_onData(std::move(onData)), m_onEnd(std::move(onEnd))
 {}
 
 void FlowReader::pump()
 {
     while (!m_stopped) {
-        QFuture<rill::ReadResult> f = m_flow->read();
+        QFuture<rill::ReadResult> f = m_read();
         if (!f.isFinished()) {
             f.then(&m_context, [this](rill::ReadResult r) {
                 if (handle(r))
@@ -134,6 +138,31 @@ bool FlowEcho::echo(const rill::ReadResult &r)
     return w.result().isOk();
 }
 
+// ---- ChannelWriter
+
+ChannelWriter::ChannelWriter(rill::Channel *channel, QByteArray chunk, qint64 total,
+                             std::function<void(const QString &)> onError)
+    : m_channel(channel), m_chunk(std::move(chunk)), m_total(total), m_onError(std::move(onError))
+{
+    QObject::connect(channel, &rill::Channel::drained, &m_context, [this] { pump(); });
+}
+
+void ChannelWriter::pump()
+{
+    while (!m_stopped && m_sent < m_total) {
+        const QByteArray piece = m_total - m_sent >= m_chunk.size() ? m_chunk
+                                                                    : m_chunk.left(m_total - m_sent);
+        if (!m_channel->write(piece)) {
+            if (!m_channel->error().isNone()) {
+                m_stopped = true;
+                m_onError(QStringLiteral("write: %1").arg(rill::errorMessage(m_channel->error())));
+            }
+            return; // full: drained() comes back here
+        }
+        m_sent += piece.size();
+    }
+}
+
 // ---- QtWriter
 
 QtWriter::QtWriter(QIODevice *device, QByteArray chunk, qint64 total)
@@ -171,6 +200,24 @@ void QtReader::onReadyRead()
         if (n <= 0)
             return;
         if (!m_onData(m_buffer.constData(), n)) {
+            m_stopped = true;
+            return;
+        }
+    }
+}
+
+// ---- QtLineReader
+
+QtLineReader::QtLineReader(QIODevice *device, OnLine onLine)
+    : m_device(device), m_onLine(std::move(onLine))
+{
+    QObject::connect(device, &QIODevice::readyRead, &m_context, [this] { onReadyRead(); });
+}
+
+void QtLineReader::onReadyRead()
+{
+    while (!m_stopped && m_device->canReadLine()) {
+        if (!m_onLine(m_device->readLine())) {
             m_stopped = true;
             return;
         }

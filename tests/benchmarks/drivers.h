@@ -7,6 +7,7 @@
 
 #include "bench.h"
 
+#include <rill/channel.h>
 #include <rill/flow.h>
 
 #include <QtCore/QIODevice>
@@ -32,19 +33,22 @@ QString describe(const rill::WriteResult &r);
 // ---- Rill
 
 // Reads until onData returns false; onEnd gets the reason if the stream ends or fails first.
+// Reads with flow->read(), or with any read function (e.g. a Channel's readLine()).
 class FlowReader
 {
 public:
     using OnData = std::function<bool(const QByteArray &)>;
     using OnEnd = std::function<void(const QString &)>;
+    using Read = std::function<QFuture<rill::ReadResult>()>;
     FlowReader(rill::Flow *flow, OnData onData, OnEnd onEnd);
+    FlowReader(Read read, OnData onData, OnEnd onEnd);
     void start() { pump(); }
     void stop() { m_stopped = true; }
 
 private:
     void pump();
     bool handle(const rill::ReadResult &r);
-    rill::Flow *m_flow;
+    Read m_read;
     OnData m_onData;
     OnEnd m_onEnd;
     bool m_stopped = false;
@@ -88,6 +92,27 @@ private:
     QObject m_context;
 };
 
+// Writes `total` bytes as messages of chunk through a channel, as its user would: write()
+// until it refuses, then again on drained(). The channel flushes by itself.
+class ChannelWriter
+{
+public:
+    ChannelWriter(rill::Channel *channel, QByteArray chunk, qint64 total,
+                  std::function<void(const QString &)> onError);
+    void start() { pump(); }
+    void stop() { m_stopped = true; }
+
+private:
+    void pump();
+    rill::Channel *m_channel;
+    QByteArray m_chunk;
+    qint64 m_total;
+    qint64 m_sent = 0;
+    std::function<void(const QString &)> m_onError;
+    bool m_stopped = false;
+    QObject m_context;
+};
+
 // ---- raw Qt
 
 // Writes `total` bytes as repeats of chunk, keeping at most QtWriteBound in Qt's buffer.
@@ -122,6 +147,23 @@ private:
     QIODevice *m_device;
     OnData m_onData;
     QByteArray m_buffer;
+    bool m_stopped = false;
+    QObject m_context;
+};
+
+// On readyRead, takes every complete line there is (canReadLine(), readLine()).
+class QtLineReader
+{
+public:
+    using OnLine = std::function<bool(const QByteArray &)>;
+    QtLineReader(QIODevice *device, OnLine onLine);
+    void start() { onReadyRead(); }
+    void stop() { m_stopped = true; }
+
+private:
+    void onReadyRead();
+    QIODevice *m_device;
+    OnLine m_onLine;
     bool m_stopped = false;
     QObject m_context;
 };

@@ -11,7 +11,7 @@
 namespace {
 
 const QStringList AllParts{QStringLiteral("bulk"), QStringLiteral("pingpong"), QStringLiteral("many"),
-                           QStringLiteral("memory"), QStringLiteral("rillcat")};
+                           QStringLiteral("memory"), QStringLiteral("rillcat"), QStringLiteral("channel")};
 
 void usage(FILE *out)
 {
@@ -19,7 +19,7 @@ void usage(FILE *out)
                  "usage: rill-bench [--only PART,...] [--quick | --smoke] [--reps N] [--json PATH]\n"
                  "                  [--markdown PATH] [--rillcat PATH] [--verify]\n"
                  "                  [--contenders NAME,...] [--sizes BYTES,...]\n"
-                 "parts: bulk, pingpong, many, memory, rillcat (default: all)\n"
+                 "parts: bulk, pingpong, many, memory, rillcat, channel (default: all)\n"
                  "  --quick     a shorter run (less volume, fewer repetitions)\n"
                  "  --smoke     a few seconds: a few MiB per contender, every byte checked; exits\n"
                  "              non-zero if any contender failed or moved the wrong bytes\n"
@@ -124,6 +124,8 @@ int main(int argc, char **argv)
         bench::runMemory(env, report);
     if (options.wants(QStringLiteral("rillcat")))
         bench::runRillcat(env, report);
+    if (options.wants(QStringLiteral("channel")))
+        bench::runChannel(env, report);
     const double elapsed = bench::secondsSince(start);
 
     report.printSummary();

@@ -34,6 +34,7 @@ public:
         InvalidArgument,
         Unsupported,
         Other,
+        LineTooLong, // a Channel read found no end of line (or delimiter) within its maxLength
         Canceled,       // the caller cancelled the operation's future
         Discarded,      // input was discarded unread (close() with more unread than it keeps)
         OutOfResources, // out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM)

@@ -25,6 +25,7 @@
 //
 // Adding a transport: implement FlowPairFactory, add it to makeFactory() and a row to
 // randomSequences_data().
+#include "../shared/rng.h"
 #include "../shared/testutil.h"
 
 #include <rill/flow.h>
@@ -282,38 +283,7 @@ std::unique_ptr<FlowPairFactory> makeFactory(const QString &name)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Randomness: portable (no std distributions), so a seed means the same sequence everywhere.
-
-class Rng
-{
-public:
-    explicit Rng(quint64 seed) : m_state(seed) {}
-    quint64 next()
-    {
-        // splitmix64
-        quint64 z = (m_state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    qint64 range(qint64 lo, qint64 hi) // inclusive
-    {
-        return lo + qint64(next() % quint64(hi - lo + 1));
-    }
-    bool chance(int percent) { return range(0, 99) < percent; }
-    // Spread over orders of magnitude: as many small values as large ones.
-    qint64 logRange(qint64 lo, qint64 hi)
-    {
-        int bits = 0;
-        while ((qint64(1) << bits) < hi)
-            ++bits;
-        const qint64 top = qint64(1) << range(0, bits);
-        return qBound(lo, range(lo, qMax(lo, qMin(hi, top))), hi);
-    }
-
-private:
-    quint64 m_state;
-};
+// Randomness: rilltest::Rng (../shared/rng.h).
 
 // Payload bytes: slices of one random pool, so a misplaced slice never matches by accident.
 const QByteArray &pool()

@@ -39,9 +39,10 @@ Modes:
   close               close at once (a FIN, nothing sent, nothing read).
 
 The data sent is --text TEXT, --file PATH (the file's bytes), or --bytes N pseudo-random bytes
-from --seed. Events are JSON objects, one a line, on stdout: listening, connected, sent, eof,
-reset, ended, closed, done, error. Counts and sha256 hex digests of both directions are
-reported with them.
+from --seed. --pieces N sends it in pieces of random sizes from 1 to N bytes, one send() each
+(TCP_NODELAY on), so the reader sees many segment boundaries. Events are JSON objects, one a
+line, on stdout: listening, connected, sent, eof, reset, ended, closed, done, error. Counts
+and sha256 hex digests of both directions are reported with them.
 """
 
 import argparse
@@ -143,9 +144,20 @@ class Counter:
 
 
 def send_all(sock, args, counter):
-    for piece in chunks(args):
-        sock.sendall(piece)
-        counter.add(piece)
+    if args.pieces > 0 and sock.family != socket.AF_UNIX:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    rng = random.Random(args.seed + 1)
+    for chunk in chunks(args):
+        view = memoryview(chunk)
+        while len(view) > 0:
+            n = len(view)
+            if args.pieces > 0:
+                # as many small pieces as large ones: sizes spread over orders of magnitude
+                n = min(n, rng.randint(1, 1 << rng.randint(0, args.pieces.bit_length())),
+                        args.pieces)
+            sock.sendall(view[:n])
+            counter.add(view[:n])
+            view = view[n:]
 
 
 def read_to_eof(sock, counter):
@@ -380,6 +392,7 @@ def main():
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--file")
     parser.add_argument("--after", type=int, default=0)
+    parser.add_argument("--pieces", type=int, default=0)
     args = parser.parse_args()
     try:
         MODES[args.mode](args)

@@ -1,7 +1,10 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 // Uses the installed Rill: a pipe pair, a request, a reply, both ends closed. Prints
-// "rill consumer: ok" and exits 0 when all went as it should.
+// "rill consumer: ok", then the version it was compiled with and the one it runs with, and exits
+// 0 when all went as it should. Built by CMake, qmake and a plain compiler call with pkg-config
+// (install_test.cmake), so it needs only the core library.
 #include <rill/pipeflow.h>
+#include <rill/version.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QTimer>
@@ -68,6 +71,14 @@ int main(int argc, char **argv)
         return fail(QStringLiteral("the reply did not end with Eof: ") + rill::errorMessage(end.error()));
     if (client->state() != rill::Flow::State::Closed || server->state() != rill::Flow::State::Closed)
         return fail(QStringLiteral("the flows did not close"));
-    QTextStream(stdout) << "rill consumer: ok" << Qt::endl;
+#if RILL_VERSION < RILL_VERSION_CHECK(0, 1, 0)
+#error "RILL_VERSION is older than the first release"
+#endif
+    if (RILL_VERSION
+        != RILL_VERSION_CHECK(RILL_VERSION_MAJOR, RILL_VERSION_MINOR, RILL_VERSION_PATCH))
+        return fail(QStringLiteral("RILL_VERSION does not match its parts"));
+    QTextStream(stdout) << "rill consumer: ok" << Qt::endl
+                        << "compiled with " << RILL_VERSION_STR << ", runs with " << rill::version()
+                        << Qt::endl;
     return 0;
 }

@@ -38,7 +38,7 @@ int main(int argc, char *argv[])
     if (code != 0)
         return code;
 
-    // Where librill, librillquick and the plugin were loaded from.
+    // Where librill, librill-quick and the plugin were loaded from.
     QFile maps(QStringLiteral("/proc/self/maps"));
     if (!maps.open(QIODevice::ReadOnly))
         return 67;
@@ -50,7 +50,7 @@ int main(int argc, char *argv[])
             continue;
         const QString path = QFile::decodeName(line.mid(slash));
         const bool ours = path.contains(QLatin1String("/librill.so"))
-            || path.contains(QLatin1String("/librillquick.so"))
+            || path.contains(QLatin1String("/librill-quick.so"))
             || path.contains(QLatin1String("/librillquickplugin.so"));
         if (!ours)
             continue;
@@ -61,7 +61,7 @@ int main(int argc, char *argv[])
         ++fromPrefix;
     }
     if (fromPrefix < 3) {
-        std::fprintf(stderr, "not all of librill, librillquick and the plugin were loaded\n");
+        std::fprintf(stderr, "not all of librill, librill-quick and the plugin were loaded\n");
         return 69;
     }
     std::printf("qml install check: ok\n");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <rill/flow.h>
+#include <rill/modelsglobal.h>
 
 #include <QtCore/QAbstractTableModel>
 
@@ -18,7 +19,7 @@ class FlowTableModelPrivate;
 // updateInterval() milliseconds and sends one dataChanged() per row that changed since, so a
 // flow moving bytes at full speed costs its views a few repaints a second, not one per write.
 // data() gives the values as of that last look. The flows must live in the model's thread.
-class RILL_EXPORT FlowTableModel : public QAbstractTableModel {
+class RILL_MODELS_EXPORT FlowTableModel : public QAbstractTableModel {
     Q_OBJECT
     Q_PROPERTY(int count READ count NOTIFY countChanged)
     Q_PROPERTY(
@@ -62,6 +63,9 @@ public:
         HighWaterMarkRole,
         LastErrorRole,
         FlowRole,
+        // The lamp of the state a column shows, by name (FlowText::lampName(): "open", "ended",
+        // ...); "" in the columns that show no state. Column-dependent, unlike the others.
+        LampRole,
     };
     Q_ENUM(Role)
 

@@ -1,4 +1,5 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include <rill/flowtext.h>
 #include <rill/writeledgermodel.h>
 
 #include <QtCore/QDateTime>
@@ -185,8 +186,7 @@ void WriteLedgerModelPrivate::onRejected(quint64 id, const WriteResult &result)
     if (!entry)
         return;
     entry->state = EntryState::Rejected;
-    entry->result = result.isError() ? errorMessage(result.error())
-                                     : QStringLiteral("end of stream: the write side is closed");
+    entry->result = FlowText::writeResultText(result);
     changed(id);
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <rill/flow.h>
+#include <rill/modelsglobal.h>
 
 #include <QtCore/QAbstractTableModel>
 
@@ -19,7 +20,7 @@ class WriteLedgerModelPrivate;
 // in one batch (rows dropped from the top, rows changed, rows added at the bottom); data() of a
 // shown row may be newer than the last dataChanged. Only writes made while the model watches
 // the flow appear. The flow must live in the model's thread.
-class RILL_EXPORT WriteLedgerModel : public QAbstractTableModel {
+class RILL_MODELS_EXPORT WriteLedgerModel : public QAbstractTableModel {
     Q_OBJECT
     Q_PROPERTY(rill::Flow *flow READ flow WRITE setFlow NOTIFY flowChanged)
     Q_PROPERTY(int maxEntries READ maxEntries WRITE setMaxEntries NOTIFY maxEntriesChanged)

@@ -1,5 +1,6 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/flowtablemodel.h>
+#include <rill/flowtext.h>
 
 #include <QtCore/QPointer>
 #include <QtCore/QTimer>
@@ -74,49 +75,6 @@ std::pair<int, int> changedColumns(const Snapshot &a, const Snapshot &b)
         }
     }
     return {first, last};
-}
-
-QString stateText(Flow::State state)
-{
-    switch (state) {
-    case Flow::State::Connecting:
-        return QStringLiteral("connecting");
-    case Flow::State::Open:
-        return QStringLiteral("open");
-    case Flow::State::Closing:
-        return QStringLiteral("closing");
-    case Flow::State::Closed:
-        return QStringLiteral("closed");
-    }
-    return {};
-}
-
-QString readStateText(Flow::ReadState state)
-{
-    switch (state) {
-    case Flow::ReadState::Open:
-        return QStringLiteral("open");
-    case Flow::ReadState::Eof:
-        return QStringLiteral("end of stream");
-    case Flow::ReadState::Failed:
-        return QStringLiteral("failed");
-    }
-    return {};
-}
-
-QString writeStateText(Flow::WriteState state)
-{
-    switch (state) {
-    case Flow::WriteState::Open:
-        return QStringLiteral("open");
-    case Flow::WriteState::ShuttingDown:
-        return QStringLiteral("shutting down");
-    case Flow::WriteState::Closed:
-        return QStringLiteral("closed");
-    case Flow::WriteState::Failed:
-        return QStringLiteral("failed");
-    }
-    return {};
 }
 
 } // namespace
@@ -215,6 +173,8 @@ void FlowTableModelPrivate::refresh()
         for (int c = first; c <= last; ++c)
             roles << FlowTableModel::IdRole + c;
         roles << Qt::DisplayRole << Qt::EditRole;
+        if (first <= FlowTableModel::WriteStateColumn && last >= FlowTableModel::StateColumn)
+            roles << FlowTableModel::LampRole;
         Q_EMIT q->dataChanged(q->index(int(i), first), q->index(int(i), last), roles);
     }
 }
@@ -402,11 +362,11 @@ QVariant FlowTableModel::data(const QModelIndex &index, int role) const
     case Qt::DisplayRole:
         switch (column) {
         case StateColumn:
-            return stateText(row.snapshot.state);
+            return FlowText::stateText(row.snapshot.state);
         case ReadStateColumn:
-            return readStateText(row.snapshot.readState);
+            return FlowText::readStateText(row.snapshot.readState);
         case WriteStateColumn:
-            return writeStateText(row.snapshot.writeState);
+            return FlowText::writeStateText(row.snapshot.writeState);
         default:
             return d->value(row, IdRole + column);
         }
@@ -428,6 +388,17 @@ QVariant FlowTableModel::data(const QModelIndex &index, int role) const
             return int(Qt::AlignRight | Qt::AlignVCenter);
         default:
             return int(Qt::AlignLeft | Qt::AlignVCenter);
+        }
+    case LampRole:
+        switch (column) {
+        case StateColumn:
+            return FlowText::lampName(FlowText::lamp(row.snapshot.state));
+        case ReadStateColumn:
+            return FlowText::lampName(FlowText::lamp(row.snapshot.readState));
+        case WriteStateColumn:
+            return FlowText::lampName(FlowText::lamp(row.snapshot.writeState));
+        default:
+            return QString();
         }
     default:
         return d->value(row, role);
@@ -516,6 +487,7 @@ QHash<int, QByteArray> FlowTableModel::roleNames() const
         {HighWaterMarkRole, "highWaterMark"},
         {LastErrorRole, "lastError"},
         {FlowRole, "flow"},
+        {LampRole, "lamp"},
     };
 }
 
