@@ -92,8 +92,9 @@ int main(int argc, char **argv)
         s->close();
     });
     readAll(c, QStringLiteral("client"), {}, [c](const QByteArray &) {
-        c->close().then(c, [] {
-            log(QStringLiteral("demo"), QStringLiteral("both flows closed cleanly"));
+        c->close().then(c, [](const rill::CloseResult &r) {
+            log(QStringLiteral("demo"), r.isOk() ? QStringLiteral("both flows closed cleanly")
+                                                 : rill::errorMessage(r.error()));
             QCoreApplication::quit();
         });
     });

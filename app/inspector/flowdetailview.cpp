@@ -386,7 +386,7 @@ void FlowDetailView::refresh()
             tr("<b>#%1 %2</b> &nbsp; %3 &nbsp; %4 → %5")
                 .arg(monitor->id())
                 .arg(monitor->name().toHtmlEscaped(), flow->transportName(),
-                    flow->localEndpoint().toHtmlEscaped(), flow->peerEndpoint().toHtmlEscaped()));
+                    flow->localEndpoint().toString().toHtmlEscaped(), flow->peerEndpoint().toString().toHtmlEscaped()));
     }
     updateActions();
     updateSidePanel();

@@ -70,10 +70,10 @@ void FlowMonitor::watch()
     using rill::Flow;
     if (flow->state() != Flow::State::Connecting)
         logEvent(EventKind::Endpoints, 0, 0,
-            flow->localEndpoint() + QStringLiteral(" -> ") + flow->peerEndpoint());
+            flow->localEndpoint().toString() + QStringLiteral(" -> ") + flow->peerEndpoint().toString());
     connect(flow, &Flow::endpointsChanged, this, [this] {
         logEvent(EventKind::Endpoints, 0, 0,
-            m_flow->localEndpoint() + QStringLiteral(" -> ") + m_flow->peerEndpoint());
+            m_flow->localEndpoint().toString() + QStringLiteral(" -> ") + m_flow->peerEndpoint().toString());
     });
     connect(flow, &Flow::stateChanged, this,
         [this](Flow::State s) { logEvent(EventKind::State, 0, int(s)); });
@@ -201,9 +201,10 @@ void FlowMonitor::shutdownWrite()
     if (!m_flow)
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down write"));
-    m_flow->shutdown(rill::Flow::Direction::Write).then(this, [this] {
+    m_flow->shutdown(rill::Flow::Direction::Write).then(this, [this](const rill::WriteResult &r) {
         logEvent(EventKind::ActionDone, 0, 0,
-            QStringLiteral("shut down write: done, the queue was flushed and the FIN sent"));
+            r.isOk() ? QStringLiteral("shut down write: done, the queue was flushed and the FIN sent")
+                     : QStringLiteral("shut down write: ") + rill::errorMessage(r.error()));
     });
 }
 
@@ -220,9 +221,12 @@ void FlowMonitor::close()
     if (!m_flow)
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("close"));
-    whenDone(m_flow, this, m_flow->close(), [](FlowMonitor *self) {
-        self->logEvent(
-            EventKind::ActionDone, 0, 0, QStringLiteral("close: done, both sides ended"));
+    whenDone(m_flow, this, m_flow->close(), [](FlowMonitor *self, const rill::CloseResult &r) {
+        QString text = r.isOk() ? QStringLiteral("close: done, both sides ended")
+                                : QStringLiteral("close: ") + rill::errorMessage(r.error());
+        if (r.bytesDiscarded() > 0)
+            text += QStringLiteral(" (%1 unread bytes discarded)").arg(r.bytesDiscarded());
+        self->logEvent(EventKind::ActionDone, 0, 0, text);
     });
 }
 

@@ -100,13 +100,13 @@ void watch(Flow *flow, bool verbose)
 {
     if (!verbose)
         return;
-    const QString name = flow->peerEndpoint();
+    const QString name = flow->peerEndpoint().toString();
     auto log = [name](const QString &what) {
         printLine(QStringLiteral("%1 rillcat: %2: %3")
                           .arg(QDateTime::currentDateTime().toString(Qt::ISODateWithMs), name,
                                what));
     };
-    log(QStringLiteral("connected (local end %1)").arg(flow->localEndpoint()));
+    log(QStringLiteral("connected (local end %1)").arg(flow->localEndpoint().toString()));
     QObject::connect(flow, &Flow::writeStateChanged, flow, [log](Flow::WriteState state) {
         if (state == Flow::WriteState::Closed)
             log(QStringLiteral("write shut down"));

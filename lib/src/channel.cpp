@@ -705,12 +705,16 @@ void ChannelPrivate::finishEnd(quint64 id, const WriteResult &result)
 // their own, only these two functions change.
 QFuture<WriteResult> ChannelPrivate::flowShutdown(Flow::Direction direction)
 {
-    return m_flow->shutdown(direction).then([] { return WriteResult::ok(); });
+    return m_flow->shutdown(direction);
 }
 
 QFuture<WriteResult> ChannelPrivate::flowClose()
 {
-    return m_flow->close().then([] { return WriteResult::ok(); });
+    // A synchronous continuation: the channel's result is the write side's; unread input the
+    // flow discarded is not an error of the channel's close.
+    return m_flow->close().then([](const CloseResult &r) {
+        return r.isOk() ? WriteResult::ok() : WriteResult::fromError(r.error());
+    });
 }
 
 // The channel is going away: what it still owes finishes Aborted. Taken out of the members

@@ -77,7 +77,7 @@ QuickFlow::QuickFlow(Endpoint::Type type, std::unique_ptr<Flow> flow, QObject *p
     : QObject(parent), m_type(type)
 {
     m_highWaterMark = flow->highWaterMark();
-    m_endpoint = flow->peerEndpoint();
+    m_endpoint = flow->peerEndpoint().toString();
     attach(std::move(flow));
 }
 
@@ -105,12 +105,12 @@ QString QuickFlow::transport() const
 
 QString QuickFlow::localEndpoint() const
 {
-    return m_flow ? m_flow->localEndpoint() : QString();
+    return m_flow ? m_flow->localEndpoint().toString() : QString();
 }
 
 QString QuickFlow::peerEndpoint() const
 {
-    return m_flow ? m_flow->peerEndpoint() : QString();
+    return m_flow ? m_flow->peerEndpoint().toString() : QString();
 }
 
 void QuickFlow::setConnectTimeout(int milliseconds)
@@ -309,8 +309,8 @@ void QuickFlow::attach(std::unique_ptr<Flow> owned)
     connect(flow, &Flow::writesWaitingChanged, this, &QuickFlow::writesWaitingChanged);
     connect(flow, &Flow::writeSent, this, &QuickFlow::refreshBytesOut);
 
-    qCDebug(lcQuickFlow) << this << "attached" << flow->localEndpoint() << "->"
-                         << flow->peerEndpoint();
+    qCDebug(lcQuickFlow) << this << "attached" << flow->localEndpoint().toString() << "->"
+                         << flow->peerEndpoint().toString();
     Q_EMIT flowChanged();
     Q_EMIT endpointsChanged();
     Q_EMIT bytesQueuedChanged();

@@ -539,10 +539,10 @@ void tst_Combinators::proxyRequestResponseFromTcpToUnix()
     const QString response = QStringLiteral("200 OK, sent after the request's end of stream");
     Peer client;
     Peer server;
-    QVERIFY2(client.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint(),
+    QVERIFY2(client.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint().toString(),
                                  QStringLiteral("--text"), request}),
              qPrintable(client.describe()));
-    QVERIFY2(server.startPython({QStringLiteral("read-then-reply"), local.endpoint(),
+    QVERIFY2(server.startPython({QStringLiteral("read-then-reply"), local.endpoint().toString(),
                                  QStringLiteral("--text"), response}),
              qPrintable(server.describe()));
     std::unique_ptr<Flow> a = accepted(tcp);
@@ -580,10 +580,10 @@ void tst_Combinators::proxyBulkBothWaysOverSockets()
     Peer one;
     Peer two;
     const QString bytes = QString::number(size);
-    QVERIFY2(one.startPython({QStringLiteral("bulk"), tcp.endpoint(), QStringLiteral("--bytes"),
+    QVERIFY2(one.startPython({QStringLiteral("bulk"), tcp.endpoint().toString(), QStringLiteral("--bytes"),
                               bytes, QStringLiteral("--seed"), QStringLiteral("1")}),
              qPrintable(one.describe()));
-    QVERIFY2(two.startPython({QStringLiteral("bulk"), local.endpoint(), QStringLiteral("--bytes"),
+    QVERIFY2(two.startPython({QStringLiteral("bulk"), local.endpoint().toString(), QStringLiteral("--bytes"),
                               bytes, QStringLiteral("--seed"), QStringLiteral("2")}),
              qPrintable(two.describe()));
     std::unique_ptr<Flow> a = accepted(tcp);
@@ -631,10 +631,10 @@ void tst_Combinators::copyBackpressureOverSockets()
     QVERIFY(local.listen(dir.filePath(QStringLiteral("stall.sock"))));
     Peer sender;
     Peer staller;
-    QVERIFY2(sender.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint(),
+    QVERIFY2(sender.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint().toString(),
                                  QStringLiteral("--bytes"), QString::number(size)}),
              qPrintable(sender.describe()));
-    QVERIFY2(staller.startPython({QStringLiteral("stall"), local.endpoint()}),
+    QVERIFY2(staller.startPython({QStringLiteral("stall"), local.endpoint().toString()}),
              qPrintable(staller.describe()));
     std::unique_ptr<Flow> source = accepted(tcp);
     std::unique_ptr<Flow> destination = accepted(local);
@@ -672,16 +672,16 @@ void tst_Combinators::proxyPeerResetOverTcp()
     QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
     Peer client;
     Peer server;
-    QVERIFY2(client.startPython({QStringLiteral("stall"), tcp.endpoint()}),
+    QVERIFY2(client.startPython({QStringLiteral("stall"), tcp.endpoint().toString()}),
              qPrintable(client.describe()));
     std::unique_ptr<Flow> a = accepted(tcp);
-    QVERIFY2(server.startPython({QStringLiteral("stall"), tcp.endpoint()}),
+    QVERIFY2(server.startPython({QStringLiteral("stall"), tcp.endpoint().toString()}),
              qPrintable(server.describe()));
     std::unique_ptr<Flow> b = accepted(tcp);
     QVERIFY2(a && b, "accepting the peers failed");
     QVERIFY2(client.waitForEvent(QStringLiteral("connected")), qPrintable(client.describe()));
     QVERIFY2(server.waitForEvent(QStringLiteral("connected")), qPrintable(server.describe()));
-    const QString clientEndpoint = a->peerEndpoint();
+    const QString clientEndpoint = a->peerEndpoint().toString();
 
     QFuture<ProxyResult> proxying = rill::proxy(a.get(), b.get());
     client.command("reset");

@@ -105,7 +105,7 @@ QCoro::Task<bool> closeAndReport(Flow *flow)
 // close(), reading what the peer still sends until its end of stream; true if that was Eof.
 QCoro::Task<bool> closeAndDrain(Flow *flow)
 {
-    QFuture<void> closed = flow->close();
+    auto closed = flow->close();
     ReadResult r;
     do {
         r = co_await flow->read();

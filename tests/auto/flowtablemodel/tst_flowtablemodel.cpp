@@ -50,8 +50,8 @@ QString mismatch(const FlowTableModel &model, int row, const Flow *flow)
             wrong << QStringLiteral("column %1 does not show its role").arg(column);
     };
     check(FlowTableModel::TransportRole, flow->transportName());
-    check(FlowTableModel::LocalEndpointRole, flow->localEndpoint());
-    check(FlowTableModel::PeerEndpointRole, flow->peerEndpoint());
+    check(FlowTableModel::LocalEndpointRole, flow->localEndpoint().toString());
+    check(FlowTableModel::PeerEndpointRole, flow->peerEndpoint().toString());
     check(FlowTableModel::StateRole, QVariant::fromValue(flow->state()));
     check(FlowTableModel::ReadStateRole, QVariant::fromValue(flow->readState()));
     check(FlowTableModel::WriteStateRole, QVariant::fromValue(flow->writeState()));

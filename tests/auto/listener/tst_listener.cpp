@@ -76,7 +76,7 @@ private:
                 *why = rill::errorMessage(listener->error());
                 return false;
             }
-            any->endpoint = listener->endpoint();
+            any->endpoint = listener->endpoint().toString();
         } else if (kind == QLatin1String("LocalListener")) {
             auto *listener = new rill::LocalListener;
             any->object.reset(listener);
@@ -88,7 +88,7 @@ private:
                 *why = rill::errorMessage(listener->error());
                 return false;
             }
-            any->endpoint = listener->endpoint();
+            any->endpoint = listener->endpoint().toString();
         } else {
             auto *listener = new rill::Listener;
             any->object.reset(listener);
@@ -246,7 +246,7 @@ void tst_Listener::acceptsInArrivalOrder()
             drained, QByteArray("conn-") + QByteArray::number(i) + '\n', rill::ReadResult::eof());
     }
     for (auto &flow : flows) {
-        QFuture<void> closed = flow->close();
+        auto closed = flow->close();
         RILL_AWAIT_VOID(closed);
     }
     QVERIFY2(peer.waitForEvent(QStringLiteral("done")), qPrintable(peer.describe()));
@@ -630,7 +630,7 @@ void tst_Listener::tcpListenReportsAddressInUse()
 {
     rill::TcpListener first;
     QVERIFY(first.listen(QHostAddress::LocalHost, 0));
-    const QString endpoint = first.endpoint();
+    const QString endpoint = first.endpoint().toString();
     QCOMPARE(endpoint, QStringLiteral("tcp:127.0.0.1:%1").arg(first.serverPort()));
     rill::TcpListener second;
     QVERIFY(!second.listen(QHostAddress::LocalHost, first.serverPort()));
@@ -693,19 +693,19 @@ void tst_Listener::listenerAndConnectTo()
         QVERIFY(tcp ? qobject_cast<rill::TcpFlow *>(flow) != nullptr
                     : qobject_cast<rill::LocalFlow *>(flow) != nullptr);
     }
-    QCOMPARE(client.flow()->peerEndpoint(), bound.toString());
+    QCOMPARE(client.flow()->peerEndpoint().toString(), bound.toString());
 
     // Both directions, each half-closed on its own.
     QFuture<rill::WriteResult> ping = client.flow()->write("ping");
-    QFuture<void> clientDone = client.flow()->shutdown(Flow::Direction::Write);
+    auto clientDone = client.flow()->shutdown(Flow::Direction::Write);
     const rilltest::Drained request = rilltest::readToEnd(server.flow());
     RILL_CHECK_DRAINED(request, QByteArray("ping"), rill::ReadResult::eof());
     QFuture<rill::WriteResult> pong = server.flow()->write("pong");
-    QFuture<void> serverClosed = server.flow()->close();
+    auto serverClosed = server.flow()->close();
     const rilltest::Drained reply = rilltest::readToEnd(client.flow());
     RILL_CHECK_DRAINED(reply, QByteArray("pong"), rill::ReadResult::eof());
     RILL_AWAIT_VOID(serverClosed);
-    QFuture<void> clientClosed = client.flow()->close();
+    auto clientClosed = client.flow()->close();
     RILL_AWAIT_VOID(clientClosed);
     QVERIFY(ping.result().isOk() && pong.result().isOk());
 
@@ -741,7 +741,7 @@ void tst_Listener::connectToAndListenerWithPythonPeers()
     RILL_AWAIT(connecting, client);
     QVERIFY2(client.isOk(), qPrintable(rill::errorMessage(client.error())));
     QFuture<rill::WriteResult> write = client.flow()->write("echo me");
-    QFuture<void> closed = client.flow()->close();
+    auto closed = client.flow()->close();
     const rilltest::Drained echoed = rilltest::readToEnd(client.flow());
     RILL_CHECK_DRAINED(echoed, QByteArray("echo me"), rill::ReadResult::eof());
     RILL_AWAIT_VOID(closed);
@@ -760,7 +760,7 @@ void tst_Listener::connectToAndListenerWithPythonPeers()
     const rilltest::Drained request = rilltest::readToEnd(server.flow());
     RILL_CHECK_DRAINED(request, QByteArray("hello listener"), rill::ReadResult::eof());
     QFuture<rill::WriteResult> reply = server.flow()->write("hello caller");
-    QFuture<void> serverClosed = server.flow()->close();
+    auto serverClosed = server.flow()->close();
     RILL_AWAIT_VOID(serverClosed);
     const auto done = caller.waitForEvent(QStringLiteral("done"));
     QVERIFY2(done, qPrintable(caller.describe()));

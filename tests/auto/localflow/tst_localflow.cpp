@@ -60,11 +60,11 @@ void tst_LocalFlow::endpointsNameThePath()
     const qintptr fd = local->socketDescriptor();
     QVERIFY(fd >= 0);
     if (role == Role::Client) {
-        QCOMPARE(local->peerEndpoint(), link.endpoint);
+        QCOMPARE(local->peerEndpoint().toString(), link.endpoint);
         QCOMPARE(local->serverName(), path);
         QCOMPARE(peerPath(fd), path);
     } else {
-        QCOMPARE(local->localEndpoint(), link.endpoint);
+        QCOMPARE(local->localEndpoint().toString(), link.endpoint);
     }
 }
 
@@ -126,7 +126,7 @@ void tst_LocalFlow::wrapsAcceptedQLocalSocket()
     const rilltest::Drained drained = rilltest::readToEnd(&flow);
     RILL_CHECK_DRAINED(drained, QByteArray("hello"), rill::ReadResult::eof());
     QFuture<rill::WriteResult> reply = flow.write("reply");
-    QFuture<void> closed = flow.close();
+    auto closed = flow.close();
     RILL_AWAIT_VOID(closed);
     QVERIFY(reply.isFinished() && reply.result().isOk());
 
@@ -154,7 +154,7 @@ void tst_LocalFlow::wrapsConnectingQLocalSocket()
     QSignalSpy errors(socket, &QLocalSocket::errorOccurred);
     LocalFlow flow(socket);
     QFuture<rill::WriteResult> write = flow.write("ping");
-    QFuture<void> shutdown = flow.shutdown(rill::Flow::Direction::Write);
+    auto shutdown = flow.shutdown(rill::Flow::Direction::Write);
 
     const rilltest::Drained drained = rilltest::readToEnd(&flow);
     RILL_CHECK_DRAINED(drained, QByteArray("pong"), rill::ReadResult::eof());

@@ -218,7 +218,7 @@ protected:
             return {};
         if (a->localPort() != b->peerPort()) {
             m_error = QStringLiteral("accepted the wrong connection (%1 vs %2)")
-                              .arg(a->localEndpoint(), b->peerEndpoint());
+                              .arg(a->localEndpoint().toString(), b->peerEndpoint().toString());
             return {};
         }
         return {std::move(a), std::move(b)};
@@ -826,7 +826,7 @@ void Sequence::opShutdown(Side &x, Flow::Direction direction)
     VoidRec v{direction == Flow::Direction::Read        ? VoidRec::ShutdownRead
                       : direction == Flow::Direction::Write ? VoidRec::ShutdownWrite
                                                             : VoidRec::ShutdownBoth,
-              x.flow->shutdown(direction)};
+              rilltest::asVoid(x.flow->shutdown(direction))};
     x.voids.push_back(std::move(v));
 }
 
@@ -836,7 +836,7 @@ void Sequence::opClose(Side &x)
     x.closeCalled = true;
     x.writeShutRequested = true;
     setWriteEndOnShutdown(x);
-    x.voids.push_back(VoidRec{VoidRec::Close, x.flow->close()});
+    x.voids.push_back(VoidRec{VoidRec::Close, rilltest::asVoid(x.flow->close())});
 }
 
 void Sequence::opAbort(Side &x)

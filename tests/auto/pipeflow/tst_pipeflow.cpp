@@ -110,17 +110,17 @@ void TestPipeFlow::endpointsArePipeN()
     const QRegularExpression shape(QStringLiteral("^pipe:\\d+$"));
     for (Flow *f : {static_cast<Flow *>(a.get()), static_cast<Flow *>(b.get()),
                     static_cast<Flow *>(c.get()), static_cast<Flow *>(d.get())}) {
-        QVERIFY2(shape.match(f->localEndpoint()).hasMatch(),
-                 qPrintable(QStringLiteral("local endpoint \"%1\" is not pipe:N").arg(f->localEndpoint())));
-        QVERIFY2(shape.match(f->peerEndpoint()).hasMatch(),
-                 qPrintable(QStringLiteral("peer endpoint \"%1\" is not pipe:N").arg(f->peerEndpoint())));
-        QCOMPARE(f->property("localEndpoint").toString(), f->localEndpoint());
-        QCOMPARE(f->property("peerEndpoint").toString(), f->peerEndpoint());
+        QVERIFY2(shape.match(f->localEndpoint().toString()).hasMatch(),
+                 qPrintable(QStringLiteral("local endpoint \"%1\" is not pipe:N").arg(f->localEndpoint().toString())));
+        QVERIFY2(shape.match(f->peerEndpoint().toString()).hasMatch(),
+                 qPrintable(QStringLiteral("peer endpoint \"%1\" is not pipe:N").arg(f->peerEndpoint().toString())));
+        QCOMPARE(f->property("localEndpoint").toString(), f->localEndpoint().toString());
+        QCOMPARE(f->property("peerEndpoint").toString(), f->peerEndpoint().toString());
     }
-    QCOMPARE(a->peerEndpoint(), b->localEndpoint());
-    QCOMPARE(b->peerEndpoint(), a->localEndpoint());
-    QVERIFY2(a->localEndpoint() != b->localEndpoint(), "the two ends have the same endpoint");
-    const QSet<QString> all{a->localEndpoint(), b->localEndpoint(), c->localEndpoint(), d->localEndpoint()};
+    QCOMPARE(a->peerEndpoint().toString(), b->localEndpoint().toString());
+    QCOMPARE(b->peerEndpoint().toString(), a->localEndpoint().toString());
+    QVERIFY2(a->localEndpoint().toString() != b->localEndpoint().toString(), "the two ends have the same endpoint");
+    const QSet<QString> all{a->localEndpoint().toString(), b->localEndpoint().toString(), c->localEndpoint().toString(), d->localEndpoint().toString()};
     QCOMPARE(all.size(), 4); // unique across pairs
 }
 
@@ -227,7 +227,7 @@ void TestPipeFlow::destroyingOneEndResetsTheOther()
     prepare(setup, dying.get(), survivor.get(), p);
     if (QTest::currentTestFailed())
         return;
-    const QString goneEndpoint = dying->localEndpoint();
+    const QString goneEndpoint = dying->localEndpoint().toString();
     QSignalSpy errors(survivor.get(), &Flow::errorOccurred);
     const auto flowsFirst = destroyFirst(a, b);
     QFuture<ReadResult> pending;
@@ -263,7 +263,7 @@ void TestPipeFlow::abortingOneEndResetsTheOther()
     QCOMPARE(dying->state(), Flow::State::Closed);
     QCOMPARE(dying->error().kind(), Error::Kind::Aborted);
     QCOMPARE(ownErrors.count(), 1);
-    checkSurvivorWasReset(survivor, p, dying->localEndpoint(), pending, errors);
+    checkSurvivorWasReset(survivor, p, dying->localEndpoint().toString(), pending, errors);
 }
 
 void TestPipeFlow::destroyingAClosedEndDoesNotReset()
@@ -408,7 +408,7 @@ struct Side
     void sendNext(qsizetype i)
     {
         if (i == toSend.size()) {
-            flow->shutdown(Flow::Direction::Write).then(flow, [this] {
+            flow->shutdown(Flow::Direction::Write).then(flow, [this](const rill::WriteResult &) {
                 noteThread();
                 sendDone = true;
                 maybeClose();
@@ -444,7 +444,7 @@ struct Side
     {
         if (!sendDone || !readDone)
             return;
-        flow->close().then(flow, [this] {
+        flow->close().then(flow, [this](const rill::CloseResult &) {
             noteThread();
             closed = true;
         });
@@ -524,7 +524,7 @@ void TestPipeFlow::destroyInOneThreadResetsTheOtherThread()
     auto [ownedA, ownedB] = PipeFlow::createPair();
     PipeFlow *a = threadA.adopt(std::move(ownedA));
     PipeFlow *b = threadB.adopt(std::move(ownedB));
-    const QString aEndpoint = a->localEndpoint();
+    const QString aEndpoint = a->localEndpoint().toString();
     QFuture<ReadResult> pending = b->read();
     QFuture<ReadResult> own = a->read();
     threadA.destroy(a);

@@ -235,9 +235,9 @@ void TestResult::resetErrorFromAFlowNamesTheEndpoint()
                                      + debugString(r)));
     QCOMPARE(r.error().kind(), Error::Kind::Reset);
     QVERIFY2(!r.error().endpoint().isEmpty(), "a reset error must name the endpoint");
-    QCOMPARE(r.error().endpoint(), b->peerEndpoint());
+    QCOMPARE(r.error().endpoint(), b->peerEndpoint().toString());
     const QString message = rill::errorMessage(r.error());
-    QVERIFY2(message.startsWith(b->peerEndpoint() + QStringLiteral(": ")),
+    QVERIFY2(message.startsWith(b->peerEndpoint().toString() + QStringLiteral(": ")),
              qPrintable(QStringLiteral("errorMessage() does not start with the endpoint: ")
                         + message));
     QCOMPARE(b->error(), r.error());

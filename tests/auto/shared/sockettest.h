@@ -351,8 +351,9 @@ public:
                 progress = true;
             }
             if (!m_endFuture && m_end != End::None && allAccepted()) {
-                m_endFuture = m_end == End::Close ? m_flow->close()
-                                                  : m_flow->shutdown(rill::Flow::Direction::Write);
+                m_endFuture = m_end == End::Close
+                        ? rilltest::asVoid(m_flow->close())
+                        : rilltest::asVoid(m_flow->shutdown(rill::Flow::Direction::Write));
                 progress = true;
             }
             if (m_reading && !m_readEnd) {
@@ -537,7 +538,7 @@ protected:
             QString text = what;
             if (flow)
                 text += QStringLiteral("\n  flow: %1 -> %2, state %3/%4/%5, error %6")
-                            .arg(flow->localEndpoint(), flow->peerEndpoint(),
+                            .arg(flow->localEndpoint().toString(), flow->peerEndpoint().toString(),
                                 QString::fromLatin1(rilltest::enumName(flow->state())),
                                 QString::fromLatin1(rilltest::enumName(flow->readState())),
                                 QString::fromLatin1(rilltest::enumName(flow->writeState())),
@@ -589,7 +590,7 @@ protected:
                 return false;
             }
             // An accepted Unix connection has no peer name: its socket path names it.
-            link->endpoint = m_transport == Transport::Tcp ? link->flow->peerEndpoint() : endpoint;
+            link->endpoint = m_transport == Transport::Tcp ? link->flow->peerEndpoint().toString() : endpoint;
         }
         const auto connected = link->peer->waitForEvent(QStringLiteral("connected"));
         if (!connected) {
@@ -634,7 +635,7 @@ protected:
                 *why = QStringLiteral("listen failed: ") + rill::errorMessage(listener->error());
                 return {};
             }
-            const QString endpoint = listener->endpoint();
+            const QString endpoint = listener->endpoint().toString();
             m_tcpListeners.push_back(std::move(listener));
             return endpoint;
         }
@@ -643,7 +644,7 @@ protected:
             *why = QStringLiteral("listen failed: ") + rill::errorMessage(listener->error());
             return {};
         }
-        const QString endpoint = listener->endpoint();
+        const QString endpoint = listener->endpoint().toString();
         m_localListeners.push_back(std::move(listener));
         return endpoint;
     }
@@ -871,7 +872,7 @@ private Q_SLOTS:
                                     "peer sent: ")
                 + transfer.describe()));
 
-        QFuture<void> closed = flow->close();
+        auto closed = flow->close();
         RILL_AWAIT_VOID(closed);
         QCOMPARE(flow->state(), rill::Flow::State::Closed);
         QCOMPARE(descriptorOf(flow), qintptr(-1));
@@ -914,7 +915,7 @@ private Q_SLOTS:
             "a write below the high-water mark must be accepted at once");
         transfer.recordSent(head);
         transfer.recordSent(tail);
-        QFuture<void> closed = flow->close();
+        auto closed = flow->close();
         QCOMPARE(flow->bytesQueued(), headQueued + 3 * MiB);
         QCOMPARE(flow->state(), rill::Flow::State::Closing);
 
@@ -1171,7 +1172,7 @@ private Q_SLOTS:
         QTRY_COMPARE(sent.size(), 3);
         QCOMPARE(flow->bytesQueued(), 0);
 
-        QFuture<void> shut = flow->shutdown(rill::Flow::Direction::Write);
+        auto shut = flow->shutdown(rill::Flow::Direction::Write);
         const rilltest::Drained echoed = rilltest::readToEnd(flow);
         RILL_CHECK_DRAINED(echoed, QByteArrayLiteral("first second third"), rill::ReadResult::eof());
         RILL_AWAIT_VOID(shut);
@@ -1343,7 +1344,7 @@ private Q_SLOTS:
         QFuture<rill::ReadResult> read = flow->read();
         QFuture<rill::WriteResult> first = flow->write(rilltest::pattern(flow->highWaterMark(), 1));
         QFuture<rill::WriteResult> second = flow->write("waits behind the first");
-        QFuture<void> closed = flow->close();
+        auto closed = flow->close();
 
         rill::ReadResult readResult;
         RILL_AWAIT(read, readResult);
@@ -1388,7 +1389,7 @@ private Q_SLOTS:
         QVERIFY2(fillUntilBlocked(&fill, &why), link.why(why));
         QFuture<rill::WriteResult> write = fill.pendingWrite();
         QFuture<rill::ReadResult> read = link.flow->read();
-        QFuture<void> shutdown = link.flow->shutdown(rill::Flow::Direction::Write);
+        auto shutdown = link.flow->shutdown(rill::Flow::Direction::Write);
         if (destroy)
             link.flow.reset();
         else
@@ -1430,7 +1431,7 @@ private Q_SLOTS:
             m_transport == Transport::Tcp ? int(AF_INET) : int(AF_UNIX));
 
         QFuture<rill::WriteResult> write = flow->write("ping");
-        QFuture<void> shutdown = flow->shutdown(rill::Flow::Direction::Write);
+        auto shutdown = flow->shutdown(rill::Flow::Direction::Write);
         const rilltest::Drained drained = rilltest::readToEnd(flow);
         RILL_CHECK_DRAINED(drained, QByteArray("ping"), rill::ReadResult::eof());
         QVERIFY(write.isFinished() && write.result().isOk());

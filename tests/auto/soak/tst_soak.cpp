@@ -73,8 +73,8 @@ public:
             *why = rill::errorMessage(m_local->error());
             return false;
         }
-        tcpEndpoint = m_tcp->endpoint();
-        localEndpoint = m_local->endpoint();
+        tcpEndpoint = m_tcp->endpoint().toString();
+        localEndpoint = m_local->endpoint().toString();
         acceptNext<rill::TcpListener, rill::TcpFlow>(m_tcp.get());
         acceptNext<rill::LocalListener, rill::LocalFlow>(m_local.get());
         return true;
@@ -149,7 +149,7 @@ private:
                         fail(QStringLiteral("an echo's write gave ") + rilltest::debugString(write));
                 });
             } else if (read.isEof()) {
-                flow->close().then(this, [this] { ++ended; });
+                flow->close().then(this, [this](const rill::CloseResult &) { ++ended; });
             } else {
                 fail(QStringLiteral("an echo's read gave ") + rilltest::debugString(read));
             }
@@ -327,7 +327,7 @@ private:
                 break;
             if (stopping) {
                 client->closing = true;
-                client->flow->close().then(this, [this, client] {
+                client->flow->close().then(this, [this, client](const rill::CloseResult &) {
                     if (!gone)
                         client->closed = true;
                 });

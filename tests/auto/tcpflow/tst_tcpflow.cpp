@@ -72,8 +72,8 @@ void tst_TcpFlow::addressesAreTheConnections()
     // The peer's own view: its local endpoint is our peer, its peer is us.
     const QString peersLocal = link.connected.value(QLatin1String("local")).toString();
     const QString peersPeer = link.connected.value(QLatin1String("peer")).toString();
-    QCOMPARE(tcp->localEndpoint(), peersPeer);
-    QCOMPARE(tcp->peerEndpoint(), peersLocal);
+    QCOMPARE(tcp->localEndpoint().toString(), peersPeer);
+    QCOMPARE(tcp->peerEndpoint().toString(), peersLocal);
     QCOMPARE(tcp->localAddress().toString(), QStringLiteral("127.0.0.1"));
     QCOMPARE(tcp->peerAddress().toString(), QStringLiteral("127.0.0.1"));
     QCOMPARE(tcp->localPort(), portOf(peersPeer));
@@ -122,7 +122,7 @@ void tst_TcpFlow::lowDelayIsOnAndSettable()
 
     // The connection still works with its options changed.
     QFuture<rill::WriteResult> write = tcp->write("ping");
-    QFuture<void> shutdown = tcp->shutdown(rill::Flow::Direction::Write);
+    auto shutdown = tcp->shutdown(rill::Flow::Direction::Write);
     const rilltest::Drained drained = rilltest::readToEnd(tcp);
     RILL_CHECK_DRAINED(drained, QByteArray("ping"), rill::ReadResult::eof());
     RILL_AWAIT_VOID(shutdown);
@@ -202,7 +202,7 @@ void tst_TcpFlow::wrapsAcceptedQTcpSocket()
     const rilltest::Drained drained = rilltest::readToEnd(&flow);
     RILL_CHECK_DRAINED(drained, QByteArray("hello"), rill::ReadResult::eof());
     QFuture<rill::WriteResult> reply = flow.write("reply");
-    QFuture<void> closed = flow.close();
+    auto closed = flow.close();
     RILL_AWAIT_VOID(closed);
     QVERIFY(reply.isFinished() && reply.result().isOk());
 
@@ -238,7 +238,7 @@ void tst_TcpFlow::wrapsConnectingQTcpSocket()
     TcpFlow flow(socket);
     QCOMPARE(flow.state(), rill::Flow::State::Connecting);
     QFuture<rill::WriteResult> write = flow.write("ping");
-    QFuture<void> shutdown = flow.shutdown(rill::Flow::Direction::Write);
+    auto shutdown = flow.shutdown(rill::Flow::Direction::Write);
 
     const rilltest::Drained drained = rilltest::readToEnd(&flow);
     RILL_CHECK_DRAINED(drained, QByteArray("pong"), rill::ReadResult::eof());
@@ -273,13 +273,13 @@ void tst_TcpFlow::ipv6Loopback()
     auto *tcp = qobject_cast<TcpFlow *>(flow.get());
     QVERIFY(tcp);
     QCOMPARE(tcp->peerAddress(), QHostAddress(QHostAddress::LocalHostIPv6));
-    QCOMPARE(tcp->peerEndpoint(), endpoint);
-    QVERIFY2(tcp->localEndpoint().startsWith(QLatin1String("tcp:[::1]:")),
-        qPrintable(tcp->localEndpoint()));
+    QCOMPARE(tcp->peerEndpoint().toString(), endpoint);
+    QVERIFY2(tcp->localEndpoint().toString().startsWith(QLatin1String("tcp:[::1]:")),
+        qPrintable(tcp->localEndpoint().toString()));
     QCOMPARE(intOption(tcp->socketDescriptor(), SOL_SOCKET, SO_DOMAIN), int(AF_INET6));
 
     QFuture<rill::WriteResult> write = tcp->write("over IPv6");
-    QFuture<void> closed = tcp->close();
+    auto closed = tcp->close();
     const rilltest::Drained drained = rilltest::readToEnd(tcp);
     RILL_CHECK_DRAINED(drained, QByteArray("over IPv6"), rill::ReadResult::eof());
     RILL_AWAIT_VOID(closed);
