@@ -193,10 +193,10 @@ void tst_FlowTableModel::rowsShowSocketFlows()
     for (int row = 0; row < 4; ++row)
         QTRY_ROW_MATCHES(model, row, model.flow(row));
     QCOMPARE(cell(model, 0, FlowTableModel::TransportRole).toString(), QStringLiteral("tcp"));
-    QCOMPARE(cell(model, 0, FlowTableModel::PeerEndpointRole).toString(), tcp.endpoint());
-    QCOMPARE(cell(model, 1, FlowTableModel::LocalEndpointRole).toString(), tcp.endpoint());
+    QCOMPARE(cell(model, 0, FlowTableModel::PeerEndpointRole).toString(), tcp.endpoint().toString());
+    QCOMPARE(cell(model, 1, FlowTableModel::LocalEndpointRole).toString(), tcp.endpoint().toString());
     QCOMPARE(cell(model, 2, FlowTableModel::TransportRole).toString(), QStringLiteral("unix"));
-    QCOMPARE(cell(model, 2, FlowTableModel::PeerEndpointRole).toString(), local.endpoint());
+    QCOMPARE(cell(model, 2, FlowTableModel::PeerEndpointRole).toString(), local.endpoint().toString());
     QCOMPARE(cell(model, 0, FlowTableModel::StateRole).value<Flow::State>(), Flow::State::Open);
 
     // Bytes over a real socket show on both rows.
