@@ -15,6 +15,11 @@ Q_LOGGING_CATEGORY(lcFlow, "rill.flow", QtWarningMsg)
 
 namespace {
 
+// So that a QVariant holding an Endpoint (a property read through the meta-object system, a
+// model's data) reads as its text, as the QString properties before it did. Here rather than in
+// endpoint.cpp, which the endpoint fuzzer compiles without moc.
+const bool endpointConverts = QMetaType::registerConverter<Endpoint, QString>(&Endpoint::toString);
+
 Error abortedError()
 {
     return Error(Error::Kind::Aborted, QStringLiteral("the flow was aborted"));

@@ -89,6 +89,10 @@ void check(const QString &text)
                 violated(text, "a host with a space, control character or bracket", show(e));
         }
         break;
+    case Endpoint::Type::Pipe:
+        if (!text.startsWith(QLatin1String("pipe:")) || e.path() != text.mid(5) || e.path().isEmpty())
+            violated(text, "a pipe endpoint whose name is not the text after pipe:", show(e));
+        break;
     case Endpoint::Type::Local:
         if (!text.startsWith(QLatin1String("unix:")))
             violated(text, "a unix endpoint from a text without unix:", show(e));

@@ -459,6 +459,7 @@ struct Side
     bool readShut = false;      // shutdown(Read) while the read side was open
     bool writeShutRequested = false; // shutdown(Write/ReadWrite) or close()
     bool closeCalled = false;
+    bool discardedRead = false; // a read gave Discarded (close() threw input away)
     Expect writeEnd; // what writes issued from now on must give
 
     // Writes, in call order; stream = the payloads of those that resolved Ok, in call order.
@@ -1183,6 +1184,8 @@ void Sequence::finishWrite(Side &x, Side &y, WriteRec &w, bool earlierPending)
             allowed = resetBy(y); // the peer is gone
         else if (r.isError())
             allowed = (r.error().kind() == Error::Kind::Reset && resetBy(y))
+                    // the peer went away with bytes of ours accepted and not yet sent
+                    || (r.error().kind() == Error::Kind::Closed && resetBy(y))
                     || (r.error().kind() == Error::Kind::Aborted && (x.aborted || x.destroyed));
         if (!allowed)
             return fail(what + QStringLiteral(" gave %1 though nothing ended the write side when it was called "
@@ -1274,7 +1277,12 @@ void Sequence::finishRead(Side &x, Side &y, ReadRec &rec)
     } else {
         const Error::Kind kind = r.error().kind();
         const bool allowed = (kind == Error::Kind::Aborted && (x.aborted || x.destroyed))
-                || (kind == Error::Kind::Reset && resetBy(y));
+                || (kind == Error::Kind::Reset && resetBy(y))
+                // close() kept what it could for later reads and discarded the rest: the gap
+                // is an error, never a plain Eof
+                || (kind == Error::Kind::Discarded && x.closeCalled);
+        if (kind == Error::Kind::Discarded)
+            x.discardedRead = true;
         if (!allowed)
             return fail(what + QStringLiteral(" gave %1, but nothing aborted this flow or reset its peer").arg(describe(r)));
         if (kind == Error::Kind::Reset && r.error().endpoint().isEmpty())
@@ -1333,7 +1341,10 @@ void Sequence::checkInvariants(Side &x, Side &y)
     if (st != x.state || rs != x.readState || ws != x.writeState)
         return fail(QStringLiteral("%1: state %2/%3/%4 but the signals said %5/%6/%7")
                             .arg(x.name, name(st), name(rs), name(ws), name(x.state), name(x.readState), name(x.writeState)));
-    if (rs != Flow::ReadState::Open && !(x.readShut || x.aborted || resetBy(y) || y.writeShutRequested))
+    // close() discards unread input past its bound: the read side then fails (Discarded).
+    if (rs != Flow::ReadState::Open
+        && !(x.readShut || x.aborted || resetBy(y) || y.writeShutRequested
+             || (x.closeCalled && rs == Flow::ReadState::Failed)))
         return fail(QStringLiteral("%1: the read side is %2 but nothing ended it").arg(x.name, name(rs)));
     if (ws != Flow::WriteState::Open && !(x.writeShutRequested || x.aborted || resetBy(y)))
         return fail(QStringLiteral("%1: the write side is %2 but nothing ended it").arg(x.name, name(ws)));
@@ -1410,7 +1421,10 @@ void Sequence::finalChecks()
         // The stream itself: what y's writes accepted, x read, exactly once and in order,
         // unless the connection was dropped or x stopped reading (then a prefix, checked as
         // the reads came in).
-        const bool clean = !x.aborted && !x.destroyed && !resetBy(y) && !x.readShut;
+        // close() may have discarded input past its bound: then its reads ended with Discarded
+        // and the flow counted what it threw away.
+        const bool discarded = x.closeCalled && x.discardedRead;
+        const bool clean = !x.aborted && !x.destroyed && !resetBy(y) && !x.readShut && !discarded;
         if (clean) {
             if (x.received != y.stream)
                 return fail(QStringLiteral("%1 read %2 bytes, but the peer's accepted writes hold %3: %4")
