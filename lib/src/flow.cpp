@@ -155,10 +155,16 @@ void FlowPrivate::recountObservers(quint64 generation)
 
 qint64 FlowPrivate::readRoom() const
 {
-    // While closing or after shutdown(Read), keep() and onReceived() bound what is kept and
-    // discard the rest: reading in large pieces then only drains faster.
-    if (!m_pendingReads.empty() || m_closing || m_readShut)
+    // After shutdown(Read), or once close() discards, everything that comes is thrown away:
+    // large pieces only drain faster.
+    if (!m_pendingReads.empty() || m_readShut || m_discarding)
         return -1;
+    if (m_closing) {
+        // Only what does not fit below close()'s bound is discarded, so a reader that keeps
+        // reading after close() (slower than the peer in bursts) loses nothing.
+        const qint64 room = qMax<qint64>(appliedHighWaterMark, ReadAhead) - m_receivedBytes;
+        return room > 0 ? room : -1;
+    }
     return qMax<qint64>(ReadAhead - m_receivedBytes, 0);
 }
 

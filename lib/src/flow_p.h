@@ -110,8 +110,8 @@ public:
     void publishEndpoints();    // after the transport's endpoints changed
 
     bool wantsData() const { return m_readEnabled; }
-    // How many bytes may be read now: unbounded (-1) while a read waits or while closing,
-    // else the room left below the read-ahead.
+    // How many bytes may be read now: unbounded (-1) while a read waits or input is being
+    // discarded, else the room left below the read-ahead (while closing, below its bound).
     qint64 readRoom() const;
     size_t writesWaitingCount() const { return m_waitingWrites.size(); }
 
