@@ -110,17 +110,18 @@ Endpoint TcpFlowPrivate::currentPeerEndpoint() const
 {
     if (!peerAddress.isNull())
         return describe(peerAddress, peerPort);
-    if (targetHost.isEmpty())
+    // A wrapped socket's target port is unknown until it connects: no endpoint rather than a
+    // wrong one (port 0 means "any").
+    if (targetHost.isEmpty() || (peerPort == 0 && !peerPortKnown))
         return Endpoint();
     return Endpoint::tcp(targetHost, peerPort);
 }
 
 QString TcpFlowPrivate::errorEndpoint() const
 {
-    const QString text = currentPeerEndpoint().toString();
     if (peerAddress.isNull() && !targetHost.isEmpty() && peerPort == 0 && !peerPortKnown)
-        return text.chopped(2); // not known: say no port rather than a wrong one
-    return text;
+        return Endpoint::tcp(targetHost, 0).toString().chopped(2); // the host, with no port
+    return currentPeerEndpoint().toString();
 }
 
 void TcpFlowPrivate::wrap(QTcpSocket *socket)

@@ -33,6 +33,10 @@ Snapshot snapshotOf(const Flow *flow)
     s.transport = flow->transportName();
     s.localEndpoint = flow->localEndpoint().toString();
     s.peerEndpoint = flow->peerEndpoint().toString();
+    // A wrapped socket that failed before its port was known: where it tried to go, as its
+    // error names it (the host, without a port that would be wrong).
+    if (s.peerEndpoint.isEmpty())
+        s.peerEndpoint = flow->error().endpoint();
     s.state = flow->state();
     s.readState = flow->readState();
     s.writeState = flow->writeState();

@@ -53,12 +53,12 @@ int main(int argc, char **argv)
     c->shutdown(rill::Flow::Direction::Write);
     readAll(s, {}, [s, closedOne](const QByteArray &request, const rill::ReadResult &) {
         s->write("echo: " + request);
-        s->close().then(s, closedOne);
+        s->close().then(s, [closedOne](const rill::CloseResult &) { closedOne(); });
     });
     readAll(c, {}, [c, &reply, &end, closedOne](const QByteArray &data, const rill::ReadResult &r) {
         reply = data;
         end = r;
-        c->close().then(c, closedOne);
+        c->close().then(c, [closedOne](const rill::CloseResult &) { closedOne(); });
     });
 
     QTimer::singleShot(30000, &app, [&] { app.exit(2); });
