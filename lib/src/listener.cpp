@@ -42,7 +42,6 @@ public:
     virtual ~ListenerCore() = default;
 
     virtual FlowType *makeFlow(int fd) = 0;
-    virtual void setAccepting(bool accepting) = 0;
     virtual void announce() = 0;                      // newConnection()
     virtual void announceError(const Error &error) = 0; // errorOccurred()
 
@@ -85,6 +84,58 @@ public:
     QTimer *retryTimer = nullptr;
     int retryMs = 0; // > 0 during an accept error episode: the pause before the next try
     bool pausedForError = false;
+
+    // The listening descriptor and its notifier: accept4() here for both kinds. (QTcpServer
+    // only binds: after one accept error its socket engine keeps reporting that error for
+    // every later EAGAIN, and pauses itself each time.)
+    int listenFd = -1;
+    QSocketNotifier *notifier = nullptr;
+
+    void startAccepting(int fd)
+    {
+        listenFd = fd;
+        notifier = new QSocketNotifier(fd, QSocketNotifier::Read, q);
+        QObject::connect(notifier, &QSocketNotifier::activated, q, [this] { acceptPending(); });
+        listening = true;
+        updateAccepting();
+    }
+    void stopAccepting()
+    {
+        delete notifier;
+        notifier = nullptr;
+        listenFd = -1;
+    }
+    void setAccepting(bool accepting)
+    {
+        if (notifier)
+            notifier->setEnabled(accepting);
+    }
+
+    void acceptPending()
+    {
+        while (listenFd >= 0 && wantsAccepting()) {
+            const int connection = ::accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (connection >= 0) {
+                push(connection);
+                continue;
+            }
+            switch (errno) {
+            case EINTR:
+            case ECONNABORTED:
+                continue;
+            case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+            case EWOULDBLOCK:
+#endif
+                return;
+            default:
+                // Out of descriptors or memory, or anything unexpected: reading the notifier
+                // again at once would spin. Report, pause, retry.
+                acceptFailed(Error::fromErrno(errno, endpointText()));
+                return;
+            }
+        }
+    }
 
     bool wantsAccepting() const
     {
@@ -210,7 +261,7 @@ public:
     void close()
     {
         listening = false;
-        setAccepting(false);
+        stopAccepting();
         for (int fd : std::exchange(descriptors, {}))
             ::close(fd);
         pendingCount = 0;
@@ -252,15 +303,6 @@ public:
     }
 };
 
-class TcpServer final : public QTcpServer
-{
-public:
-    std::function<void(qintptr)> onIncoming;
-
-protected:
-    void incomingConnection(qintptr descriptor) override { onIncoming(descriptor); }
-};
-
 } // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -271,7 +313,7 @@ public:
     explicit TcpListenerPrivate(TcpListener *q) : ListenerCore(q), q_ptr(q) {}
 
     TcpListener *q_ptr;
-    TcpServer server;
+    QTcpServer server; // binds and listens; accepting is ours
     QHostAddress address; // under mutex
     quint16 port = 0;
 
@@ -282,34 +324,19 @@ public:
         d->adoptAccepted(fd);
         return flow;
     }
-    void setAccepting(bool accepting) override
-    {
-        if (!server.isListening())
-            return;
-        if (accepting)
-            server.resumeAccepting();
-        else
-            server.pauseAccepting();
-    }
     void announce() override { Q_EMIT q_ptr->newConnection(); }
     void announceError(const Error &e) override { Q_EMIT q_ptr->errorOccurred(e); }
 };
 
 TcpListener::TcpListener(QObject *parent) : QObject(parent), d_rill(new TcpListenerPrivate(this))
 {
-    Q_D(TcpListener);
-    d->server.onIncoming = [d](qintptr fd) { d->push(int(fd)); };
-    // Qt pauses accepting on such an error; the core decides when to try again.
-    connect(&d->server, &QTcpServer::acceptError, this, [d](QAbstractSocket::SocketError error) {
-        d->acceptFailed(socketError(error, d->server.errorString(), d->endpointText()));
-    });
 }
 
 TcpListener::~TcpListener()
 {
     Q_D(TcpListener);
-    d->server.close();
     d->close();
+    d->server.close();
 }
 
 bool TcpListener::listen(const QHostAddress &address, quint16 port)
@@ -331,8 +358,8 @@ bool TcpListener::listen(const QHostAddress &address, quint16 port)
         d->port = d->server.serverPort();
         d->endpoint = Endpoint::tcp(d->address.toString(), d->port);
     }
-    d->listening = true;
-    d->updateAccepting();
+    d->server.pauseAccepting(); // for good: the core accepts on the descriptor
+    d->startAccepting(int(d->server.socketDescriptor()));
     Q_EMIT listeningChanged(true);
     return true;
 }
@@ -342,8 +369,8 @@ void TcpListener::close()
     Q_D(TcpListener);
     if (!d->server.isListening())
         return;
-    d->server.close();
     d->close();
+    d->server.close();
     Q_EMIT listeningChanged(false);
 }
 
@@ -383,7 +410,6 @@ public:
     QString path; // under mutex
     int fd = -1;
     ino_t inode = 0; // of our socket file, so close() removes only ours
-    QSocketNotifier *notifier = nullptr;
 
     LocalFlow *makeFlow(int connection) override
     {
@@ -398,17 +424,11 @@ public:
         d->adopt(connection);
         return flow;
     }
-    void setAccepting(bool accepting) override
-    {
-        if (notifier)
-            notifier->setEnabled(accepting);
-    }
     void announce() override { Q_EMIT q_ptr->newConnection(); }
     void announceError(const Error &e) override { Q_EMIT q_ptr->errorOccurred(e); }
 
     bool checkPath(const QByteArray &native);
     bool bindPrivately(const QByteArray &native);
-    void acceptPending();
     void fail(int errnoValue) { setError(Error::fromErrno(errnoValue, endpointText())); }
 };
 
@@ -490,32 +510,6 @@ bool LocalListenerPrivate::bindPrivately(const QByteArray &native)
     return false;
 }
 
-void LocalListenerPrivate::acceptPending()
-{
-    while (fd >= 0 && wantsAccepting()) {
-        const int connection = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (connection >= 0) {
-            push(connection);
-            continue;
-        }
-        switch (errno) {
-        case EINTR:
-        case ECONNABORTED:
-            continue;
-        case EAGAIN:
-#if EAGAIN != EWOULDBLOCK
-        case EWOULDBLOCK:
-#endif
-            return;
-        default:
-            // Out of descriptors or memory, or anything unexpected: reading the notifier again
-            // at once would spin. Report, pause, retry.
-            acceptFailed(Error::fromErrno(errno, endpointText()));
-            return;
-        }
-    }
-}
-
 LocalListener::LocalListener(QObject *parent)
     : QObject(parent), d_rill(new LocalListenerPrivate(this))
 {
@@ -564,10 +558,7 @@ bool LocalListener::listen(const QString &name)
         d->name = name;
         d->path = fullPath;
     }
-    d->notifier = new QSocketNotifier(d->fd, QSocketNotifier::Read, this);
-    connect(d->notifier, &QSocketNotifier::activated, this, [d] { d->acceptPending(); });
-    d->listening = true;
-    d->updateAccepting();
+    d->startAccepting(d->fd);
     Q_EMIT listeningChanged(true);
     return true;
 }
@@ -577,8 +568,7 @@ void LocalListener::close()
     Q_D(LocalListener);
     if (d->fd < 0)
         return;
-    delete d->notifier;
-    d->notifier = nullptr;
+    d->stopAccepting();
     ::close(d->fd);
     d->fd = -1;
     // Remove the name only if it is still our socket.

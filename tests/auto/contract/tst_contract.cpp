@@ -1,0 +1,491 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+// Flow contract v2, one test per decision of the README's contract table: close() never waits
+// on the application's reading, a read from a continuation while the flow fails finishes,
+// errors are sticky and said once, a cancelled read consumes nothing, accept errors are
+// reported and recovered from, a peer that goes away with bytes queued is a loss that is said,
+// setters are visible at once from any thread, a wrapped socket that saw the peer's end keeps
+// its bytes; and deadlines. Pipes where the behaviour is the machinery's, real sockets with a
+// Python peer where the kernel is part of it.
+#include "../shared/sockettest.h"
+#include "../shared/testutil.h"
+
+#include <rill/listener.h>
+#include <rill/pipeflow.h>
+#include <rill/tcpflow.h>
+
+#include <QtCore/QThread>
+#include <QtNetwork/QTcpSocket>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using rill::CloseResult;
+using rill::Error;
+using rill::Flow;
+using rill::PipeFlow;
+using rill::ReadResult;
+using rill::WriteResult;
+using sockettest::Peer;
+
+namespace {
+constexpr qint64 KiB = 1024;
+constexpr qint64 MiB = 1024 * KiB;
+
+bool isKind(const ReadResult &r, Error::Kind kind) { return r.isError() && r.error().kind() == kind; }
+bool isKind(const WriteResult &r, Error::Kind kind) { return r.isError() && r.error().kind() == kind; }
+
+// Fills the process's descriptor table, so the next accept() fails with EMFILE; released on
+// destruction. The limit is lowered first so that this takes few descriptors.
+class DescriptorExhaustion
+{
+public:
+    DescriptorExhaustion()
+    {
+        ::getrlimit(RLIMIT_NOFILE, &m_saved);
+        rlimit lower = m_saved;
+        lower.rlim_cur = qMin<rlim_t>(m_saved.rlim_cur, 4096);
+        ::setrlimit(RLIMIT_NOFILE, &lower);
+        for (;;) {
+            const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                break;
+            m_fds.push_back(fd);
+        }
+    }
+    ~DescriptorExhaustion()
+    {
+        release();
+        ::setrlimit(RLIMIT_NOFILE, &m_saved);
+    }
+    void release()
+    {
+        for (int fd : std::exchange(m_fds, {}))
+            ::close(fd);
+    }
+    bool exhausted() const { return !m_fds.empty(); }
+
+private:
+    rlimit m_saved{};
+    std::vector<int> m_fds;
+};
+} // namespace
+
+class tst_Contract : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void closeDoesNotWaitOnReading_pipe();
+    void closeDoesNotWaitOnReading_sockets_data();
+    void closeDoesNotWaitOnReading_sockets();
+    void closeKeepsWhatFitsForReaders();
+    void readFromContinuationWhileFailing();
+    void abortFromContinuationKeepsTheFirstError();
+    void cancelledReadConsumesNothing();
+    void cancelledWaitingWriteIsWithdrawn();
+    void readDeadline();
+    void writeDeadline();
+    void closeDeadline();
+    void idleTimeout();
+    void peerGoneWithBytesQueued_pipe();
+    void peerGoneWithBytesQueued_tcp();
+    void setterVisibleAtOnceFromAnotherThread();
+    void wrappedSocketThatSawTheEnd();
+    void acceptErrorsAreReported_data();
+    void acceptErrorsAreReported();
+    void acceptDeadline();
+
+private:
+    QTemporaryDir m_dir;
+};
+
+// 4 MiB from a peer that has ended its side, nothing read: close() resolves anyway, says what
+// it discarded, and later reads give the kept bytes and then Discarded, never a plain Eof.
+void tst_Contract::closeDoesNotWaitOnReading_pipe()
+{
+    auto [a, b] = PipeFlow::createPair();
+    const QByteArray data = rilltest::pattern(4 * MiB, 7);
+    QFuture<WriteResult> written = b->write(data);
+    auto shut = b->shutdown(Flow::Direction::Write);
+    auto closed = a->close();
+    CloseResult result;
+    RILL_AWAIT(closed, result);
+    QVERIFY2(result.isOk(), qPrintable(rilltest::debugString(result)));
+    QVERIFY2(result.bytesDiscarded() > 0, "close() discarded nothing of 4 MiB unread");
+    QCOMPARE(a->stats().bytesDiscarded, result.bytesDiscarded());
+    WriteResult shutResult;
+    RILL_AWAIT(shut, shutResult);
+    QCOMPARE(shutResult, WriteResult::ok());
+    const rilltest::Drained drained = rilltest::readToEnd(a.get());
+    QVERIFY(drained.finished);
+    QVERIFY2(data.startsWith(drained.data), "the kept bytes are not the stream's beginning");
+    QCOMPARE(drained.data.size() + result.bytesDiscarded(), data.size());
+    QVERIFY2(isKind(drained.end, Error::Kind::Discarded), qPrintable(rilltest::debugString(drained.end)));
+}
+
+void tst_Contract::closeDoesNotWaitOnReading_sockets_data()
+{
+    QTest::addColumn<bool>("tcp");
+    QTest::newRow("tcp") << true;
+    QTest::newRow("unix") << false;
+}
+
+// The same over real sockets: a Python peer sends 4 MiB and ends its side; we close() without
+// reading. (A TCP peer's FIN cannot arrive while our receive window is full, so the flow must
+// take input while it closes.)
+void tst_Contract::closeDoesNotWaitOnReading_sockets()
+{
+    QFETCH(bool, tcp);
+    rill::Listener listener;
+    const QString where = tcp ? QStringLiteral("tcp:127.0.0.1:0")
+                              : QStringLiteral("unix:") + m_dir.filePath(QStringLiteral("close.sock"));
+    QVERIFY2(listener.listen(rill::Endpoint::parse(where)), qPrintable(errorMessage(listener.error())));
+    Peer peer;
+    QVERIFY(peer.startPython({QStringLiteral("send-then-shutdown"), listener.endpointString(),
+                              QStringLiteral("--bytes"), QString::number(4 * MiB)}));
+    auto accepted = listener.accept();
+    rill::FlowResult<Flow> r;
+    RILL_AWAIT(accepted, r);
+    QVERIFY(r.isOk());
+    std::unique_ptr<Flow> flow = r.takeFlow();
+    auto closed = flow->close(10s);
+    CloseResult result;
+    RILL_AWAIT(closed, result);
+    QVERIFY2(result.isOk(), qPrintable(rilltest::debugString(result)));
+    QVERIFY2(peer.waitForEvent(QStringLiteral("done")), "the peer did not see our end of stream");
+    const rilltest::Drained drained = rilltest::readToEnd(flow.get());
+    QVERIFY(drained.finished);
+    QCOMPARE(drained.data.size() + result.bytesDiscarded(), 4 * MiB);
+    QVERIFY(result.bytesDiscarded() > 0 ? isKind(drained.end, Error::Kind::Discarded)
+                                         : drained.end.isEof());
+}
+
+// Below the bound nothing is lost: a reader that reads after close() gets everything, then Eof.
+void tst_Contract::closeKeepsWhatFitsForReaders()
+{
+    auto [a, b] = PipeFlow::createPair();
+    const QByteArray data = rilltest::pattern(200 * KiB, 8);
+    b->write(data);
+    b->shutdown(Flow::Direction::Write);
+    auto closed = a->close();
+    CloseResult result;
+    RILL_AWAIT(closed, result);
+    QCOMPARE(result, CloseResult::ok());
+    const rilltest::Drained drained = rilltest::readToEnd(a.get());
+    RILL_CHECK_DRAINED(drained, data, ReadResult::eof());
+}
+
+// A continuation on shutdown(Write), run when the peer resets, calls read(): that read must
+// finish (it used to queue behind the failure and wait until the flow was deleted).
+void tst_Contract::readFromContinuationWhileFailing()
+{
+    auto [a, b] = PipeFlow::createPair(1);
+    a->setHighWaterMark(1);
+    a->write(rilltest::pattern(64 * KiB, 1));
+    QFuture<WriteResult> waiting = a->write("waits");
+    QFuture<ReadResult> fromContinuation;
+    bool ran = false;
+    auto shut = a->shutdown(Flow::Direction::Write).then(a.get(), [&](const WriteResult &) {
+        ran = true;
+        fromContinuation = a->read();
+    });
+    b->abort();
+    QTRY_VERIFY_WITH_TIMEOUT(ran, 15000);
+    QVERIFY2(rilltest::waitFor(fromContinuation), "a read made from a continuation never finished");
+    QVERIFY2(isKind(fromContinuation.result(), Error::Kind::Reset),
+             qPrintable(rilltest::debugString(fromContinuation.result())));
+    QVERIFY(isKind(waiting.result(), Error::Kind::Reset));
+}
+
+// abort() from a continuation while the flow fails: errorOccurred once, with the first error,
+// and every later call gets that same error.
+void tst_Contract::abortFromContinuationKeepsTheFirstError()
+{
+    auto [a, b] = PipeFlow::createPair(1);
+    a->setHighWaterMark(1);
+    a->write(rilltest::pattern(64 * KiB, 2));
+    QFuture<WriteResult> waiting = a->write("waits");
+    QFuture<ReadResult> pending = a->read();
+    QSignalSpy errors(a.get(), &Flow::errorOccurred);
+    waiting.then(a.get(), [&](const WriteResult &) { a->abort(); });
+    b->abort();
+    QVERIFY(rilltest::waitFor(pending));
+    QTRY_COMPARE(a->state(), Flow::State::Closed);
+    QCoreApplication::processEvents();
+    QCOMPARE(errors.size(), 1);
+    QCOMPARE(errors.at(0).at(0).value<Error>().kind(), Error::Kind::Reset);
+    QVERIFY(isKind(pending.result(), Error::Kind::Reset));
+    auto later = a->read();
+    QVERIFY(isKind(later.result(), Error::Kind::Reset));
+    QCOMPARE(a->error().kind(), Error::Kind::Reset);
+}
+
+// auto f = read(); f.cancel(); then the peer sends "AAAA" and "BBBB": nothing is lost.
+void tst_Contract::cancelledReadConsumesNothing()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QFuture<ReadResult> cancelled = a->read();
+    cancelled.cancel();
+    QFuture<ReadResult> second = a->read();
+    second.cancel();
+    b->write("AAAA");
+    b->write("BBBB");
+    b->shutdown(Flow::Direction::Write);
+    const rilltest::Drained drained = rilltest::readToEnd(a.get());
+    RILL_CHECK_DRAINED(drained, QByteArray("AAAABBBB"), ReadResult::eof());
+    QCOMPARE(a->stats().bytesRead, 8);
+}
+
+// A write cancelled while it waits above the high-water mark is never sent; the ledger says so.
+void tst_Contract::cancelledWaitingWriteIsWithdrawn()
+{
+    auto [a, b] = PipeFlow::createPair(1);
+    a->setHighWaterMark(1);
+    QSignalSpy rejected(a.get(), &Flow::writeRejected);
+    a->write("first");
+    QFuture<WriteResult> withdrawn = a->write("never");
+    QFuture<WriteResult> third = a->write("third");
+    QCOMPARE(a->writesWaiting(), 2);
+    withdrawn.cancel();
+    a->shutdown(Flow::Direction::Write);
+    const rilltest::Drained drained = rilltest::readToEnd(b.get());
+    RILL_CHECK_DRAINED(drained, QByteArray("firstthird"), ReadResult::eof());
+    QCOMPARE(rejected.size(), 1);
+    QCOMPARE(rejected.at(0).at(0).value<quint64>(), quint64(2));
+    QCOMPARE(third.result(), WriteResult::ok());
+}
+
+// A read still waiting at its deadline times out, consumes nothing, and the flow goes on.
+void tst_Contract::readDeadline()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QFuture<ReadResult> timed = a->read(50ms);
+    QVERIFY(rilltest::waitFor(timed));
+    QVERIFY2(isKind(timed.result(), Error::Kind::TimedOut), qPrintable(rilltest::debugString(timed.result())));
+    QCOMPARE(a->readState(), Flow::ReadState::Open);
+    b->write("after");
+    QFuture<ReadResult> next = a->read(5s);
+    ReadResult r;
+    RILL_AWAIT(next, r);
+    QCOMPARE(r, ReadResult::fromData("after"));
+    // An expired deadline takes what is buffered, or times out at once, consuming nothing.
+    b->write("buffered");
+    // (QTRY_* evaluate their expression once more after it held: no side effects in it.)
+    ReadResult polled = ReadResult::fromError(Error(Error::Kind::TimedOut, QString()));
+    const auto poll = [&] {
+        QFuture<ReadResult> f = a->read(QDeadlineTimer(0));
+        if (!f.isFinished())
+            return false; // a read with a past deadline must never wait
+        polled = f.result();
+        return !isKind(polled, Error::Kind::TimedOut);
+    };
+    QVERIFY2(sockettest::runUntil(poll), qPrintable(rilltest::debugString(polled)));
+    QCOMPARE(polled, ReadResult::fromData("buffered"));
+}
+
+// A write waiting at its deadline is withdrawn: nothing of it sent.
+void tst_Contract::writeDeadline()
+{
+    auto [a, b] = PipeFlow::createPair(1);
+    a->setHighWaterMark(1);
+    // The first fills b's read-ahead (b never reads), the second the pipe's buffer, the third
+    // stays queued above the mark: the fourth must wait.
+    const QByteArray first = rilltest::pattern(256 * KiB, 5);
+    a->write(first);
+    a->write("second");
+    a->write("third");
+    QFuture<WriteResult> late = a->write("late", 50ms);
+    QVERIFY(rilltest::waitFor(late));
+    QVERIFY2(isKind(late.result(), Error::Kind::TimedOut), qPrintable(rilltest::debugString(late.result())));
+    QCOMPARE(a->writesWaiting(), 0);
+    a->shutdown(Flow::Direction::Write);
+    const rilltest::Drained drained = rilltest::readToEnd(b.get());
+    RILL_CHECK_DRAINED(drained, first + "secondthird", ReadResult::eof());
+}
+
+// A peer that never ends its side: close(deadline) aborts at the deadline and says TimedOut.
+void tst_Contract::closeDeadline()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QFuture<CloseResult> closed = a->close(50ms);
+    QVERIFY(rilltest::waitFor(closed));
+    QCOMPARE(closed.result().error().kind(), Error::Kind::TimedOut);
+    QCOMPARE(a->state(), Flow::State::Closed);
+    QCOMPARE(a->error().kind(), Error::Kind::TimedOut);
+    // The peer had our end of stream first (close() sends it), then the reset.
+    QTRY_COMPARE(b->error().kind(), Error::Kind::Reset);
+}
+
+void tst_Contract::idleTimeout()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QSignalSpy idle(a.get(), &Flow::idleTimedOut);
+    a->setIdleTimeout(30ms);
+    QCOMPARE(a->idleTimeout(), 30);
+    QTRY_VERIFY(idle.size() >= 1);
+    QCOMPARE(a->state(), Flow::State::Open);
+    a->setIdleAction(Flow::IdleAction::Abort);
+    QTRY_COMPARE(a->state(), Flow::State::Closed);
+    QCOMPARE(a->error().kind(), Error::Kind::TimedOut);
+}
+
+// The peer goes away while we hold accepted bytes: the loss is said, never a clean end.
+void tst_Contract::peerGoneWithBytesQueued_pipe()
+{
+    auto [a, b] = PipeFlow::createPair(64 * KiB);
+    a->setHighWaterMark(16 * MiB);
+    QSignalSpy errors(a.get(), &Flow::errorOccurred);
+    QSignalSpy lost(a.get(), &Flow::writeLost);
+    QFuture<WriteResult> accepted = a->write(rilltest::pattern(4 * MiB, 3));
+    QCOMPARE(accepted.result(), WriteResult::ok());
+    auto shut = a->shutdown(Flow::Direction::Write);
+    b.reset(); // destroying an open end resets the other
+    WriteResult result;
+    RILL_AWAIT(shut, result);
+    QVERIFY2(result.isError(), qPrintable(rilltest::debugString(result)));
+    QVERIFY(a->stats().bytesUnsent > 0);
+    QCOMPARE(a->stats().bytesUnsent + a->stats().bytesWritten, 4 * MiB);
+    QCOMPARE(errors.size(), 1);
+    QCOMPARE(lost.size(), 1);
+}
+
+// Over TCP: the peer closes without reading while 8 MiB of ours are accepted. shutdown()
+// reports the loss (the kernel says reset or broken pipe), as does copy with its side.
+void tst_Contract::peerGoneWithBytesQueued_tcp()
+{
+    rill::TcpListener listener;
+    QVERIFY(listener.listen());
+    Peer peer;
+    QVERIFY(peer.startPython({QStringLiteral("close"), listener.endpoint().toString()}));
+    auto accepted = listener.accept();
+    rill::FlowResult<rill::TcpFlow> r;
+    RILL_AWAIT(accepted, r);
+    std::unique_ptr<rill::TcpFlow> flow = r.takeFlow();
+    QVERIFY(peer.waitForEvent(QStringLiteral("closed")));
+    flow->setHighWaterMark(16 * MiB);
+    QSignalSpy errors(flow.get(), &Flow::errorOccurred);
+    QFuture<WriteResult> written = flow->write(rilltest::pattern(8 * MiB, 4));
+    auto shut = flow->shutdown(Flow::Direction::Write);
+    WriteResult result;
+    RILL_AWAIT(shut, result);
+    QVERIFY2(result.isError(), qPrintable(QStringLiteral("shutdown() after the peer vanished gave ")
+                                          + rilltest::debugString(result)));
+    QVERIFY(flow->stats().bytesUnsent > 0);
+    QCOMPARE(flow->writeState(), Flow::WriteState::Failed);
+    QTRY_COMPARE(errors.size(), 1);
+}
+
+// setHighWaterMark() from another thread: highWaterMark() says the new value right after.
+void tst_Contract::setterVisibleAtOnceFromAnotherThread()
+{
+    QThread thread;
+    thread.start();
+    auto [a, b] = PipeFlow::createPair();
+    a->moveToThread(&thread);
+    a->setHighWaterMark(12345);
+    QCOMPARE(a->highWaterMark(), 12345);
+    QSignalSpy changed(a.get(), &Flow::highWaterMarkChanged);
+    QTRY_COMPARE(changed.size(), 1);
+    QMetaObject::invokeMethod(a.get(), [&] { a.reset(); }, Qt::BlockingQueuedConnection);
+    thread.quit();
+    QVERIFY(thread.wait());
+}
+
+// A QTcpSocket that already read the peer's bytes and its FIN (Qt then closes it): the flow
+// made from it gives those bytes, then Eof, and writes give Eof.
+void tst_Contract::wrappedSocketThatSawTheEnd()
+{
+    Peer peer;
+    QVERIFY(peer.startPython({QStringLiteral("send-then-shutdown"), QStringLiteral("tcp:127.0.0.1:0"),
+                              QStringLiteral("--listen"), QStringLiteral("--text"), QStringLiteral("hello")}));
+    const auto listening = peer.waitForEvent(QStringLiteral("listening"));
+    QVERIFY(listening);
+    const rill::Endpoint at = rill::Endpoint::parse(listening->value(QLatin1String("endpoint")).toString());
+    QVERIFY(at.isValid());
+    auto *socket = new QTcpSocket;
+    socket->connectToHost(at.host(), at.port());
+    QTRY_COMPARE_WITH_TIMEOUT(socket->state(), QAbstractSocket::UnconnectedState, 15000);
+    QCOMPARE(socket->bytesAvailable(), 5);
+    rill::TcpFlow flow(socket);
+    const rilltest::Drained drained = rilltest::readToEnd(&flow);
+    RILL_CHECK_DRAINED(drained, QByteArray("hello"), ReadResult::eof());
+    auto w = flow.write("late");
+    QVERIFY(rilltest::waitFor(w));
+    QCOMPARE(w.result(), WriteResult::eof());
+    QVERIFY(flow.error().isNone());
+}
+
+void tst_Contract::acceptErrorsAreReported_data()
+{
+    QTest::addColumn<bool>("tcp");
+    QTest::newRow("tcp") << true;
+    QTest::newRow("unix") << false;
+}
+
+// Out of descriptors: the waiting accept() gets the error, errorOccurred says it once, and once
+// descriptors are free again the listener accepts by itself (no busy loop meanwhile).
+void tst_Contract::acceptErrorsAreReported()
+{
+    QFETCH(bool, tcp);
+    rill::Listener listener;
+    const QString where = tcp ? QStringLiteral("tcp:127.0.0.1:0")
+                              : QStringLiteral("unix:") + m_dir.filePath(QStringLiteral("emfile.sock"));
+    QVERIFY(listener.listen(rill::Endpoint::parse(where)));
+    QSignalSpy errors(&listener, &rill::Listener::errorOccurred);
+    QSignalSpy incoming(&listener, &rill::Listener::newConnection);
+    const rill::Endpoint at = listener.endpoint();
+    // The client's descriptor is made before the table is full; the kernel completes its
+    // connection without any accept().
+    const int client = ::socket(tcp ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    QVERIFY(client >= 0);
+    QFuture<rill::FlowResult<Flow>> first = listener.accept();
+    {
+        DescriptorExhaustion full;
+        QVERIFY(full.exhausted());
+        int rc;
+        if (tcp) {
+            sockaddr_in address{};
+            address.sin_family = AF_INET;
+            address.sin_port = htons(at.port());
+            address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            rc = ::connect(client, reinterpret_cast<sockaddr *>(&address), sizeof address);
+        } else {
+            sockaddr_un address{};
+            address.sun_family = AF_UNIX;
+            const QByteArray path = QFile::encodeName(at.path());
+            memcpy(address.sun_path, path.constData(), size_t(path.size()));
+            rc = ::connect(client, reinterpret_cast<sockaddr *>(&address), sizeof address);
+        }
+        QCOMPARE(rc, 0);
+        QVERIFY2(rilltest::waitFor(first), "accept() stayed pending while accepting failed");
+        QVERIFY(!first.result().isOk());
+        QCOMPARE(first.result().error().kind(), Error::Kind::OutOfResources);
+        QCOMPARE(errors.size(), 1);
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(incoming.size(), 1, 15000);
+    QFuture<rill::FlowResult<Flow>> second = listener.accept();
+    rill::FlowResult<Flow> r;
+    RILL_AWAIT(second, r);
+    QVERIFY2(r.isOk(), qPrintable(errorMessage(r.error())));
+    QCOMPARE(errors.size(), 1);
+    ::close(client);
+}
+
+void tst_Contract::acceptDeadline()
+{
+    rill::TcpListener listener;
+    QVERIFY(listener.listen());
+    auto timed = listener.accept(30ms);
+    QVERIFY(rilltest::waitFor(timed));
+    QCOMPARE(timed.result().error().kind(), Error::Kind::TimedOut);
+    QVERIFY(listener.isListening());
+}
+
+QTEST_MAIN(tst_Contract)
+#include "tst_contract.moc"
