@@ -8,11 +8,14 @@
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QSocketNotifier>
+#include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtNetwork/QTcpServer>
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <list>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -93,6 +96,7 @@ public:
 
     void startAccepting(int fd)
     {
+        watchThread();
         listenFd = fd;
         notifier = new QSocketNotifier(fd, QSocketNotifier::Read, q);
         QObject::connect(notifier, &QSocketNotifier::activated, q, [this] { acceptPending(); });
@@ -279,18 +283,92 @@ public:
     void setMaxPending(int count)
     {
         maxPending = qMax(1, count);
-        runHere([this] { updateAccepting(); });
+        runHere([this] { updateAccepting(); }, [] {});
     }
 
-    // From another thread, posted to the listener's; a call dropped with the listener finishes
-    // its promise Aborted.
-    template<typename Op>
-    void runHere(Op &&op)
+    // From another thread, posted to the listener's. When the listener's thread finishes
+    // first, nothing would run the call there: it is given up (dropped()) at the thread's end,
+    // or at once when it comes after.
+    template<typename Op, typename Dropped>
+    void runHere(Op &&op, Dropped &&dropped)
     {
-        if (QThread::currentThread() == q->thread())
+        if (QThread::currentThread() == q->thread()) {
+            watchThread();
             op();
-        else
-            QMetaObject::invokeMethod(q, std::forward<Op>(op), Qt::QueuedConnection);
+            return;
+        }
+        QMutexLocker locker(&postedMutex);
+        QThread *thread = q->thread();
+        if (threadEnded || !thread || thread->isFinished()) {
+            locker.unlock();
+            dropped();
+            return;
+        }
+        auto call = std::make_shared<PostedCall>();
+        call->dropped = std::forward<Dropped>(dropped);
+        auto it = posted.insert(posted.end(), call);
+        locker.unlock();
+        QMetaObject::invokeMethod(
+                q,
+                [this, call, it, op = std::forward<Op>(op)]() mutable {
+                    {
+                        QMutexLocker locker(&postedMutex);
+                        if (call->done)
+                            return;
+                        call->done = true;
+                        posted.erase(it);
+                    }
+                    watchThread();
+                    op();
+                },
+                Qt::QueuedConnection);
+    }
+
+    struct PostedCall
+    {
+        std::function<void()> dropped;
+        bool done = false; // under postedMutex
+    };
+    QMutex postedMutex;
+    std::list<std::shared_ptr<PostedCall>> posted;
+    bool threadEnded = false; // under postedMutex
+    QThread *watchedThread = nullptr;
+    QMetaObject::Connection threadFinished;
+
+    virtual void closeListener() = 0; // the public close(), in the listener's thread
+
+    // When the listener's thread finishes with the listener alive, nothing would ever resolve
+    // a waiting accept(): they end Aborted, the listener closes, later calls give up at once.
+    void watchThread()
+    {
+        QThread *thread = q->thread();
+        if (thread == watchedThread)
+            return;
+        QObject::disconnect(threadFinished);
+        watchedThread = thread;
+        threadFinished = QObject::connect(
+                thread, &QThread::finished, q,
+                [this] {
+                    if (q->thread() != QThread::currentThread())
+                        return; // moved away meanwhile
+                    const Error ended(Error::Kind::Aborted,
+                                      QStringLiteral("the listener's thread finished"),
+                                      endpointText());
+                    for (Waiting &w : std::exchange(waiting, {}))
+                        w.promise.finish(Result::fromError(ended));
+                    closeListener();
+                    std::list<std::shared_ptr<PostedCall>> dropped;
+                    {
+                        QMutexLocker locker(&postedMutex);
+                        threadEnded = true;
+                        dropped = std::exchange(posted, {});
+                        for (auto &call : dropped)
+                            call->done = true;
+                    }
+                    for (auto &call : dropped)
+                        call->dropped();
+                },
+                Qt::DirectConnection);
     }
 
     QFuture<Result> acceptFromAnyThread(QDeadlineTimer deadline)
@@ -298,7 +376,13 @@ public:
         auto promise = std::make_shared<Promise<Result>>();
         QFuture<Result> future = promise->future();
         const qint64 due = deadlineNs(deadline);
-        runHere([this, promise, due] { accept(std::move(*promise), due); });
+        runHere([this, promise, due] { accept(std::move(*promise), due); },
+                [this, promise] {
+                    promise->finish(Result::fromError(
+                            Error(Error::Kind::Aborted,
+                                  QStringLiteral("the listener's thread finished"),
+                                  endpointText())));
+                });
         return future;
     }
 };
@@ -326,6 +410,7 @@ public:
     }
     void announce() override { Q_EMIT q_ptr->newConnection(); }
     void announceError(const Error &e) override { Q_EMIT q_ptr->errorOccurred(e); }
+    void closeListener() override { q_ptr->close(); }
 };
 
 TcpListener::TcpListener(QObject *parent) : QObject(parent), d_rill(new TcpListenerPrivate(this))
@@ -426,6 +511,7 @@ public:
     }
     void announce() override { Q_EMIT q_ptr->newConnection(); }
     void announceError(const Error &e) override { Q_EMIT q_ptr->errorOccurred(e); }
+    void closeListener() override { q_ptr->close(); }
 
     bool checkPath(const QByteArray &native);
     bool bindPrivately(const QByteArray &native);

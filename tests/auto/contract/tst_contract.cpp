@@ -100,6 +100,7 @@ private Q_SLOTS:
     void acceptErrorsAreReported_data();
     void acceptErrorsAreReported();
     void acceptDeadline();
+    void listenerThreadEnds();
 
 private:
     QTemporaryDir m_dir;
@@ -485,6 +486,33 @@ void tst_Contract::acceptDeadline()
     QVERIFY(rilltest::waitFor(timed));
     QCOMPARE(timed.result().error().kind(), Error::Kind::TimedOut);
     QVERIFY(listener.isListening());
+}
+
+// The listener's thread finishes with the listener alive and an accept() waiting from another
+// thread: the accept ends Aborted, and so does one made afterwards, at once.
+void tst_Contract::listenerThreadEnds()
+{
+    QThread thread;
+    auto *listener = new rill::TcpListener;
+    listener->moveToThread(&thread);
+    thread.start();
+    bool listening = false;
+    QMetaObject::invokeMethod(
+            listener, [&] { listening = listener->listen(); }, Qt::BlockingQueuedConnection);
+    QVERIFY(listening);
+    auto waiting = listener->accept();
+    // The accept reached the listener's thread once a call queued after it has run there.
+    QMetaObject::invokeMethod(listener, [] {}, Qt::BlockingQueuedConnection);
+    QVERIFY(!waiting.isFinished());
+    thread.quit();
+    QVERIFY(thread.wait(10000));
+    QVERIFY(rilltest::waitFor(waiting));
+    QCOMPARE(waiting.result().error().kind(), Error::Kind::Aborted);
+    QVERIFY(!listener->isListening());
+    auto late = listener->accept();
+    QVERIFY(late.isFinished());
+    QCOMPARE(late.result().error().kind(), Error::Kind::Aborted);
+    delete listener;
 }
 
 QTEST_MAIN(tst_Contract)
