@@ -172,6 +172,52 @@ void QuickFlow::setHighWaterMark(qint64 bytes)
     Q_EMIT highWaterMarkChanged();
 }
 
+namespace {
+QDeadlineTimer deadlineIn(int milliseconds)
+{
+    return milliseconds > 0 ? QDeadlineTimer(milliseconds) : QDeadlineTimer(QDeadlineTimer::Forever);
+}
+} // namespace
+
+void QuickFlow::setWriteTimeout(int milliseconds)
+{
+    milliseconds = qMax(0, milliseconds);
+    if (std::exchange(m_writeTimeout, milliseconds) != milliseconds)
+        Q_EMIT timeoutsChanged();
+}
+
+void QuickFlow::setCloseTimeout(int milliseconds)
+{
+    milliseconds = qMax(0, milliseconds);
+    if (std::exchange(m_closeTimeout, milliseconds) != milliseconds)
+        Q_EMIT timeoutsChanged();
+}
+
+void QuickFlow::setIdleTimeout(int milliseconds)
+{
+    milliseconds = qMax(0, milliseconds);
+    if (std::exchange(m_idleTimeout, milliseconds) == milliseconds)
+        return;
+    applyIdle();
+    Q_EMIT timeoutsChanged();
+}
+
+void QuickFlow::setAbortWhenIdle(bool abort)
+{
+    if (std::exchange(m_abortWhenIdle, abort) == abort)
+        return;
+    applyIdle();
+    Q_EMIT timeoutsChanged();
+}
+
+void QuickFlow::applyIdle()
+{
+    if (!m_flow)
+        return;
+    m_flow->setIdleAction(m_abortWhenIdle ? Flow::IdleAction::Abort : Flow::IdleAction::Notify);
+    m_flow->setIdleTimeout(m_idleTimeout);
+}
+
 void QuickFlow::open()
 {
     if (m_state == Connecting || m_state == Open || m_state == Closing) {
@@ -262,7 +308,7 @@ void QuickFlow::shutdownRead()
 void QuickFlow::close()
 {
     if (m_flow)
-        m_flow->close();
+        m_flow->close(deadlineIn(m_closeTimeout));
     else if (m_state == Connecting)
         abort(); // nothing was sent yet: there is nothing to flush
 }
@@ -292,6 +338,8 @@ void QuickFlow::attach(std::unique_ptr<Flow> owned)
     m_decoder.resetState();
     if (flow->highWaterMark() != m_highWaterMark)
         flow->setHighWaterMark(m_highWaterMark);
+    applyIdle();
+    connect(flow, &Flow::idleTimedOut, this, &QuickFlow::idleTimedOut);
 
     connect(flow, &Flow::stateChanged, this, &QuickFlow::syncStates);
     connect(flow, &Flow::readStateChanged, this, &QuickFlow::syncStates);
@@ -458,7 +506,7 @@ void QuickFlow::sendWrite(int id, const QByteArray &data)
 {
     // Also a replaced flow's writes finish (with Aborted at the latest): pendingWrites stays true.
     const QScopedValueRollback inCall(m_callingFlow, true);
-    m_flow->write(data).then(this, [this, id](const WriteResult &result) {
+    m_flow->write(data, deadlineIn(m_writeTimeout)).then(this, [this, id](const WriteResult &result) {
         const bool ok = result.isOk();
         const QString text = FlowText::writeResultText(result);
         if (m_callingFlow) // accepted at once: QML still hears of it after write() returned

@@ -31,6 +31,10 @@ class QuickFlow : public QObject {
     Q_PROPERTY(QString peerEndpoint READ peerEndpoint NOTIFY endpointsChanged)
     Q_PROPERTY(
         int connectTimeout READ connectTimeout WRITE setConnectTimeout NOTIFY connectTimeoutChanged)
+    Q_PROPERTY(int writeTimeout READ writeTimeout WRITE setWriteTimeout NOTIFY timeoutsChanged)
+    Q_PROPERTY(int closeTimeout READ closeTimeout WRITE setCloseTimeout NOTIFY timeoutsChanged)
+    Q_PROPERTY(int idleTimeout READ idleTimeout WRITE setIdleTimeout NOTIFY timeoutsChanged)
+    Q_PROPERTY(bool abortWhenIdle READ abortWhenIdle WRITE setAbortWhenIdle NOTIFY timeoutsChanged)
     Q_PROPERTY(State state READ state NOTIFY stateChanged)
     Q_PROPERTY(ReadState readState READ readState NOTIFY readStateChanged)
     Q_PROPERTY(WriteState writeState READ writeState NOTIFY writeStateChanged)
@@ -74,6 +78,17 @@ public:
     QString peerEndpoint() const;
     int connectTimeout() const { return m_connectTimeout; }
     void setConnectTimeout(int milliseconds);
+    // Limits in milliseconds, 0 for none (Flow's deadlines): a write still waiting above the
+    // high-water mark after writeTimeout is withdrawn; a close() not done after closeTimeout
+    // aborts; idleTimeout emits idleTimedOut() (and aborts, with abortWhenIdle).
+    int writeTimeout() const { return m_writeTimeout; }
+    void setWriteTimeout(int milliseconds);
+    int closeTimeout() const { return m_closeTimeout; }
+    void setCloseTimeout(int milliseconds);
+    int idleTimeout() const { return m_idleTimeout; }
+    void setIdleTimeout(int milliseconds);
+    bool abortWhenIdle() const { return m_abortWhenIdle; }
+    void setAbortWhenIdle(bool abort);
 
     State state() const { return m_state; }
     ReadState readState() const { return m_readState; }
@@ -110,6 +125,8 @@ Q_SIGNALS:
     void endpointChanged();
     void endpointsChanged();
     void connectTimeoutChanged();
+    void timeoutsChanged();
+    void idleTimedOut(); // nothing moved for idleTimeout milliseconds
     void stateChanged(rill::quick::QuickFlow::State state);
     void readStateChanged(rill::quick::QuickFlow::ReadState state);
     void writeStateChanged(rill::quick::QuickFlow::WriteState state);
@@ -164,6 +181,11 @@ private:
     rill::Endpoint::Type m_type;
     QString m_endpoint;
     int m_connectTimeout = 0;
+    int m_writeTimeout = 0;
+    int m_closeTimeout = 0;
+    int m_idleTimeout = 0;
+    bool m_abortWhenIdle = false;
+    void applyIdle();
     QPointer<rill::Flow> m_flow;
     quint64 m_generation = 0; // bumped whenever m_flow changes or connecting is given up
     State m_state = Unconnected;

@@ -225,6 +225,30 @@ TestCase {
         compare(flow.readState, TcpFlow.ReadFailed, "reading failed")
     }
 
+    function test_idle_timeout_aborts_when_asked() {
+        const flow = tcpFlow({ port: testEnv.tcpEchoPort, idleTimeout: 50, abortWhenIdle: true })
+        const idleSpy = createTemporaryObject(signalSpy, testCase, { target: flow, signalName: "idleTimedOut" })
+        flow.open()
+        waitOpen(flow)
+        compare(flow.flow.idleTimeout, 50, "the limit reached the library's flow")
+        tryCompare(flow, "state", TcpFlow.Closed, timeout, "an idle flow with abortWhenIdle ends")
+        compare(idleSpy.count, 1, "idleTimedOut() once before the abort")
+        compare(flow.errorKind, "timed out", "the error says timed out")
+    }
+
+    function test_idle_timeout_notifies_and_goes_on() {
+        const flow = tcpFlow({ port: testEnv.tcpEchoPort, idleTimeout: 30 })
+        const idleSpy = createTemporaryObject(signalSpy, testCase, { target: flow, signalName: "idleTimedOut" })
+        flow.open()
+        waitOpen(flow)
+        tryVerify(() => idleSpy.count >= 2, timeout, "idleTimedOut() again after each idle period")
+        compare(flow.state, TcpFlow.Open, "without abortWhenIdle the flow stays open")
+        flow.idleTimeout = 0
+        compare(flow.flow.idleTimeout, 0, "switched off on the library's flow too")
+        flow.write("still here")
+        tryCompare(flow, "received", "still here", timeout, "the flow still works")
+    }
+
     function test_endpoint_string() {
         const flow = tcpFlow({ endpoint: "tcp:127.0.0.1:" + testEnv.tcpEchoPort })
         compare(flow.host, "127.0.0.1", "host from the endpoint")
