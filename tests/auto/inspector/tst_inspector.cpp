@@ -404,28 +404,35 @@ void tst_Inspector::stallingTheReaderFillsTheQueue()
     QCOMPARE(ledgerView->model(), client->ledger());
     QTRY_VERIFY2_WITH_TIMEOUT(
         client->ledger()->waitingCount() > 0, "the ledger shows no waiting writes", Timeout);
-    int waitingRow = -1;
-    for (int row = 0; row < ledgerView->model()->rowCount(); ++row) {
-        if (ledgerView->model()
+    // A waiting write may be accepted at any turn of the event loop while the kernel's buffers
+    // still fill: only a row that is still waiting once painted counts.
+    const auto stateOf = [&](int row) {
+        return ledgerView->model()
                 ->index(row, 0)
                 .data(rill::WriteLedgerModel::StateRole)
-                .value<rill::WriteLedgerModel::EntryState>()
-            == rill::WriteLedgerModel::EntryState::Waiting) {
-            waitingRow = row;
-            break;
+                .value<rill::WriteLedgerModel::EntryState>();
+    };
+    const auto waitingRowPaintedWaiting = [&] {
+        int waitingRow = -1;
+        for (int row = 0; row < ledgerView->model()->rowCount() && waitingRow < 0; ++row) {
+            if (stateOf(row) == rill::WriteLedgerModel::EntryState::Waiting)
+                waitingRow = row;
         }
-    }
-    QVERIFY2(waitingRow >= 0, "no waiting row in the ledger view");
-    ledgerView->scrollTo(ledgerView->model()->index(waitingRow, 0));
-    QCoreApplication::processEvents();
-    const QRect waitingCell = ledgerView->visualRect(
-        ledgerView->model()->index(waitingRow, rill::WriteLedgerModel::QueuedColumn));
-    const QImage ledgerImage = ledgerView->viewport()->grab().toImage();
-    QVERIFY2(colorDistance(ledgerImage.pixelColor((waitingCell.topLeft() + QPoint(2, 2))
-                               * ledgerImage.devicePixelRatio()),
-                 colors::waiting())
-            < 30,
-        "a waiting write's row should be painted in the waiting colour");
+        if (waitingRow < 0)
+            return false;
+        ledgerView->scrollTo(ledgerView->model()->index(waitingRow, 0));
+        const QRect waitingCell = ledgerView->visualRect(
+            ledgerView->model()->index(waitingRow, rill::WriteLedgerModel::QueuedColumn));
+        const QImage ledgerImage = ledgerView->viewport()->grab().toImage();
+        return stateOf(waitingRow) == rill::WriteLedgerModel::EntryState::Waiting
+                && colorDistance(ledgerImage.pixelColor((waitingCell.topLeft() + QPoint(2, 2))
+                                                        * ledgerImage.devicePixelRatio()),
+                                 colors::waiting())
+                < 30;
+    };
+    QTRY_VERIFY2_WITH_TIMEOUT(waitingRowPaintedWaiting(),
+                              "a waiting write's row should be painted in the waiting colour",
+                              Timeout);
     auto *status = window->findChild<QLabel *>(QStringLiteral("ledgerStatus"));
     QTRY_VERIFY2_WITH_TIMEOUT(
         QRegularExpression(QStringLiteral("[1-9]\\d* waiting")).match(status->text()).hasMatch(),
