@@ -7,6 +7,7 @@
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 
+#include <algorithm>
 #include <memory>
 
 namespace rill {
@@ -428,7 +429,12 @@ void FlowPrivate::wait(quint64 id, QList<QByteArray> &&buffers, qint64 size,
                                             errorEndpoint())));
         return;
     }
-    m_waitingWrites.push_back(WaitingWrite{id, std::move(buffers), size, std::move(promise), deadline});
+    auto cancelWatch = std::make_unique<QFutureWatcher<WriteResult>>();
+    QObject::connect(cancelWatch.get(), &QFutureWatcherBase::canceled, cancelWatch.get(),
+                     [this, id] { withdrawCanceled(id); });
+    cancelWatch->setFuture(promise.future());
+    m_waitingWrites.push_back(WaitingWrite{id, std::move(buffers), size, std::move(promise), deadline,
+                                           std::move(cancelWatch)});
     writesWaiting = int(m_waitingWrites.size());
     notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
     if (deadline != NoDeadline)
@@ -498,6 +504,7 @@ void FlowPrivate::acceptWaiting()
                                             errorEndpoint())));
             continue;
         }
+        waiting.cancelWatch.reset(); // before the future finishes: it would post events
         accept(waiting.id, std::move(waiting.buffers), waiting.size, std::move(waiting.promise));
     }
     if (m_waitingWrites.size() != before)
@@ -505,6 +512,23 @@ void FlowPrivate::acceptWaiting()
     if (wasEmpty)
         startSending(false);
     maybeSendFin();
+}
+
+// A waiting write's future was cancelled: withdraw it now rather than when the queue drains,
+// which may be never while the peer does not read.
+void FlowPrivate::withdrawCanceled(quint64 id)
+{
+    const auto it = std::find_if(m_waitingWrites.begin(), m_waitingWrites.end(),
+                                 [id](const WaitingWrite &w) { return w.id == id; });
+    if (it == m_waitingWrites.end() || !it->promise.isCanceled())
+        return;
+    WaitingWrite waiting = std::move(*it);
+    m_waitingWrites.erase(it);
+    writesWaiting = int(m_waitingWrites.size());
+    waiting.cancelWatch.release()->deleteLater(); // it is emitting now
+    notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
+    reject(waiting.id, std::move(waiting.promise), WriteResult::fromError(canceledError()));
+    acceptWaiting(); // the writes behind it may fit now, and a FIN may wait only on them
 }
 
 void FlowPrivate::consume(qint64 bytes)

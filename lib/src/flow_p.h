@@ -15,6 +15,7 @@
 #include <rill/endpoint.h>
 #include <rill/flow.h>
 
+#include <QtCore/QFutureWatcher>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
@@ -24,6 +25,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <memory>
 #include <vector>
 
 QT_BEGIN_NAMESPACE
@@ -205,6 +207,9 @@ private:
         qint64 size;
         Promise<WriteResult> promise;
         qint64 deadlineNs;
+        // Tells of a cancel() at once, from any thread: Qt 6.4 runs no continuation on cancel(),
+        // and a future holds only one continuation, which is the caller's.
+        std::unique_ptr<QFutureWatcher<WriteResult>> cancelWatch;
     };
 
     quint64 admitWrite(qint64 size, Promise<WriteResult> &promise);
@@ -215,6 +220,7 @@ private:
     void accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise);
     void startSending(bool fromWriteCall);
     void acceptWaiting();
+    void withdrawCanceled(quint64 id);
     void reject(quint64 id, Promise<WriteResult> &&promise, const WriteResult &result);
     WriteResult writeEndResult() const;
     WriteResult shutdownResult() const;

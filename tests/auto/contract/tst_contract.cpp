@@ -24,6 +24,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <memory>
+
 using namespace std::chrono_literals;
 using rill::CloseResult;
 using rill::Error;
@@ -89,6 +91,7 @@ private Q_SLOTS:
     void abortFromContinuationKeepsTheFirstError();
     void cancelledReadConsumesNothing();
     void cancelledWaitingWriteIsWithdrawn();
+    void cancelledWaitingWriteIsWithdrawnAtOnce();
     void readDeadline();
     void writeDeadline();
     void closeDeadline();
@@ -260,6 +263,39 @@ void tst_Contract::cancelledWaitingWriteIsWithdrawn()
     QCOMPARE(rejected.size(), 1);
     QCOMPARE(rejected.at(0).at(0).value<quint64>(), quint64(2));
     QCOMPARE(third.result(), WriteResult::ok());
+}
+
+// The withdrawal happens when cancel() is called, not when the queue drains: here the peer does
+// not read, so the queue does not drain, yet the ledger says Canceled, writesWaiting drops, and a
+// write from another thread's cancel() is withdrawn the same way.
+void tst_Contract::cancelledWaitingWriteIsWithdrawnAtOnce()
+{
+    auto [a, b] = PipeFlow::createPair(1);
+    a->setHighWaterMark(1);
+    QSignalSpy rejected(a.get(), &Flow::writeRejected);
+    // As in writeDeadline: b's read-ahead, the pipe and the queue fill (b does not read yet).
+    const QByteArray first = rilltest::pattern(256 * KiB, 3);
+    a->write(first);
+    a->write("second");
+    a->write("third");
+    QTRY_COMPARE(a->writesWaiting(), 0); // "third" stays queued: the writes below must wait
+    QFuture<WriteResult> withdrawn = a->write("never");
+    QFuture<WriteResult> other = a->write("also never");
+    QCOMPARE(a->writesWaiting(), 2);
+    withdrawn.cancel();
+    QTRY_COMPARE(rejected.size(), 1);
+    QCOMPARE(rejected.at(0).at(0).value<quint64>(), quint64(4));
+    QCOMPARE(rejected.at(0).at(1).value<WriteResult>().error().kind(), Error::Kind::Canceled);
+    QCOMPARE(a->writesWaiting(), 1);
+    std::unique_ptr<QThread> canceller(QThread::create([other]() mutable { other.cancel(); }));
+    canceller->start();
+    QVERIFY(canceller->wait(5000));
+    QTRY_COMPARE(rejected.size(), 2);
+    QCOMPARE(rejected.at(1).at(0).value<quint64>(), quint64(5));
+    QCOMPARE(a->writesWaiting(), 0);
+    a->shutdown(Flow::Direction::Write);
+    const rilltest::Drained drained = rilltest::readToEnd(b.get());
+    RILL_CHECK_DRAINED(drained, first + "secondthird", ReadResult::eof());
 }
 
 // A read still waiting at its deadline times out, consumes nothing, and the flow goes on.
