@@ -211,7 +211,7 @@ bool FlowPrivate::deliver(QByteArray &data)
 {
     while (!m_pendingReads.empty()) {
         Promise<ReadResult> promise = std::move(m_pendingReads.front().promise);
-        m_pendingReads.pop_front();
+        m_pendingReads.pop_front(); // (its watcher first: finishing would post it events)
         if (promise.isCanceled())
             continue;
         ++stats.readOps;
@@ -257,7 +257,12 @@ void FlowPrivate::read(Promise<ReadResult> promise, qint64 deadline)
                           errorEndpoint())));
             return;
         }
-        m_pendingReads.push_back(PendingRead{std::move(promise), deadline});
+    {
+        auto cancelWatch = watchCancel(promise, [this](const QFutureWatcherBase *watch) {
+            withdrawCanceledRead(watch);
+        });
+        m_pendingReads.push_back(PendingRead{std::move(promise), deadline, std::move(cancelWatch)});
+    }
         if (deadline != NoDeadline)
             rearmTimer();
         updateReadInterest();
@@ -429,10 +434,9 @@ void FlowPrivate::wait(quint64 id, QList<QByteArray> &&buffers, qint64 size,
                                             errorEndpoint())));
         return;
     }
-    auto cancelWatch = std::make_unique<QFutureWatcher<WriteResult>>();
-    QObject::connect(cancelWatch.get(), &QFutureWatcherBase::canceled, cancelWatch.get(),
-                     [this, id] { withdrawCanceled(id); });
-    cancelWatch->setFuture(promise.future());
+    auto cancelWatch = watchCancel(promise, [this](const QFutureWatcherBase *watch) {
+        withdrawCanceledWrite(watch);
+    });
     m_waitingWrites.push_back(WaitingWrite{id, std::move(buffers), size, std::move(promise), deadline,
                                            std::move(cancelWatch)});
     writesWaiting = int(m_waitingWrites.size());
@@ -516,10 +520,10 @@ void FlowPrivate::acceptWaiting()
 
 // A waiting write's future was cancelled: withdraw it now rather than when the queue drains,
 // which may be never while the peer does not read.
-void FlowPrivate::withdrawCanceled(quint64 id)
+void FlowPrivate::withdrawCanceledWrite(const QFutureWatcherBase *cancelWatch)
 {
     const auto it = std::find_if(m_waitingWrites.begin(), m_waitingWrites.end(),
-                                 [id](const WaitingWrite &w) { return w.id == id; });
+                                 [cancelWatch](const WaitingWrite &w) { return w.cancelWatch.get() == cancelWatch; });
     if (it == m_waitingWrites.end() || !it->promise.isCanceled())
         return;
     WaitingWrite waiting = std::move(*it);
@@ -529,6 +533,21 @@ void FlowPrivate::withdrawCanceled(quint64 id)
     notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
     reject(waiting.id, std::move(waiting.promise), WriteResult::fromError(canceledError()));
     acceptWaiting(); // the writes behind it may fit now, and a FIN may wait only on them
+}
+
+// A pending read's future was cancelled: finish it now (Qt drops its result), rather than when
+// data or the end arrives, which may be never.
+void FlowPrivate::withdrawCanceledRead(const QFutureWatcherBase *cancelWatch)
+{
+    const auto it = std::find_if(m_pendingReads.begin(), m_pendingReads.end(),
+                                 [cancelWatch](const PendingRead &r) { return r.cancelWatch.get() == cancelWatch; });
+    if (it == m_pendingReads.end() || !it->promise.isCanceled())
+        return;
+    PendingRead read = std::move(*it);
+    m_pendingReads.erase(it);
+    read.cancelWatch.release()->deleteLater(); // it is emitting now
+    read.promise.finish(ReadResult::eof()); // dropped: the future is cancelled
+    updateReadInterest();
 }
 
 void FlowPrivate::consume(qint64 bytes)
@@ -1091,8 +1110,9 @@ bool Flow::event(QEvent *event)
 
     A read still waiting at \a deadline resolves with an error of kind TimedOut; it consumed
     nothing and the flow stays usable. A deadline that has already passed takes what is buffered
-    at once, or times out. A read whose future is cancelled (QFuture::cancel()) consumes nothing:
-    the bytes go to the next read.
+    at once, or times out. A read whose future is cancelled (QFuture::cancel(), from any thread)
+    consumes nothing: the bytes go to the next read, and the cancelled future finishes at once,
+    without a result.
 */
 QFuture<ReadResult> Flow::read(QDeadlineTimer deadline)
 {
@@ -1107,9 +1127,10 @@ QFuture<ReadResult> Flow::read(QDeadlineTimer deadline)
     the queue holds highWaterMark() bytes or more, the future waits: that is the backpressure.
     Eof when the write side is closed, an error once the flow failed.
 
-    A write still waiting at \a deadline, or whose future is cancelled while it waits, is
-    withdrawn: nothing of it is sent, writeRejected() says so, and the future resolves with an
-    error of kind TimedOut (cancelled: Canceled). Cancelling an accepted write changes nothing.
+    A write still waiting at \a deadline, or whose future is cancelled while it waits (from any
+    thread), is withdrawn then: nothing of it is sent, and the future resolves with an error of
+    kind TimedOut, or, cancelled, finishes without a result while writeRejected() says Canceled.
+    Cancelling an accepted write changes nothing.
 
     A socket flow sends the first write of each turn of the event loop that finds the queue
     empty before write() returns (a reply leaves without waiting for the next turn), so

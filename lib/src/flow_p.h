@@ -15,7 +15,6 @@
 #include <rill/endpoint.h>
 #include <rill/flow.h>
 
-#include <QtCore/QFutureWatcher>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
@@ -199,6 +198,7 @@ private:
     {
         Promise<ReadResult> promise;
         qint64 deadlineNs;
+        std::unique_ptr<QFutureWatcher<ReadResult>> cancelWatch; // see watchCancel()
     };
     struct WaitingWrite
     {
@@ -207,9 +207,7 @@ private:
         qint64 size;
         Promise<WriteResult> promise;
         qint64 deadlineNs;
-        // Tells of a cancel() at once, from any thread: Qt 6.4 runs no continuation on cancel(),
-        // and a future holds only one continuation, which is the caller's.
-        std::unique_ptr<QFutureWatcher<WriteResult>> cancelWatch;
+        std::unique_ptr<QFutureWatcher<WriteResult>> cancelWatch; // see watchCancel()
     };
 
     quint64 admitWrite(qint64 size, Promise<WriteResult> &promise);
@@ -220,7 +218,8 @@ private:
     void accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise);
     void startSending(bool fromWriteCall);
     void acceptWaiting();
-    void withdrawCanceled(quint64 id);
+    void withdrawCanceledRead(const QFutureWatcherBase *cancelWatch);
+    void withdrawCanceledWrite(const QFutureWatcherBase *cancelWatch);
     void reject(quint64 id, Promise<WriteResult> &&promise, const WriteResult &result);
     WriteResult writeEndResult() const;
     WriteResult shutdownResult() const;

@@ -4,7 +4,10 @@
 #include <rill/result.h>
 
 #include <QtCore/QFuture>
+#include <QtCore/QFutureWatcher>
 #include <QtCore/QPromise>
+
+#include <memory>
 
 namespace rill {
 
@@ -82,6 +85,21 @@ private:
     QPromise<T> m_promise;
     bool m_pending = true;
 };
+
+// Calls onCancel(watcher), in the calling thread, as soon as promise's future is cancelled from
+// any thread: Qt 6.4 runs no continuation on cancel(), and a future holds one continuation
+// only, which is the caller's. Drop the watcher before finishing the promise (it would post
+// events); from within onCancel, deleteLater() it instead.
+template<typename T, typename F>
+std::unique_ptr<QFutureWatcher<T>> watchCancel(const Promise<T> &promise, F onCancel)
+{
+    auto watcher = std::make_unique<QFutureWatcher<T>>();
+    const QFutureWatcherBase *self = watcher.get();
+    QObject::connect(watcher.get(), &QFutureWatcherBase::canceled, watcher.get(),
+                     [self, onCancel = std::move(onCancel)] { onCancel(self); });
+    watcher->setFuture(promise.future());
+    return watcher;
+}
 
 template<typename T>
 QFuture<T> readyFuture(T value)

@@ -13,6 +13,7 @@
 #include <rill/pipeflow.h>
 #include <rill/tcpflow.h>
 
+#include <QtCore/QFutureWatcher>
 #include <QtCore/QThread>
 #include <QtNetwork/QTcpSocket>
 #include <QtTest/QSignalSpy>
@@ -90,6 +91,7 @@ private Q_SLOTS:
     void readFromContinuationWhileFailing();
     void abortFromContinuationKeepsTheFirstError();
     void cancelledReadConsumesNothing();
+    void cancelledReadFinishesAtOnce();
     void cancelledWaitingWriteIsWithdrawn();
     void cancelledWaitingWriteIsWithdrawnAtOnce();
     void readDeadline();
@@ -231,6 +233,32 @@ void tst_Contract::abortFromContinuationKeepsTheFirstError()
 }
 
 // auto f = read(); f.cancel(); then the peer sends "AAAA" and "BBBB": nothing is lost.
+// A cancelled read finishes when cancel() is called, not when data or the end arrives: whoever
+// waits on it (a QFutureWatcher, waitForFinished() in another thread) is not left hanging.
+void tst_Contract::cancelledReadFinishesAtOnce()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QFuture<ReadResult> cancelled = a->read();
+    QFutureWatcher<ReadResult> watcher;
+    QSignalSpy finished(&watcher, &QFutureWatcherBase::finished);
+    watcher.setFuture(cancelled);
+    cancelled.cancel();
+    QTRY_COMPARE(finished.size(), 1);
+    QCOMPARE(cancelled.resultCount(), 0);
+    QFuture<ReadResult> other = a->read();
+    std::unique_ptr<QThread> canceller(QThread::create([other]() mutable {
+        other.cancel();
+        other.waitForFinished();
+    }));
+    canceller->start();
+    QTRY_VERIFY(canceller->isFinished());
+    QVERIFY(other.isFinished());
+    b->write("after");
+    b->shutdown(Flow::Direction::Write);
+    const rilltest::Drained drained = rilltest::readToEnd(a.get());
+    RILL_CHECK_DRAINED(drained, QByteArray("after"), ReadResult::eof());
+}
+
 void tst_Contract::cancelledReadConsumesNothing()
 {
     auto [a, b] = PipeFlow::createPair();

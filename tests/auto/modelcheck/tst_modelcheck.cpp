@@ -4,11 +4,13 @@
 // Each sequence takes a connected pair from a factory (PipeFlow, a loopback TCP connection made
 // by TcpListener and TcpFlow::connectToHost, a Unix socket connection made by LocalListener and
 // LocalFlow::connectToServer), applies random operations to both
-// ends (read, write, writev, shutdown(Read/Write/ReadWrite), close, abort, destroy,
-// setHighWaterMark, and random amounts of event processing in between), checks every result
-// and every signal against a small reference model of the contract as it arrives, then drains:
-// both ends read to their end and close, every future must finish, and for each direction
-// nothing disrupted, the reader must have read exactly what the writer's accepted writes held.
+// ends (read and write with and without deadlines, writev, cancelling a pending read or a
+// waiting write, shutdown(Read/Write/ReadWrite), close, abort, destroy, setHighWaterMark, and
+// random amounts of event processing in between), checks every result and every signal
+// against a small reference model of the contract as it arrives, then drains: both ends read
+// to their end and close, every future must finish, and for each direction nothing disrupted,
+// the reader must have read exactly what the writer's accepted writes held, less what close()
+// said it discarded.
 //
 // Reproducing a failure: the failure message prints the seed of the failing sequence; run
 //   RILL_MODEL_TRANSPORT=<transport> RILL_MODEL_SEED=<seed> RILL_MODEL_SEQUENCES=1 tst_modelcheck
@@ -48,6 +50,7 @@
 #include <utility>
 #include <vector>
 
+using rill::CloseResult;
 using rill::Error;
 using rill::Flow;
 using rill::FlowStats;
@@ -411,6 +414,8 @@ struct WriteRec
     bool afterShut = false;   // issued after this end asked for its write side to close
     bool pendingAtAbort = false;
     bool pendingAtDestroy = false;
+    bool cancelled = false;   // its future was cancelled while it waited: no result, the ledger says
+    std::optional<QDeadlineTimer> deadline;
     bool done = false;
     WriteResult result;
 };
@@ -422,16 +427,22 @@ struct ReadRec
     bool afterShut = false; // issued after an effective shutdown(Read)
     bool pendingAtAbort = false;
     bool pendingAtDestroy = false;
+    bool cancelled = false; // its future was cancelled while it waited: consumes nothing
+    bool endedAtCall = false; // an earlier read had already ended the read side
+    std::optional<QDeadlineTimer> deadline;
     bool done = false;
     ReadResult result;
 };
 
+// A close() or shutdown(): one of the two futures, by kind.
 struct VoidRec
 {
     enum Kind { Close, ShutdownRead, ShutdownWrite, ShutdownBoth };
     Kind kind;
-    QFuture<void> future;
+    QFuture<WriteResult> shutdown;
+    QFuture<CloseResult> close;
     bool done = false;
+    bool isFinished() const { return kind == Close ? close.isFinished() : shutdown.isFinished(); }
 };
 
 struct Ledger
@@ -460,6 +471,7 @@ struct Side
     bool writeShutRequested = false; // shutdown(Write/ReadWrite) or close()
     bool closeCalled = false;
     bool discardedRead = false; // a read gave Discarded (close() threw input away)
+    std::optional<CloseResult> closeResult; // what close() gave (every close() the same)
     Expect writeEnd; // what writes issued from now on must give
 
     // Writes, in call order; stream = the payloads of those that resolved Ok, in call order.
@@ -541,8 +553,11 @@ private:
     void configure();
 
     // ---- operations
-    void opRead(Side &x);
+    void opRead(Side &x, bool mayTimeOut = true);
     void opWrite(Side &x, QList<QByteArray> buffers, bool vectored);
+    void opCancelRead(Side &x);
+    void opCancelWrite(Side &x);
+    std::optional<QDeadlineTimer> randomDeadline();
     void opShutdown(Side &x, Flow::Direction direction);
     void opClose(Side &x);
     void opAbort(Side &x);
@@ -564,6 +579,9 @@ private:
     void checkInvariants(Side &x, Side &y);
     void finishWrite(Side &x, Side &y, WriteRec &w, bool earlierPending);
     void finishRead(Side &x, Side &y, ReadRec &r);
+    void finishCancelledRead(Side &x, ReadRec &r);
+    void finishCancelledWrite(Side &x, Side &y, WriteRec &w);
+    void finishVoid(Side &x, Side &y, VoidRec &v);
     QString unmetObligations();
     void finalChecks();
     bool hasUnfinished(const Side &x) const;
@@ -758,14 +776,61 @@ QList<QByteArray> Sequence::randomBuffers(const Side &x, bool vectored)
     return buffers;
 }
 
-void Sequence::opRead(Side &x)
+// Short deadlines, some already passed: a wait that ends at its deadline must change nothing.
+std::optional<QDeadlineTimer> Sequence::randomDeadline()
+{
+    if (!m_rng.chance(15))
+        return std::nullopt;
+    return QDeadlineTimer(m_rng.chance(20) ? 0 : m_rng.range(1, 5));
+}
+
+void Sequence::opRead(Side &x, bool mayTimeOut)
 {
     ReadRec r;
     r.number = int(x.reads.size()) + 1;
     r.afterShut = x.readShut;
-    log(QStringLiteral("%1.read() #%2").arg(x.name).arg(r.number));
-    r.future = x.flow->read();
+    r.endedAtCall = x.readEnd.has_value();
+    if (mayTimeOut)
+        r.deadline = randomDeadline();
+    log(QStringLiteral("%1.read(%2) #%3")
+                .arg(x.name, r.deadline ? QStringLiteral("%1 ms").arg(r.deadline->remainingTime()) : QString())
+                .arg(r.number));
+    r.future = r.deadline ? x.flow->read(*r.deadline) : x.flow->read();
     x.reads.push_back(std::move(r));
+}
+
+// QFuture::cancel() on a read still waiting: it must consume nothing (the stream check finds
+// lost bytes) and finish at once.
+void Sequence::opCancelRead(Side &x)
+{
+    std::vector<ReadRec *> waiting;
+    for (size_t i = x.firstOpenRead; i < x.reads.size(); ++i) {
+        if (!x.reads[i].done && !x.reads[i].cancelled && !x.reads[i].future.isFinished())
+            waiting.push_back(&x.reads[i]);
+    }
+    if (waiting.empty())
+        return opSpin();
+    ReadRec &r = *waiting[size_t(m_rng.range(0, qint64(waiting.size()) - 1))];
+    log(QStringLiteral("%1: cancel read #%2").arg(x.name).arg(r.number));
+    r.cancelled = true;
+    r.future.cancel();
+}
+
+// QFuture::cancel() on a write still waiting: it must be withdrawn at once (Canceled in the
+// ledger, writesWaiting drops) and its bytes must never reach the peer.
+void Sequence::opCancelWrite(Side &x)
+{
+    std::vector<WriteRec *> waiting;
+    for (size_t i = x.firstOpenWrite; i < x.writes.size(); ++i) {
+        if (!x.writes[i].done && !x.writes[i].cancelled && !x.writes[i].future.isFinished())
+            waiting.push_back(&x.writes[i]);
+    }
+    if (waiting.empty())
+        return opSpin();
+    WriteRec &w = *waiting[size_t(m_rng.range(0, qint64(waiting.size()) - 1))];
+    log(QStringLiteral("%1: cancel write #%2").arg(x.name).arg(w.id));
+    w.cancelled = true;
+    w.future.cancel();
 }
 
 void Sequence::opWrite(Side &x, QList<QByteArray> buffers, bool vectored)
@@ -782,15 +847,20 @@ void Sequence::opWrite(Side &x, QList<QByteArray> buffers, bool vectored)
         w.mustFail = true; // ended on its own: the peer reset or went away
     else if (w.payload.isEmpty())
         w.expected = Expect::ok();
+    w.deadline = randomDeadline();
+    // (A deadline already passed may reject at once a write that would have to wait.)
     const bool mustWait = ws == Flow::WriteState::Open && !x.writeEnd.isSet() && !w.payload.isEmpty()
-            && (x.flow->bytesQueued() >= x.flow->highWaterMark() || x.flow->writesWaiting() > 0);
+            && (x.flow->bytesQueued() >= x.flow->highWaterMark() || x.flow->writesWaiting() > 0)
+            && !w.deadline;
     const int waitingBefore = x.flow->writesWaiting();
-    log(QStringLiteral("%1.%2(%3 bytes%4) #%5")
+    log(QStringLiteral("%1.%2(%3 bytes%4%5) #%6")
                 .arg(x.name, vectored ? QStringLiteral("writev") : QStringLiteral("write"))
                 .arg(w.payload.size())
                 .arg(vectored ? QStringLiteral(" in %1 buffers").arg(buffers.size()) : QString())
+                .arg(w.deadline ? QStringLiteral(", %1 ms").arg(w.deadline->remainingTime()) : QString())
                 .arg(w.id));
-    w.future = vectored ? x.flow->writev(buffers) : x.flow->write(buffers.value(0));
+    const QDeadlineTimer deadline = w.deadline.value_or(QDeadlineTimer(QDeadlineTimer::Forever));
+    w.future = vectored ? x.flow->writev(buffers, deadline) : x.flow->write(buffers.value(0), deadline);
     if (mustWait) {
         // Contract 2: at or above the mark, a new write stays pending.
         if (w.future.isFinished())
@@ -824,10 +894,11 @@ void Sequence::opShutdown(Side &x, Flow::Direction direction)
         x.writeShutRequested = true;
         setWriteEndOnShutdown(x);
     }
-    VoidRec v{direction == Flow::Direction::Read        ? VoidRec::ShutdownRead
-                      : direction == Flow::Direction::Write ? VoidRec::ShutdownWrite
-                                                            : VoidRec::ShutdownBoth,
-              rilltest::asVoid(x.flow->shutdown(direction))};
+    VoidRec v;
+    v.kind = direction == Flow::Direction::Read        ? VoidRec::ShutdownRead
+            : direction == Flow::Direction::Write ? VoidRec::ShutdownWrite
+                                                  : VoidRec::ShutdownBoth;
+    v.shutdown = x.flow->shutdown(direction);
     x.voids.push_back(std::move(v));
 }
 
@@ -837,7 +908,10 @@ void Sequence::opClose(Side &x)
     x.closeCalled = true;
     x.writeShutRequested = true;
     setWriteEndOnShutdown(x);
-    x.voids.push_back(VoidRec{VoidRec::Close, rilltest::asVoid(x.flow->close())});
+    VoidRec v;
+    v.kind = VoidRec::Close;
+    v.close = x.flow->close();
+    x.voids.push_back(std::move(v));
 }
 
 void Sequence::opAbort(Side &x)
@@ -886,7 +960,7 @@ void Sequence::opDestroy(Side &x)
         if (!w.done && !w.future.isFinished())
             fail(QStringLiteral("%1 was destroyed with write #%2 unfinished").arg(x.name).arg(w.id));
     for (const VoidRec &v : x.voids)
-        if (!v.done && !v.future.isFinished())
+        if (!v.done && !v.isFinished())
             fail(QStringLiteral("%1 was destroyed with a close()/shutdown() future unfinished").arg(x.name));
 }
 
@@ -938,6 +1012,10 @@ void Sequence::randomOperation(int index)
         opWrite(x, randomBuffers(x, false), false);
     } else if (r < 650) {
         opWrite(x, randomBuffers(x, true), true);
+    } else if (r < 675) {
+        opCancelRead(x);
+    } else if (r < 700) {
+        opCancelWrite(x);
     } else if (r < 860) {
         opSpin();
     } else if (r < 875) {
@@ -1020,6 +1098,22 @@ QString Sequence::unmetObligations()
                 if (!v.done)
                     return QStringLiteral("%1 was aborted but a close()/shutdown() is unfinished").arg(x.name);
         }
+        // Every wait can have a limit, and a cancelled read or write is withdrawn at once.
+        for (size_t i = x.firstOpenRead; i < x.reads.size(); ++i) {
+            const ReadRec &r = x.reads[i];
+            if (!r.done && r.deadline && r.deadline->hasExpired())
+                return QStringLiteral("%1.read #%2 is pending past its deadline").arg(x.name).arg(r.number);
+            if (!r.done && r.cancelled)
+                return QStringLiteral("%1.read #%2 was cancelled while it waited but is unfinished").arg(x.name).arg(r.number);
+        }
+        for (size_t i = x.firstOpenWrite; i < x.writes.size(); ++i) {
+            const WriteRec &w = x.writes[i];
+            if (!w.done && w.deadline && w.deadline->hasExpired())
+                return QStringLiteral("%1.write #%2 is pending past its deadline").arg(x.name).arg(w.id);
+            if (!w.done && w.cancelled)
+                return QStringLiteral("%1.write #%2 was cancelled while it waited but is not withdrawn")
+                        .arg(x.name).arg(w.id);
+        }
     }
     return {};
 }
@@ -1065,7 +1159,7 @@ void Sequence::drain()
             if (!x.alive())
                 continue;
             if (!x.readEnd && x.firstOpenRead == x.reads.size())
-                opRead(x);
+                opRead(x, false);
             if (!x.readEnd || hasUnfinished(x))
                 done = false;
         }
@@ -1098,10 +1192,7 @@ bool Sequence::hasUnfinished(const Side &x) const
 {
     if (x.firstOpenRead < x.reads.size() || x.unresolvedWrites > 0)
         return true;
-    for (const VoidRec &v : x.voids)
-        if (!v.done)
-            return true;
-    return false;
+    return std::any_of(x.voids.begin(), x.voids.end(), [](const VoidRec &v) { return !v.done; });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1132,11 +1223,14 @@ void Sequence::pollWrites(Side &x, Side &y)
         if (w.done)
             continue;
         if (!w.future.isFinished()) {
-            if (!w.payload.isEmpty())
+            if (!w.payload.isEmpty() && !w.cancelled)
                 earlierPending = true;
             continue;
         }
-        finishWrite(x, y, w, earlierPending);
+        if (w.cancelled)
+            finishCancelledWrite(x, y, w);
+        else
+            finishWrite(x, y, w, earlierPending);
     }
     while (x.firstOpenWrite < x.writes.size() && x.writes[x.firstOpenWrite].done)
         ++x.firstOpenWrite;
@@ -1173,6 +1267,19 @@ void Sequence::finishWrite(Side &x, Side &y, WriteRec &w, bool earlierPending)
     }
 
     // Not Ok: why may it fail?
+    if (r.isError() && r.error().kind() == Error::Kind::TimedOut && !w.pendingAtAbort && !w.pendingAtDestroy) {
+        // Not sticky: the write side goes on.
+        if (!w.deadline)
+            return fail(what + QStringLiteral(" timed out but had no deadline"));
+        if (!w.deadline->hasExpired())
+            return fail(what + QStringLiteral(" timed out %1 ms before its deadline").arg(w.deadline->remainingTime()));
+        if (!x.destroyed) {
+            const Ledger *l = w.id <= x.ledger.size() ? &x.ledger[w.id - 1] : nullptr;
+            if (!l || l->rejected != 1 || l->rejectedWith != r)
+                return fail(what + QStringLiteral(" timed out but writeRejected(%1, TimedOut) was not emitted").arg(w.id));
+        }
+        return;
+    }
     if (w.pendingAtAbort || w.pendingAtDestroy) {
         if (!(r.isError() && r.error().kind() == Error::Kind::Aborted))
             return fail(what + QStringLiteral(", pending when its flow was %1, gave %2 instead of an error of kind Aborted")
@@ -1208,20 +1315,63 @@ void Sequence::finishWrite(Side &x, Side &y, WriteRec &w, bool earlierPending)
 
 void Sequence::pollReads(Side &x, Side &y)
 {
-    size_t i = x.firstOpenRead;
-    for (; i < x.reads.size() && !failed(); ++i) {
+    const ReadRec *waiting = nullptr; // the first read still waiting (not cancelled)
+    for (size_t i = x.firstOpenRead; i < x.reads.size() && !failed(); ++i) {
         ReadRec &r = x.reads[i];
-        if (!r.future.isFinished())
-            break;
+        if (r.done)
+            continue;
+        if (!r.future.isFinished()) {
+            if (!waiting && !r.cancelled)
+                waiting = &r;
+            continue;
+        }
+        if (r.cancelled) {
+            finishCancelledRead(x, r);
+            continue;
+        }
+        // Contract 1: reads are served in call order; one may time out before an earlier one.
+        const bool timedOut = r.future.resultCount() == 1 && r.future.result().isError()
+                && r.future.result().error().kind() == Error::Kind::TimedOut;
+        if (waiting && !timedOut)
+            return fail(QStringLiteral("%1.read #%2 finished before read #%3 (reads not served in call order)")
+                                .arg(x.name).arg(r.number).arg(waiting->number));
         finishRead(x, y, r);
     }
-    x.firstOpenRead = i;
-    // Contract 1: reads are served in call order.
-    for (++i; i < x.reads.size() && !failed(); ++i) {
-        if (x.reads[i].future.isFinished())
-            fail(QStringLiteral("%1.read #%2 finished before read #%3 (reads not served in call order)")
-                         .arg(x.name).arg(x.reads[i].number).arg(x.reads[x.firstOpenRead].number));
-    }
+    while (x.firstOpenRead < x.reads.size() && x.reads[x.firstOpenRead].done)
+        ++x.firstOpenRead;
+}
+
+void Sequence::finishCancelledRead(Side &x, ReadRec &r)
+{
+    r.done = true;
+    if (r.future.resultCount() != 0)
+        fail(QStringLiteral("%1.read #%2 was cancelled while it waited yet gave %3")
+                     .arg(x.name).arg(r.number).arg(describe(r.future.result())));
+}
+
+// A cancelled future holds no result: the ledger tells what became of the write.
+void Sequence::finishCancelledWrite(Side &x, Side &y, WriteRec &w)
+{
+    const QString what = QStringLiteral("%1.write #%2 (%3 bytes, cancelled while it waited)").arg(x.name).arg(w.id).arg(w.payload.size());
+    w.done = true;
+    --x.unresolvedWrites;
+    if (w.future.resultCount() != 0)
+        return fail(what + QStringLiteral(" gave a result: ") + describe(w.future.result()));
+    w.result = WriteResult::fromError(Error(Error::Kind::Canceled, QStringLiteral("unknown: the flow is gone")));
+    if (x.destroyed)
+        return; // the ledger's last signals may not have reached us
+    const Ledger *l = w.id <= x.ledger.size() ? &x.ledger[w.id - 1] : nullptr;
+    if (!l || l->accepted || l->rejected != 1)
+        return fail(what + QStringLiteral(": the ledger says it was %1")
+                                   .arg(!l ? QStringLiteral("never queued") : l->accepted ? QStringLiteral("accepted") : QStringLiteral("not rejected")));
+    w.result = l->rejectedWith;
+    const Error::Kind kind = w.result.isError() ? w.result.error().kind() : Error::Kind::None;
+    // Withdrawn (Canceled), unless something rejected every waiting write first.
+    const bool allowed = kind == Error::Kind::Canceled
+            || (w.deadline && kind == Error::Kind::TimedOut && w.deadline->hasExpired())
+            || w.pendingAtAbort || x.aborted || resetBy(y);
+    if (!allowed)
+        return fail(what + QStringLiteral(" was rejected with %1 instead of Canceled").arg(describe(w.result)));
 }
 
 void Sequence::finishRead(Side &x, Side &y, ReadRec &rec)
@@ -1245,6 +1395,18 @@ void Sequence::finishRead(Side &x, Side &y, ReadRec &rec)
             return fail(what + QStringLiteral(": ") + wrong);
         x.received += r.data();
         ++x.dataReads;
+        return;
+    }
+    // A read that times out may be polled after a later-issued one ended the read side.
+    if (r.isError() && r.error().kind() == Error::Kind::TimedOut && !rec.pendingAtAbort && !rec.pendingAtDestroy
+        && !rec.endedAtCall) {
+        // Not sticky, and nothing consumed: the stream check on later reads finds lost bytes.
+        if (!rec.deadline)
+            return fail(what + QStringLiteral(" timed out but had no deadline"));
+        if (!rec.deadline->hasExpired())
+            return fail(what + QStringLiteral(" timed out %1 ms before its deadline").arg(rec.deadline->remainingTime()));
+        if (rec.afterShut)
+            return fail(what + QStringLiteral(" timed out after shutdown(Read); reads then give Eof at once"));
         return;
     }
     if (x.readEnd) {
@@ -1294,26 +1456,59 @@ void Sequence::finishRead(Side &x, Side &y, ReadRec &rec)
 void Sequence::pollVoids(Side &x, Side &y)
 {
     for (VoidRec &v : x.voids) {
-        if (v.done || !v.future.isFinished())
-            continue;
-        v.done = true;
-        if (!x.alive())
-            continue;
-        if (v.kind == VoidRec::Close) {
-            if (x.flow->state() != Flow::State::Closed)
-                return fail(QStringLiteral("%1.close() resolved but its state is %2").arg(x.name, name(x.flow->state())));
-            if (!(x.aborted || resetBy(y) || y.writeShutRequested))
-                return fail(QStringLiteral("%1.close() resolved although the peer never closed its side").arg(x.name));
-        } else if (v.kind != VoidRec::ShutdownRead) {
+        if (failed())
+            return;
+        if (!v.done && v.isFinished())
+            finishVoid(x, y, v);
+    }
+}
+
+void Sequence::finishVoid(Side &x, Side &y, VoidRec &v)
+{
+    v.done = true;
+    const bool disrupted = x.aborted || x.destroyed || resetBy(y);
+    const QString what = v.kind == VoidRec::Close ? QStringLiteral("%1.close()").arg(x.name)
+                                                  : QStringLiteral("%1.shutdown(%2)").arg(x.name, v.kind == VoidRec::ShutdownRead ? QStringLiteral("Read") : v.kind == VoidRec::ShutdownWrite ? QStringLiteral("Write") : QStringLiteral("ReadWrite"));
+    const int results = v.kind == VoidRec::Close ? v.close.resultCount() : v.shutdown.resultCount();
+    if (results != 1)
+        return fail(what + QStringLiteral(" finished without a result"));
+    if (!x.alive())
+        return;
+    // Ok means every accepted byte was handed to the transport (contract: nothing lost silently).
+    bool ok = false;
+    if (v.kind == VoidRec::Close) {
+        const CloseResult r = v.close.result();
+        if (x.closeResult && r != *x.closeResult)
+            return fail(what + QStringLiteral(" gave %1, an earlier close() %2 (every close() gives the same)")
+                                       .arg(debugString(r), debugString(*x.closeResult)));
+        x.closeResult = r;
+        if (r.bytesDiscarded() < 0)
+            return fail(what + QStringLiteral(" discarded %1 bytes").arg(r.bytesDiscarded()));
+        if (!r.isOk() && !disrupted)
+            return fail(what + QStringLiteral(" gave %1 though nothing aborted this flow or reset its peer").arg(debugString(r)));
+        ok = r.isOk();
+        if (x.flow->state() != Flow::State::Closed)
+            return fail(what + QStringLiteral(" resolved but its state is %1").arg(name(x.flow->state())));
+        if (!(x.aborted || resetBy(y) || y.writeShutRequested))
+            return fail(what + QStringLiteral(" resolved although the peer never closed its side"));
+    } else {
+        const WriteResult r = v.shutdown.result();
+        if (!r.isOk() && !disrupted)
+            return fail(what + QStringLiteral(" gave %1 though nothing aborted this flow or reset its peer").arg(describe(r)));
+        ok = r.isOk() && v.kind != VoidRec::ShutdownRead;
+        if (v.kind != VoidRec::ShutdownRead) {
             const Flow::WriteState ws = x.flow->writeState();
             if (ws != Flow::WriteState::Closed && ws != Flow::WriteState::Failed)
-                return fail(QStringLiteral("%1.shutdown(Write) resolved but its write side is %2").arg(x.name, name(ws)));
+                return fail(what + QStringLiteral(" resolved but its write side is %1").arg(name(ws)));
         }
-        if (v.kind != VoidRec::ShutdownRead && !x.aborted && !resetBy(y)
-            && (x.flow->bytesQueued() != 0 || x.flow->writesWaiting() != 0))
-            return fail(QStringLiteral("%1: close()/shutdown(Write) resolved with %2 bytes still queued and %3 writes waiting")
-                                .arg(x.name).arg(x.flow->bytesQueued()).arg(x.flow->writesWaiting()));
     }
+    if (ok && x.flow->stats().bytesWritten != x.stream.size())
+        return fail(what + QStringLiteral(" resolved Ok but only %1 of the %2 accepted bytes were handed to the transport")
+                                   .arg(x.flow->stats().bytesWritten).arg(x.stream.size()));
+    if (v.kind != VoidRec::ShutdownRead && !x.aborted && !resetBy(y)
+        && (x.flow->bytesQueued() != 0 || x.flow->writesWaiting() != 0))
+        return fail(what + QStringLiteral(" resolved with %1 bytes still queued and %2 writes waiting")
+                                   .arg(x.flow->bytesQueued()).arg(x.flow->writesWaiting()));
 }
 
 void Sequence::checkInvariants(Side &x, Side &y)
@@ -1424,7 +1619,18 @@ void Sequence::finalChecks()
         // close() may have discarded input past its bound: then its reads ended with Discarded
         // and the flow counted what it threw away.
         const bool discarded = x.closeCalled && x.discardedRead;
-        const bool clean = !x.aborted && !x.destroyed && !resetBy(y) && !x.readShut && !discarded;
+        const bool undisturbed = !x.aborted && !x.destroyed && !resetBy(y) && !x.readShut;
+        if (undisturbed && x.closeResult) {
+            // Nothing lost silently: each byte the peer's writes accepted was read or counted.
+            const qint64 counted = x.closeResult->bytesDiscarded();
+            if (x.received.size() + counted != y.stream.size())
+                return fail(QStringLiteral("%1 read %2 bytes and close() discarded %3, but the peer's accepted writes hold %4")
+                                    .arg(x.name).arg(x.received.size()).arg(counted).arg(y.stream.size()));
+            if ((counted > 0) != x.discardedRead)
+                return fail(QStringLiteral("close() discarded %1 bytes of %2's input, but %3 read gave Discarded")
+                                    .arg(counted).arg(x.name, x.discardedRead ? QStringLiteral("a") : QStringLiteral("no")));
+        }
+        const bool clean = undisturbed && !discarded;
         if (clean) {
             if (x.received != y.stream)
                 return fail(QStringLiteral("%1 read %2 bytes, but the peer's accepted writes hold %3: %4")
