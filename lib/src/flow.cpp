@@ -257,12 +257,10 @@ void FlowPrivate::read(Promise<ReadResult> promise, qint64 deadline)
                           errorEndpoint())));
             return;
         }
-    {
         auto cancelWatch = watchCancel(promise, [this](const QFutureWatcherBase *watch) {
             withdrawCanceledRead(watch);
         });
         m_pendingReads.push_back(PendingRead{std::move(promise), deadline, std::move(cancelWatch)});
-    }
         if (deadline != NoDeadline)
             rearmTimer();
         updateReadInterest();
