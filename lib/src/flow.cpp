@@ -5,7 +5,6 @@
 #include <QtCore/QEvent>
 #include <QtCore/QMetaMethod>
 #include <QtCore/QThread>
-#include <QtCore/QTimer>
 
 #include <algorithm>
 #include <memory>
@@ -288,7 +287,7 @@ void FlowPrivate::keep(QByteArray &&data)
                 m_received.push_back(std::move(data));
             }
             // Reads that wait now can only ever get the error.
-            std::deque<PendingRead> reads = std::exchange(m_pendingReads, {});
+            PendingReads reads = std::exchange(m_pendingReads, {});
             setReadState(Flow::ReadState::Failed);
             for (PendingRead &r : reads)
                 r.promise.finish(ReadResult::fromError(readError));
@@ -326,7 +325,7 @@ void FlowPrivate::onReceivedEof()
     qCDebug(lcFlow) << q_ptr << "peer end of stream";
     updateReadInterest();
     if (readState == Flow::ReadState::Open) {
-        std::deque<PendingRead> pending = std::exchange(m_pendingReads, {});
+        PendingReads pending = std::exchange(m_pendingReads, {});
         setReadState(Flow::ReadState::Eof);
         for (PendingRead &r : pending)
             r.promise.finish(ReadResult::eof());
@@ -626,7 +625,7 @@ void FlowPrivate::failWrite(const Error &error)
     frontOffset = 0;
     bytesQueued = 0;
     stats.bytesUnsent += lost;
-    std::deque<WaitingWrite> waiting = std::exchange(m_waitingWrites, {});
+    WaitingWrites waiting = std::exchange(m_waitingWrites, {});
     writesWaiting = 0;
     std::vector<Promise<WriteResult>> shutdowns = std::exchange(m_shutdownPromises, {});
     writeError = error;
@@ -668,7 +667,7 @@ void FlowPrivate::onPeerGone()
         // Nothing accepted is lost: the write side ends as after our own shutdown. Writes that
         // wait were never accepted: they get Eof, as any write after the end.
         m_writeEndedCleanly = true;
-        std::deque<WaitingWrite> waiting = std::exchange(m_waitingWrites, {});
+        WaitingWrites waiting = std::exchange(m_waitingWrites, {});
         writesWaiting = 0;
         std::vector<Promise<WriteResult>> shutdowns = std::exchange(m_shutdownPromises, {});
         writeState = Flow::WriteState::Closed;
@@ -720,10 +719,9 @@ void FlowPrivate::fail(const Error &error, bool abortTransport)
     else
         transportRelease();
     m_readEnabled = false;
-    if (m_timer)
-        m_timer->stop();
+    m_timer.stop();
 
-    std::deque<PendingRead> reads;
+    PendingReads reads;
     if (readState == Flow::ReadState::Open) {
         readError = error;
         readState = Flow::ReadState::Failed;
@@ -731,7 +729,7 @@ void FlowPrivate::fail(const Error &error, bool abortTransport)
     }
     const qint64 lost = bytesQueued;
     std::vector<quint64> lostIds;
-    std::deque<WaitingWrite> waiting;
+    WaitingWrites waiting;
     std::vector<Promise<WriteResult>> shutdowns;
     if (writeState != Flow::WriteState::Closed && writeState != Flow::WriteState::Failed) {
         for (const Chunk &chunk : std::as_const(sendQueue)) {
@@ -810,6 +808,19 @@ void FlowPrivate::watchThread()
                 runPostedNow();
             },
             Qt::DirectConnection);
+}
+
+void FlowPrivate::leaveThread()
+{
+    transportLeaveThread();
+    m_timer.detach();
+}
+
+void FlowPrivate::joinThread()
+{
+    watchThread();
+    transportJoinThread();
+    m_timer.attach();
 }
 
 void FlowPrivate::runOnFlowThread(std::function<void()> op)
@@ -901,8 +912,7 @@ void FlowPrivate::maybeFinish()
     state = Flow::State::Closed;
     transportRelease();
     m_readEnabled = false;
-    if (m_timer)
-        m_timer->stop();
+    m_timer.stop();
     std::vector<Promise<CloseResult>> closes = std::exchange(m_closePromises, {});
     notify(&Flow::stateChanged, Flow::State::Closed);
     const CloseResult result = closeResult();
@@ -917,7 +927,7 @@ void FlowPrivate::shutdown(Flow::Direction direction, Promise<WriteResult> promi
         stats.bytesDiscarded += m_receivedBytes;
         m_received.clear();
         m_receivedBytes = 0;
-        std::deque<PendingRead> pending = std::exchange(m_pendingReads, {});
+        PendingReads pending = std::exchange(m_pendingReads, {});
         setReadState(Flow::ReadState::Eof);
         for (PendingRead &r : pending)
             r.promise.finish(ReadResult::eof());
@@ -975,7 +985,8 @@ void FlowPrivate::applyIdleTimeout()
     rearmTimer();
 }
 
-// ---- deadlines and the idle timeout: one timer per flow, due at the earliest of them
+// ---- deadlines and the idle timeout: one timer entry per flow on its thread's reactor, due at
+// the earliest of them
 
 void FlowPrivate::rearmTimer()
 {
@@ -989,35 +1000,21 @@ void FlowPrivate::rearmTimer()
     const int idle = idleTimeoutMs;
     if (idle > 0 && state != Flow::State::Connecting)
         due = qMin(due, m_lastActivityNs + qint64(idle) * 1000000);
-    if (due == NoDeadline) {
-        if (m_timer)
-            m_timer->stop();
-        m_timerDueNs = NoDeadline;
-        return;
-    }
-    if (m_timer && m_timer->isActive() && m_timerDueNs == due)
-        return;
-    if (!m_timer) {
-        m_timer = new QTimer(q_ptr);
-        m_timer->setSingleShot(true);
-        m_timer->setTimerType(Qt::PreciseTimer);
-        QObject::connect(m_timer, &QTimer::timeout, q_ptr, [this] { onTimer(); });
-    }
-    m_timerDueNs = due;
-    const qint64 remainingMs = qMax<qint64>((due - nowNs() + 999999) / 1000000, 0);
-    m_timer->start(int(qMin<qint64>(remainingMs, std::numeric_limits<int>::max())));
+    if (due == NoDeadline)
+        m_timer.stop();
+    else
+        m_timer.start(due);
 }
 
 void FlowPrivate::onTimer()
 {
-    m_timerDueNs = NoDeadline;
     const qint64 now = nowNs();
     if (m_closeDeadlineNs <= now && state != Flow::State::Closed) {
         fail(Error(Error::Kind::TimedOut, QStringLiteral("closing timed out"), errorEndpoint()),
              true);
         return;
     }
-    std::deque<PendingRead> late;
+    PendingReads late;
     for (auto it = m_pendingReads.begin(); it != m_pendingReads.end();) {
         if (it->deadlineNs <= now || it->promise.isCanceled()) {
             late.push_back(std::move(*it));
@@ -1038,8 +1035,8 @@ void FlowPrivate::onTimer()
         lateWrite = lateWrite || w.deadlineNs <= now;
     if (lateWrite) {
         // Withdraws every late write, not only the front one; the rest keep their order.
-        std::deque<WaitingWrite> keepWaiting;
-        std::deque<WaitingWrite> withdrawn;
+        WaitingWrites keepWaiting;
+        WaitingWrites withdrawn;
         for (WaitingWrite &w : m_waitingWrites)
             (w.deadlineNs <= now ? withdrawn : keepWaiting).push_back(std::move(w));
         m_waitingWrites = std::move(keepWaiting);
@@ -1095,9 +1092,11 @@ Flow::~Flow()
 bool Flow::event(QEvent *event)
 {
     if (event->type() == QEvent::ThreadChange) {
-        // Sent before the move; a posted call moves with the flow and runs first thing in the
-        // new thread, so operations left pending follow the flow to its new thread's end.
-        QMetaObject::invokeMethod(this, [d = d_func()] { d->watchThread(); }, Qt::QueuedConnection);
+        // Sent in the old thread before the move; a posted call moves with the flow and runs
+        // first thing in the new thread, so operations left pending follow the flow to its new
+        // thread's end, and its descriptors and deadlines to the new thread's reactor.
+        d_func()->leaveThread();
+        QMetaObject::invokeMethod(this, [d = d_func()] { d->joinThread(); }, Qt::QueuedConnection);
     }
     return QObject::event(event);
 }

@@ -11,6 +11,7 @@
 // every state change is complete before the first promise is finished or signal emitted.
 
 #include "promise_p.h"
+#include "reactor_p.h"
 
 #include <rill/endpoint.h>
 #include <rill/flow.h>
@@ -21,15 +22,10 @@
 #include <QtCore/QThread>
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
 #include <vector>
-
-QT_BEGIN_NAMESPACE
-class QTimer;
-QT_END_NAMESPACE
 
 namespace rill {
 
@@ -96,6 +92,10 @@ public:
     virtual void transportAbort() = 0;
     // Both directions ended cleanly, or the transport failed: release resources.
     virtual void transportRelease() = 0;
+    // The flow moves to another thread: leave this thread's reactor (called in the old thread,
+    // before the move), then join the new thread's (called there, before anything else runs).
+    virtual void transportLeaveThread() {}
+    virtual void transportJoinThread() {}
 
     // ---- What a transport calls.
     void onConnected();
@@ -134,6 +134,8 @@ public:
     void abort();
     void destroy(); // from ~Flow: abort without signals
     void watchThread();
+    void leaveThread();
+    void joinThread();
     void applyHighWaterMark();
     void applyIdleTimeout();
 
@@ -209,6 +211,10 @@ private:
         qint64 deadlineNs;
         std::unique_ptr<QFutureWatcher<WriteResult>> cancelWatch; // see watchCancel()
     };
+    // Lists, not deques: an idle flow holds one of each, and libstdc++'s empty std::deque
+    // allocates 576 bytes where an empty list allocates nothing.
+    using PendingReads = std::list<PendingRead>;
+    using WaitingWrites = std::list<WaitingWrite>;
 
     quint64 admitWrite(qint64 size, Promise<WriteResult> &promise);
     bool canAcceptNow() const { return m_waitingWrites.empty() && bytesQueued < highWaterMark; }
@@ -242,10 +248,10 @@ private:
     template<typename Signal, typename... Args>
     void notify(Signal signal, Args &&...args);
 
-    std::deque<PendingRead> m_pendingReads;
+    PendingReads m_pendingReads;
     QList<QByteArray> m_received;
     qint64 m_receivedBytes = 0;
-    std::deque<WaitingWrite> m_waitingWrites;
+    WaitingWrites m_waitingWrites;
     std::vector<Promise<WriteResult>> m_shutdownPromises;
     std::vector<Promise<CloseResult>> m_closePromises;
     qint64 m_closeDeadlineNs = NoDeadline;
@@ -263,8 +269,7 @@ private:
     Error m_lastError;
     Endpoint m_localEndpoint;
     Endpoint m_peerEndpoint;
-    QTimer *m_timer = nullptr; // deadlines and the idle timeout; made on first use
-    qint64 m_timerDueNs = NoDeadline;
+    ReactorTimer m_timer{[this] { onTimer(); }}; // deadlines and the idle timeout
     qint64 m_lastActivityNs = 0;
     // A QPointer: a new QThread at a deleted one's address must not pass for the watched one.
     QPointer<QThread> m_watchedThread;

@@ -1,19 +1,21 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include "localflow_p.h"
+#include "reactor_p.h"
 #include "tcpflow_p.h"
 
 #include <rill/endpoint.h>
 #include <rill/listener.h>
 
+#include <QtCore/QEvent>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
-#include <QtCore/QSocketNotifier>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtNetwork/QTcpServer>
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <list>
 #include <sys/socket.h>
@@ -35,13 +37,39 @@ Error closedListenerError(const QString &endpoint)
 // What every kind of listener shares: the queue between the kernel's accepted connections and
 // accept() callers, accept deadlines, and the retry after accept errors. Past maxPending
 // waiting connections, accepting pauses. A transport supplies makeFlow() and setAccepting().
+// Tells a listener that it moves to another thread: sent in the old thread before the move
+// (children get it too), so the listening descriptor can leave the old thread's reactor.
+class ThreadChangeFollower final : public QObject
+{
+public:
+    ThreadChangeFollower(QObject *parent, std::function<void()> leaving, std::function<void()> joined)
+        : QObject(parent), m_leaving(std::move(leaving)), m_joined(std::move(joined))
+    {
+    }
+    bool event(QEvent *event) override
+    {
+        if (event->type() == QEvent::ThreadChange) {
+            m_leaving();
+            QMetaObject::invokeMethod(this, m_joined, Qt::QueuedConnection);
+        }
+        return QObject::event(event);
+    }
+
+private:
+    std::function<void()> m_leaving;
+    std::function<void()> m_joined;
+};
+
 template<typename FlowType>
-class ListenerCore
+class ListenerCore : private IoHandler
 {
 public:
     using Result = FlowResult<FlowType>;
 
-    explicit ListenerCore(QObject *q) : q(q) {}
+    explicit ListenerCore(QObject *q) : q(q)
+    {
+        new ThreadChangeFollower(q, [this] { io.detach(); }, [this] { io.attach(); });
+    }
     virtual ~ListenerCore() = default;
 
     virtual FlowType *makeFlow(int fd) = 0;
@@ -88,32 +116,30 @@ public:
     int retryMs = 0; // > 0 during an accept error episode: the pause before the next try
     bool pausedForError = false;
 
-    // The listening descriptor and its notifier: accept4() here for both kinds. (QTcpServer
-    // only binds: after one accept error its socket engine keeps reporting that error for
-    // every later EAGAIN, and pauses itself each time.)
+    // The listening descriptor, on the thread's reactor: accept4() here for both kinds.
+    // (QTcpServer only binds: after one accept error its socket engine keeps reporting that
+    // error for every later EAGAIN, and pauses itself each time.)
     int listenFd = -1;
-    QSocketNotifier *notifier = nullptr;
+    IoWatch io;
 
     void startAccepting(int fd)
     {
         watchThread();
         listenFd = fd;
-        notifier = new QSocketNotifier(fd, QSocketNotifier::Read, q);
-        QObject::connect(notifier, &QSocketNotifier::activated, q, [this] { acceptPending(); });
+        io.watch(fd, this);
         listening = true;
         updateAccepting();
     }
     void stopAccepting()
     {
-        delete notifier;
-        notifier = nullptr;
+        io.reset();
         listenFd = -1;
     }
-    void setAccepting(bool accepting)
-    {
-        if (notifier)
-            notifier->setEnabled(accepting);
-    }
+    void setAccepting(bool accepting) { io.setReadEnabled(accepting); }
+
+    void ioReadable() override { acceptPending(); }
+    void ioWritable() override {}
+    void ioFailed(int e) override { acceptFailed(Error::fromErrno(e, endpointText())); }
 
     void acceptPending()
     {

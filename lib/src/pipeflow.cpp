@@ -6,6 +6,7 @@
 #include <QtCore/QMutex>
 
 #include <atomic>
+#include <deque>
 
 namespace rill {
 

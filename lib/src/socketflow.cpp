@@ -5,8 +5,6 @@
 #include <QtCore/QIODevice>
 #include <QtCore/QScopedValueRollback>
 #include <QtCore/QSignalBlocker>
-#include <QtCore/QSocketNotifier>
-#include <QtCore/QTimer>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -67,13 +65,7 @@ void SocketFlowPrivate::startConnectTimeout(QDeadlineTimer deadline)
 {
     if (state != Flow::State::Connecting || deadline.isForever())
         return;
-    m_connectTimer = new QTimer(q_ptr);
-    m_connectTimer->setSingleShot(true);
-    QObject::connect(m_connectTimer, &QTimer::timeout, q_ptr,
-                     [this] { fail(connectTimeoutError(), true); });
-    m_connectTimer->setTimerType(Qt::PreciseTimer);
-    m_connectTimer->start(int(qBound(qint64(0), deadline.remainingTime(),
-                                             qint64(std::numeric_limits<int>::max()))));
+    m_connectTimer.start(deadlineNs(deadline));
 }
 
 void SocketFlowPrivate::adoptEnded(QIODevice *socket)
@@ -93,11 +85,7 @@ void SocketFlowPrivate::adoptEnded(QIODevice *socket)
 
 void SocketFlowPrivate::dropConnecting()
 {
-    if (m_connectTimer) {
-        m_connectTimer->stop();
-        m_connectTimer->deleteLater();
-        m_connectTimer = nullptr;
-    }
+    m_connectTimer.stop();
     if (QIODevice *socket = m_connecting.data()) {
         m_connecting = nullptr;
         QObject::disconnect(socket, nullptr, q_ptr, nullptr);
@@ -142,13 +130,7 @@ void SocketFlowPrivate::adopt(int descriptor, const QByteArray &alreadyReceived)
     if (flags >= 0 && !(flags & O_NONBLOCK))
         ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     configureDescriptor();
-    m_readNotifier = new QSocketNotifier(fd, QSocketNotifier::Read, q_ptr);
-    m_readNotifier->setEnabled(false);
-    QObject::connect(m_readNotifier, &QSocketNotifier::activated, q_ptr, [this] { onReadable(); });
-    m_writeNotifier = new QSocketNotifier(fd, QSocketNotifier::Write, q_ptr);
-    m_writeNotifier->setEnabled(false);
-    QObject::connect(m_writeNotifier, &QSocketNotifier::activated, q_ptr,
-                     [this] { onWritable(); });
+    m_io.watch(fd, this);
     qCDebug(lcSocket) << q_ptr << "adopted descriptor" << int(fd) << currentLocalEndpoint() << "->"
                       << currentPeerEndpoint();
     onConnected();
@@ -158,8 +140,7 @@ void SocketFlowPrivate::adopt(int descriptor, const QByteArray &alreadyReceived)
 
 void SocketFlowPrivate::transportWrite()
 {
-    if (m_writeNotifier)
-        m_writeNotifier->setEnabled(true);
+    m_io.setWriteEnabled(true);
 }
 
 void SocketFlowPrivate::transportWriteThrough()
@@ -201,15 +182,13 @@ bool SocketFlowPrivate::takeWriteThroughError()
 
 void SocketFlowPrivate::transportSetReadEnabled(bool enabled)
 {
-    if (m_readNotifier)
-        m_readNotifier->setEnabled(enabled);
+    m_io.setReadEnabled(enabled);
 }
 
 void SocketFlowPrivate::transportShutdownWrite()
 {
     m_finPending = true;
-    if (m_writeNotifier)
-        m_writeNotifier->setEnabled(true);
+    m_io.setWriteEnabled(true);
 }
 
 void SocketFlowPrivate::transportAbort()
@@ -228,15 +207,28 @@ void SocketFlowPrivate::transportRelease()
     dropConnecting();
 }
 
+// Leaving for another thread (before the move, in the old one): the old thread's reactor
+// must not run this flow any more; the new thread's takes it over, with the same interest.
+void SocketFlowPrivate::transportLeaveThread()
+{
+    m_io.detach();
+    m_connectTimer.detach();
+}
+
+void SocketFlowPrivate::transportJoinThread()
+{
+    m_io.attach();
+    m_connectTimer.attach();
+}
+
+void SocketFlowPrivate::ioFailed(int error)
+{
+    onFailed(Error::fromErrno(error, errorEndpoint()));
+}
+
 void SocketFlowPrivate::closeDescriptor(bool reset)
 {
-    for (QSocketNotifier *notifier : {m_readNotifier, m_writeNotifier}) {
-        if (notifier) {
-            notifier->setEnabled(false);
-            notifier->deleteLater(); // we may be inside its activated() signal
-        }
-    }
-    m_readNotifier = m_writeNotifier = nullptr;
+    m_io.reset(); // before close(): the number may be reused at once
     if (reset) {
         // A reset, not a FIN: the peer must not take a dropped connection for a complete one.
         const linger hard{1, 0};
@@ -247,7 +239,7 @@ void SocketFlowPrivate::closeDescriptor(bool reset)
     fd = -1;
 }
 
-void SocketFlowPrivate::onReadable()
+void SocketFlowPrivate::ioReadable()
 {
     if (!takeWriteThroughError())
         return;
@@ -273,8 +265,7 @@ void SocketFlowPrivate::onReadable()
             if (n < chunk)
                 return;
         } else if (n == 0) {
-            if (m_readNotifier)
-                m_readNotifier->setEnabled(false);
+            m_io.setReadEnabled(false);
             onReceivedEof();
             return;
         } else if (errno == EINTR) {
@@ -306,7 +297,7 @@ ssize_t SocketFlowPrivate::sendQueued(qint64 *offered)
     return ::sendmsg(fd, &message, MSG_NOSIGNAL);
 }
 
-void SocketFlowPrivate::onWritable()
+void SocketFlowPrivate::ioWritable()
 {
     const QScopedValueRollback<bool> sending(m_sending, true);
     if (!takeWriteThroughError())
@@ -332,7 +323,7 @@ void SocketFlowPrivate::onWritable()
     }
     if (fd < 0 || !sendQueue.empty())
         return;
-    m_writeNotifier->setEnabled(false);
+    m_io.setWriteEnabled(false);
     if (m_finPending) {
         m_finPending = false;
         if (::shutdown(fd, SHUT_WR) != 0 && errno != ENOTCONN) {

@@ -7,20 +7,19 @@
 // FIN and drops its unsent buffer (../shared/notes/qt-facts.md, "cannot half-close").
 
 #include "flow_p.h"
+#include "reactor_p.h"
 
 #include <QtCore/QPointer>
 
 QT_BEGIN_NAMESPACE
 class QIODevice;
-class QSocketNotifier;
-class QTimer;
 QT_END_NAMESPACE
 
 namespace rill {
 
 Q_DECLARE_LOGGING_CATEGORY(lcSocket)
 
-class SocketFlowPrivate : public FlowPrivate
+class SocketFlowPrivate : public FlowPrivate, private IoHandler
 {
 public:
     // Reads start at MinReadChunk and double while they fill the buffer, up to MaxReadChunk:
@@ -59,22 +58,24 @@ public:
     void transportShutdownWrite() override;
     void transportAbort() override;
     void transportRelease() override;
+    void transportLeaveThread() override;
+    void transportJoinThread() override;
 
 protected:
     virtual void configureDescriptor() {}
     QPointer<QIODevice> m_connecting;
 
 private:
-    void onReadable();
-    void onWritable();
+    void ioReadable() override;
+    void ioWritable() override;
+    void ioFailed(int error) override;
     ssize_t sendQueued(qint64 *offered); // one sendmsg() of what the queue holds
     bool takeWriteThroughError();
     void closeDescriptor(bool reset);
     void dropConnecting();
 
-    QSocketNotifier *m_readNotifier = nullptr;
-    QSocketNotifier *m_writeNotifier = nullptr;
-    QTimer *m_connectTimer = nullptr;
+    IoWatch m_io;
+    ReactorTimer m_connectTimer{[this] { fail(connectTimeoutError(), true); }};
     bool m_finPending = false;
     bool m_sending = false; // inside onWritable() or a write-through: consume() may call write()
     quint64 m_writeThroughTurn = 0; // the event loop turn of the last write-through

@@ -172,6 +172,7 @@ void tst_Listener::initTestCase()
     QVERIFY(warmUp.startPython({QStringLiteral("bind-only"),
         QStringLiteral("unix:") + freshPath(QStringLiteral("warm-up"))}));
     QVERIFY2(warmUp.waitForExit() && warmUp.exitCode() == 0, qPrintable(warmUp.describe()));
+    QVERIFY(warmUpReactor());
 }
 
 void tst_Listener::cleanup()

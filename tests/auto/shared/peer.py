@@ -37,6 +37,10 @@ Modes:
                       waiting unread (so a Unix socket reports ECONNRESET too), then close with
                       SO_LINGER 0; report "reset" with what was read.
   close               close at once (a FIN, nothing sent, nothing read).
+  echo-many           listen (always), accept any number of connections and echo each one
+                      (one thread, selectors: epoll on Linux); a connection's EOF is answered
+                      with shutdown(SHUT_WR) once its echo is sent. Reports "accepted" with the
+                      count after every --count connections, "done" when stdin ends.
 
 The data sent is --text TEXT, --file PATH (the file's bytes), or --bytes N pseudo-random bytes
 from --seed. --pieces N sends it in pieces of random sizes from 1 to N bytes, one send() each
@@ -362,6 +366,81 @@ def mode_close(args):
     emit("closed")
 
 
+def mode_echo_many(args):
+    import selectors
+    family, address = parse_endpoint(args.endpoint)
+    server = socket.socket(family, socket.SOCK_STREAM)
+    if family != socket.AF_UNIX:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(address)
+    server.listen(4096)
+    server.setblocking(False)
+    emit("listening", endpoint=endpoint_text(family, server.getsockname()))
+    selector = selectors.DefaultSelector()
+    selector.register(server, selectors.EVENT_READ, "accept")
+    selector.register(sys.stdin, selectors.EVENT_READ, "stdin")
+    pending = {}  # connection -> bytes not yet echoed
+    ended = set()  # connections whose peer sent EOF
+    accepted = 0
+    echoed = 0
+
+    def interest(conn):
+        events = selectors.EVENT_READ if conn not in ended else 0
+        if pending[conn]:
+            events |= selectors.EVENT_WRITE
+        if events:
+            selector.modify(conn, events, "conn")
+        else:
+            selector.unregister(conn)
+            conn.shutdown(socket.SHUT_WR)
+            conn.close()
+            del pending[conn]
+            ended.discard(conn)
+
+    while True:
+        for key, events in selector.select():
+            if key.data == "stdin":
+                if not sys.stdin.readline():
+                    emit("done", accepted=accepted, echoed=echoed)
+                    return
+            elif key.data == "accept":
+                while True:
+                    try:
+                        conn, _ = server.accept()
+                    except BlockingIOError:
+                        break
+                    conn.setblocking(False)
+                    if family != socket.AF_UNIX:
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    pending[conn] = b""
+                    selector.register(conn, selectors.EVENT_READ, "conn")
+                    accepted += 1
+                    if accepted % max(args.count, 1) == 0:
+                        emit("accepted", count=accepted)
+            else:
+                conn = key.fileobj
+                try:
+                    if events & selectors.EVENT_READ:
+                        data = conn.recv(CHUNK)
+                        if data:
+                            pending[conn] += data
+                        else:
+                            ended.add(conn)
+                    if pending[conn]:
+                        n = conn.send(pending[conn])
+                        echoed += n
+                        pending[conn] = pending[conn][n:]
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    selector.unregister(conn)
+                    conn.close()
+                    del pending[conn]
+                    ended.discard(conn)
+                    continue
+                interest(conn)
+
+
 MODES = {
     "send-then-shutdown": mode_send_then_shutdown,
     "read-then-reply": mode_read_then_reply,
@@ -375,6 +454,7 @@ MODES = {
     "sink": mode_sink,
     "read-then-reset": mode_read_then_reset,
     "close": mode_close,
+    "echo-many": mode_echo_many,
 }
 
 

@@ -105,6 +105,14 @@ inline int bindRefusingPort(quint16 *port)
     return fd;
 }
 
+// A thread's reactor (an epoll descriptor) is made by the first socket it watches and lives as
+// long as the thread: call this before counting descriptors in a thread. False if it failed.
+inline bool warmUpReactor()
+{
+    rill::TcpListener listener;
+    return listener.listen(QHostAddress::LocalHost, 0);
+}
+
 inline void deleteDeferred()
 {
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
@@ -805,6 +813,7 @@ private Q_SLOTS:
         QVERIFY(warmUp.startPython({QStringLiteral("bind-only"),
             QStringLiteral("unix:") + freshPath(QStringLiteral("warm-up"))}));
         QVERIFY2(warmUp.waitForExit() && warmUp.exitCode() == 0, qPrintable(warmUp.describe()));
+        QVERIFY(warmUpReactor());
     }
 
     void init() { m_descriptorsBefore = openDescriptorCount(); }

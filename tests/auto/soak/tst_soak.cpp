@@ -412,7 +412,10 @@ void tst_Soak::echoManyFlows()
     QTemporaryDir dir;
     QVERIFY2(dir.isValid(), qPrintable(dir.errorString()));
     rilltest::WorkerThread worker("rill-soak-echo");
-    worker.call([] {}); // its event dispatcher (an eventfd) exists before the count
+    // Its event dispatcher (an eventfd) and both threads' reactors exist before the count.
+    bool warm = warmUpReactor();
+    worker.call([&] { warm = warm && warmUpReactor(); });
+    QVERIFY(warm);
     const int descriptorsBefore = openDescriptorCount();
     const QStringList targetsBefore = descriptorTargets();
 
