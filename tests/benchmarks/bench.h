@@ -180,6 +180,9 @@ struct Row
     QList<Cell> baselines; // in the section's column order; a missing one has no runs
     QList<Target> targets;
     QString note;
+    // When set, ratio i is shown for baseline i instead of Rill / baseline (e.g. the median of
+    // per-round ratios, which cancels drift between rounds); NaN: none.
+    QList<double> ratios;
 };
 
 struct Section
@@ -193,10 +196,13 @@ struct Section
     QStringList baselineColumns;
     QList<Row> rows;
     QStringList notes;
+    bool showRatios = true; // false: the cells are ratios themselves, no ratio columns
 };
 
 // Ratio Rill/baseline, or NaN if either is missing.
 double ratio(const Cell &rill, const Cell &baseline);
+// The row's ratio to baseline `index`: row.ratios if set, else ratio(); NaN if missing.
+double rowRatio(const Row &row, int index);
 // A target on the ratio to baseline `index`: ratio >= bound (atLeast) or <= bound.
 Target ratioTarget(const Row &row, int index, double bound, bool atLeast, const QString &text);
 
@@ -248,8 +254,11 @@ void runMany(Env &env, Report &report);
 void runMemory(Env &env, Report &report);
 void runRillcat(Env &env, Report &report);
 void runChannel(Env &env, Report &report);
+void runC10k(Env &env, Report &report);
 // The memory part's child processes: rill-bench --child KIND ARGS...
 int memoryChild(const QStringList &args);
+// The c10k part's client: rill-bench --c10k-client PORT SERVER_PID (argv without those two words).
+int c10kClient(int argc, char **argv);
 
 QString formatBytes(qint64 bytes);
 

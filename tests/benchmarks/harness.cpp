@@ -190,13 +190,24 @@ double ratio(const Cell &rill, const Cell &baseline)
     return rill.value / baseline.value;
 }
 
+double rowRatio(const Row &row, int index)
+{
+    if (index < 0)
+        return std::nan("");
+    if (index < row.ratios.size())
+        return row.ratios.at(index);
+    if (index >= row.baselines.size())
+        return std::nan("");
+    return ratio(row.rill, row.baselines.at(index));
+}
+
 Target ratioTarget(const Row &row, int index, double bound, bool atLeast, const QString &text)
 {
     Target t;
     t.text = text;
     if (index < 0 || index >= row.baselines.size())
         return t;
-    const double r = ratio(row.rill, row.baselines.at(index));
+    const double r = rowRatio(row, index);
     if (std::isnan(r))
         return t;
     t.evaluated = true;
@@ -367,15 +378,20 @@ QList<QStringList> tableOf(const Section &s)
 {
     QList<QStringList> table;
     QStringList header{QStringLiteral("case"), QStringLiteral("volume"), s.rillColumn};
-    for (const QString &b : s.baselineColumns)
-        header << b << QStringLiteral("ratio");
+    for (const QString &b : s.baselineColumns) {
+        header << b;
+        if (s.showRatios)
+            header << QStringLiteral("ratio");
+    }
     header << QStringLiteral("targets");
     table << header;
     for (const Row &row : s.rows) {
         QStringList line{row.label, row.volume, cellText(row.rill, s.decimals)};
         for (int i = 0; i < s.baselineColumns.size(); ++i) {
             const Cell c = i < row.baselines.size() ? row.baselines.at(i) : Cell();
-            line << cellText(c, s.decimals) << ratioText(ratio(row.rill, c));
+            line << cellText(c, s.decimals);
+            if (s.showRatios)
+                line << ratioText(rowRatio(row, i));
         }
         line << targetsText(row);
         table << line;
@@ -385,10 +401,11 @@ QList<QStringList> tableOf(const Section &s)
 
 QString sectionHeading(const Section &s)
 {
+    const QString better = s.higherIsBetter ? QStringLiteral("higher is better")
+                                            : QStringLiteral("lower is better");
     return QStringLiteral("%1: %2 (%3, %4)")
             .arg(s.part, s.title, s.unit,
-                 s.higherIsBetter ? QStringLiteral("higher is better; ratio = Rill / baseline")
-                                  : QStringLiteral("lower is better; ratio = Rill / baseline"));
+                 s.showRatios ? better + QStringLiteral("; ratio = Rill / baseline") : better);
 }
 
 QJsonObject cellJson(const Cell &c)
@@ -490,9 +507,10 @@ bool Report::writeJson(const QString &path, double elapsedSeconds) const
             ro[QStringLiteral("volume")] = row.volume;
             ro[QStringLiteral("rill")] = cellJson(row.rill);
             QJsonArray bs;
-            for (const Cell &c : row.baselines) {
+            for (int i = 0; i < row.baselines.size(); ++i) {
+                const Cell &c = row.baselines.at(i);
                 QJsonObject co = cellJson(c);
-                const double r = ratio(row.rill, c);
+                const double r = s.showRatios ? rowRatio(row, i) : std::nan("");
                 if (!std::isnan(r))
                     co[QStringLiteral("ratio")] = r;
                 bs << co;

@@ -7,11 +7,13 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 
 namespace {
 
 const QStringList AllParts{QStringLiteral("bulk"), QStringLiteral("pingpong"), QStringLiteral("many"),
-                           QStringLiteral("memory"), QStringLiteral("rillcat"), QStringLiteral("channel")};
+                           QStringLiteral("memory"), QStringLiteral("rillcat"), QStringLiteral("channel"),
+                           QStringLiteral("c10k")};
 
 void usage(FILE *out)
 {
@@ -19,11 +21,12 @@ void usage(FILE *out)
                  "usage: rill-bench [--only PART,...] [--quick | --smoke] [--reps N] [--json PATH]\n"
                  "                  [--markdown PATH] [--rillcat PATH] [--verify]\n"
                  "                  [--contenders NAME,...] [--sizes BYTES,...]\n"
-                 "parts: bulk, pingpong, many, memory, rillcat, channel (default: all)\n"
+                 "parts: bulk, pingpong, many, memory, rillcat, channel, c10k (default: all)\n"
                  "  --quick     a shorter run (less volume, fewer repetitions)\n"
                  "  --smoke     a few seconds: a few MiB per contender, every byte checked; exits\n"
                  "              non-zero if any contender failed or moved the wrong bytes\n"
-                 "  --reps N    repetitions per contender (default 3 full, 2 quick, 1 smoke)\n"
+                 "  --reps N    repetitions per contender (default 3 full, 2 quick, 1 smoke;\n"
+                 "              c10k: rounds, default 5 full, 2 quick, 1 smoke)\n"
                  "  --json PATH where the results go (default bench.json)\n"
                  "  --markdown PATH  also write the tables as Markdown\n"
                  "  --rillcat PATH   the rillcat binary (default: the one in this build tree)\n"
@@ -38,6 +41,9 @@ void usage(FILE *out)
 int main(int argc, char **argv)
 {
     std::signal(SIGPIPE, SIG_IGN);
+    // The c10k client runs no event loop and needs no Qt.
+    if (argc >= 2 && std::strcmp(argv[1], "--c10k-client") == 0)
+        return bench::c10kClient(argc - 2, argv + 2);
     QCoreApplication app(argc, argv);
     QStringList args = app.arguments().mid(1);
     if (!args.isEmpty() && args.first() == QLatin1String("--child"))
@@ -126,6 +132,8 @@ int main(int argc, char **argv)
         bench::runRillcat(env, report);
     if (options.wants(QStringLiteral("channel")))
         bench::runChannel(env, report);
+    if (options.wants(QStringLiteral("c10k")))
+        bench::runC10k(env, report);
     const double elapsed = bench::secondsSince(start);
 
     report.printSummary();
