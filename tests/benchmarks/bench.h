@@ -41,6 +41,7 @@ struct Options
     int reps = 0;            // 0: the mode's default
     QString jsonPath = QStringLiteral("bench.json");
     QString markdownPath;    // empty: none
+    QString plotPath;        // c10k's SVG plot; empty: c10k.svg in jsonPath's folder
     QString rillcatPath;     // empty: next to the build tree
     bool verify = false;     // check every byte's value, not only the count (on in --smoke)
     QStringList contenders;  // bulk, pingpong: only contenders whose name contains one of these

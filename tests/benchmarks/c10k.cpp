@@ -9,6 +9,7 @@
 // 2x between stretches of a few seconds; windows a second or two apart see the same weather.
 
 #include "bench.h"
+#include "plot.h"
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QDir>
@@ -60,7 +61,11 @@ QList<Contender> contenders()
 }
 constexpr int RillReactor = 0;
 constexpr int Floor = 1;
+constexpr int RawQt = 2;
+constexpr int RawQtUnix = 3;
+constexpr int RillNotifier = 4;
 constexpr int RillReactorUnix = 5;
+constexpr int RillNotifierUnix = 6;
 
 // A child process pinned to one CPU that dies with us, driven by lines on stdin and stdout.
 class Child
@@ -719,6 +724,83 @@ void runC10k(Env &env, Report &report)
                                        "kernel's socket memory is not in RSS");
         report.add(memory);
         report.add(setup);
+    }
+
+    // The plot: round trips a second against open flows, a panel per number busy, a line per
+    // server, each point the median the first table shows.
+    {
+        struct Style
+        {
+            int contender;
+            QString label;
+            QString colour; // Okabe-Ito: apart for colour-blind eyes too
+            LineChart::Marker marker;
+        };
+        // Greyscale still tells them apart: the marker's shape is the server, a dashed line and
+        // a hollow marker the poll (UNIX) dispatcher. In pairs, so the legend's columns are the
+        // servers and its rows the dispatchers; the floor last, drawn above the rest.
+        const QList<Style> styles{
+                {RawQt, QStringLiteral("raw Qt, GLib"), QStringLiteral("#D55E00"), LineChart::Marker::Circle},
+                {RawQtUnix, QStringLiteral("raw Qt, poll"), QStringLiteral("#E69F00"), LineChart::Marker::Circle},
+                {RillReactor, QStringLiteral("Rill reactor, GLib"), QStringLiteral("#0072B2"), LineChart::Marker::Triangle},
+                {RillReactorUnix, QStringLiteral("Rill reactor, poll"), QStringLiteral("#56B4E9"), LineChart::Marker::Triangle},
+                {RillNotifier, QStringLiteral("Rill notifier, GLib"), QStringLiteral("#009E73"), LineChart::Marker::Diamond},
+                {RillNotifierUnix, QStringLiteral("Rill notifier, poll"), QStringLiteral("#CC79A7"), LineChart::Marker::Diamond},
+                {Floor, QStringLiteral("epoll floor (C)"), QStringLiteral("#000000"), LineChart::Marker::Square},
+        };
+        LineChart chart;
+        const QJsonObject machine = report.machine();
+        chart.title = QStringLiteral("c10k: 64 B echo round trips a second against open flows, one server thread");
+        chart.subtitle = QStringLiteral("rill-bench %1: medians of %2 round%3 of a %4 ms window per server and case; "
+                                        "%5 cores, %6, Qt %7")
+                                 .arg(env.options.smoke() ? QStringLiteral("--smoke")
+                                              : env.options.quick() ? QStringLiteral("--quick")
+                                                                    : QStringLiteral("(full)"))
+                                 .arg(rounds)
+                                 .arg(rounds == 1 ? QString() : QStringLiteral("s"))
+                                 .arg(windowMs)
+                                 .arg(machine.value(QStringLiteral("nproc")).toInt())
+                                 .arg(machine.value(QStringLiteral("cpu")).toString(),
+                                      machine.value(QStringLiteral("qt")).toString());
+        chart.xLabel = QStringLiteral("open flows (log scale)");
+        chart.yLabel = QStringLiteral("round trips a second");
+        chart.unit = QStringLiteral("round trips/s");
+        QList<int> opens = levels; // a descriptor limit can make two levels one
+        std::sort(opens.begin(), opens.end());
+        opens.erase(std::unique(opens.begin(), opens.end()), opens.end());
+        for (int open : std::as_const(opens))
+            chart.xs << open;
+        for (const Style &style : styles)
+            chart.series << LineChart::Series{style.label, style.colour, !all.at(style.contender).glib, style.marker};
+        for (const int busy : {-1, 100, 10}) {
+            LineChart::Panel panel;
+            panel.title = busy < 0 ? QStringLiteral("all busy") : QStringLiteral("%1 busy").arg(busy);
+            for (const Style &style : styles) {
+                QList<double> values;
+                for (int open : std::as_const(opens)) {
+                    const int ci = caseIndex(open, busy < 0 ? open : busy);
+                    const Cell cell = ci < 0 ? Cell() : cellOf(all.at(style.contender).name, windows[ci][style.contender], false);
+                    values << (cell.runs.isEmpty() ? std::nan("") : cell.value);
+                }
+                panel.values << values;
+            }
+            chart.panels << panel;
+        }
+        chart.notes << QStringLiteral("Each server is its own process, one server thread on one core, its client (plain epoll) "
+                                      "on the other; a busy flow has one 64-byte message outstanding, an idle one sends "
+                                      "nothing. GLib: Qt's default event dispatcher; poll: QT_NO_GLIB=1 (Qt's UNIX "
+                                      "dispatcher). Rill reactor: RILL_REACTOR=epoll; notifier: RILL_REACTOR=notifier.")
+                    << QStringLiteral("Each panel has its own y scale, from 0. With %1 open, all busy is %1 busy; no "
+                                      "point where fewer are open than busy, or where a server failed.")
+                               .arg(opens.first());
+        const QString path = !env.options.plotPath.isEmpty()
+                ? env.options.plotPath
+                : QDir::cleanPath(QFileInfo(env.options.jsonPath).path() + QStringLiteral("/c10k.svg"));
+        QString error;
+        if (writeSvg(path, chart, &error))
+            std::printf("c10k plot: %s\n", qPrintable(path));
+        else
+            std::fprintf(stderr, "rill-bench: cannot write %s: %s\n", qPrintable(path), qPrintable(error));
     }
 }
 

@@ -19,7 +19,7 @@ void usage(FILE *out)
 {
     std::fprintf(out,
                  "usage: rill-bench [--only PART,...] [--quick | --smoke] [--reps N] [--json PATH]\n"
-                 "                  [--markdown PATH] [--rillcat PATH] [--verify]\n"
+                 "                  [--markdown PATH] [--plot PATH] [--rillcat PATH] [--verify]\n"
                  "                  [--contenders NAME,...] [--sizes BYTES,...]\n"
                  "parts: bulk, pingpong, many, memory, rillcat, channel, c10k (default: all)\n"
                  "  --quick     a shorter run (less volume, fewer repetitions)\n"
@@ -29,6 +29,9 @@ void usage(FILE *out)
                  "              c10k: rounds, default 5 full, 2 quick, 1 smoke)\n"
                  "  --json PATH where the results go (default bench.json)\n"
                  "  --markdown PATH  also write the tables as Markdown\n"
+                 "  --plot PATH      c10k: where the SVG plot of round trips a second against open\n"
+                 "              flows goes (default c10k.svg next to the --json file; only when\n"
+                 "              the c10k part runs)\n"
                  "  --rillcat PATH   the rillcat binary (default: the one in this build tree)\n"
                  "  --verify    check every byte's value, not only the count (on with --smoke)\n"
                  "  --contenders NAME,...  bulk and pingpong: only contenders whose name contains one\n"
@@ -79,6 +82,8 @@ int main(int argc, char **argv)
             options.jsonPath = value();
         } else if (a == QLatin1String("--markdown")) {
             options.markdownPath = value();
+        } else if (a == QLatin1String("--plot")) {
+            options.plotPath = value();
         } else if (a == QLatin1String("--rillcat")) {
             options.rillcatPath = value();
         } else if (a == QLatin1String("--contenders")) {
