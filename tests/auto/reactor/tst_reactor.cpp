@@ -46,8 +46,7 @@ bool epollExpected()
     return wanted.isEmpty() || wanted == "epoll";
 }
 
-template<typename T>
-int dispatcherChildren(QThread *thread = QThread::currentThread())
+template<typename T> int dispatcherChildren(QThread *thread = QThread::currentThread())
 {
     QAbstractEventDispatcher *dispatcher = QAbstractEventDispatcher::instance(thread);
     return dispatcher ? int(dispatcher->findChildren<T *>().size()) : -1;
@@ -55,8 +54,7 @@ int dispatcherChildren(QThread *thread = QThread::currentThread())
 
 // Connected TCP pairs inside this process, both ends flows of this thread: for the cases that
 // need both ends' events in one batch of the same reactor.
-struct LocalPairs
-{
+struct LocalPairs {
     rill::TcpListener listener;
     std::vector<std::unique_ptr<Flow>> clients;
     std::vector<std::unique_ptr<Flow>> servers;
@@ -69,8 +67,8 @@ struct LocalPairs
             return false;
         }
         for (int i = 0; i < count; ++i) {
-            auto connecting = rill::TcpFlow::connectToHost(QStringLiteral("127.0.0.1"),
-                                                           listener.serverPort());
+            auto connecting
+                = rill::TcpFlow::connectToHost(QStringLiteral("127.0.0.1"), listener.serverPort());
             auto accepting = listener.accept();
             if (!rilltest::waitFor(connecting) || !rilltest::waitFor(accepting)) {
                 *why = QStringLiteral("connect or accept never finished");
@@ -92,7 +90,7 @@ struct LocalPairs
 // Raises the soft descriptor limit to the hard one; the new soft limit.
 rlim_t raiseDescriptorLimit()
 {
-    rlimit limit{};
+    rlimit limit {};
     ::getrlimit(RLIMIT_NOFILE, &limit);
     limit.rlim_cur = limit.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &limit);
@@ -102,11 +100,10 @@ rlim_t raiseDescriptorLimit()
 
 } // namespace
 
-class tst_Reactor : public SocketFlowSuite
-{
+class tst_Reactor : public SocketFlowSuite {
     Q_OBJECT
 public:
-    tst_Reactor() : SocketFlowSuite(Transport::Tcp) {}
+    tst_Reactor() : SocketFlowSuite(Transport::Tcp) { }
 
     // The shared socket suite (SocketFlowSuite's cases, over TCP) runs first, on this run's
     // reactor; then the cases below.
@@ -114,7 +111,7 @@ private Q_SLOTS:
     void reactorInUse()
     {
         qInfo("reactor: %s, dispatcher: %s", epollExpected() ? "epoll" : "notifier",
-              QAbstractEventDispatcher::instance()->metaObject()->className());
+            QAbstractEventDispatcher::instance()->metaObject()->className());
     }
 
     // With epoll, a hundred open flows are one notifier of the thread's dispatcher; with the
@@ -179,7 +176,7 @@ private Q_SLOTS:
         QVERIFY2(!endpoint.isEmpty(), qPrintable(why));
         Peer peer;
         QVERIFY(peer.startPython({QStringLiteral("send-then-shutdown"), endpoint,
-                                  QStringLiteral("--bytes"), QString::number(size)}));
+            QStringLiteral("--bytes"), QString::number(size)}));
         const auto sent = peer.waitForEvent(QStringLiteral("sent"));
         QVERIFY2(sent, qPrintable(peer.describe()));
         std::unique_ptr<Flow> flow = acceptFlow(&why);
@@ -201,11 +198,12 @@ private Q_SLOTS:
     {
         Link link;
         QString why;
-        QVERIFY2(openLink(Role::Client, {QStringLiteral("sink"), QStringLiteral("--hold")}, &link,
-                          &why),
-                 qPrintable(why));
+        QVERIFY2(
+            openLink(Role::Client, {QStringLiteral("sink"), QStringLiteral("--hold")}, &link, &why),
+            qPrintable(why));
         Transfer transfer(link.flow.get());
-        transfer.send(32 * MiB, 7, 256 * KiB); // more than the kernel buffers hold, sanitized or not
+        transfer.send(
+            32 * MiB, 7, 256 * KiB); // more than the kernel buffers hold, sanitized or not
         transfer.setEnd(Transfer::End::ShutdownWrite);
         QVERIFY2(transfer.runUntilBlocked(), qPrintable(transfer.describe()));
         link.peer->command("go");
@@ -259,7 +257,7 @@ private Q_SLOTS:
         int dataContinuations = 0;
         bool destroying = false;
         std::vector<std::unique_ptr<Flow>> reborn; // flows on reused numbers
-        std::vector<int> rebornPeers;              // their socketpair ends, ours to write
+        std::vector<int> rebornPeers; // their socketpair ends, ours to write
         std::vector<QFuture<ReadResult>> rebornReads;
         qintptr survivor = -1;
         std::vector<QFuture<void>> continuations;
@@ -299,7 +297,7 @@ private Q_SLOTS:
             QVERIFY(server->write(QByteArray("x")).isFinished());
         QVERIFY(rilltest::spinUntil([&] { return dataContinuations > 0; }));
         QTRY_VERIFY(std::all_of(continuations.begin(), continuations.end(),
-                                [](const QFuture<void> &f) { return f.isFinished(); }));
+            [](const QFuture<void> &f) { return f.isFinished(); }));
         QCOMPARE(dataContinuations, 1);
         bool anyReused = false;
         for (auto &flow : reborn)
@@ -314,7 +312,7 @@ private Q_SLOTS:
         for (size_t i = 0; i < reborn.size(); ++i) {
             const QByteArray message = "reborn-" + QByteArray::number(qulonglong(i));
             QCOMPARE(::write(rebornPeers[i], message.constData(), size_t(message.size())),
-                     ssize_t(message.size()));
+                ssize_t(message.size()));
             ReadResult result;
             RILL_AWAIT(rebornReads[i], result);
             QCOMPARE(result, ReadResult::fromData(message));
@@ -331,8 +329,8 @@ private Q_SLOTS:
         QString why;
         QVERIFY2(openLink(Role::Client, {QStringLiteral("echo")}, &link, &why), qPrintable(why));
         Flow *flow = link.flow.get();
-        std::atomic<QThread *> timedOutIn{nullptr};
-        std::atomic<QThread *> dataIn{nullptr};
+        std::atomic<QThread *> timedOutIn {nullptr};
+        std::atomic<QThread *> dataIn {nullptr};
         QFuture<ReadResult> late = flow->read(QDeadlineTimer(150)).then([&](ReadResult r) {
             timedOutIn = QThread::currentThread();
             return r;
@@ -345,7 +343,8 @@ private Q_SLOTS:
         worker.start();
         link.flow.release()->moveToThread(&worker);
         auto stop = qScopeGuard([&] {
-            QMetaObject::invokeMethod(flow, [flow] { delete flow; }, Qt::BlockingQueuedConnection);
+            QMetaObject::invokeMethod(
+                flow, [flow] { delete flow; }, Qt::BlockingQueuedConnection);
             worker.quit();
             worker.wait();
         });
@@ -369,11 +368,11 @@ private Q_SLOTS:
         for (int round = 0; round < 2; ++round) {
             Peer peer;
             QVERIFY(peer.startPython({QStringLiteral("echo"), QStringLiteral("tcp:127.0.0.1:0"),
-                                      QStringLiteral("--listen")}));
+                QStringLiteral("--listen")}));
             const auto listening = peer.waitForEvent(QStringLiteral("listening"));
             QVERIFY2(listening, qPrintable(peer.describe()));
             const rill::Endpoint endpoint
-                    = rill::Endpoint::parse(listening->value(QLatin1String("endpoint")).toString());
+                = rill::Endpoint::parse(listening->value(QLatin1String("endpoint")).toString());
             QThread worker;
             worker.start();
             auto context = std::make_unique<QObject>(); // deleted here once the thread ended
@@ -383,27 +382,27 @@ private Q_SLOTS:
             QFuture<ReadResult> pending;
             QString failure;
             QMetaObject::invokeMethod(
-                    context.get(),
-                    [&] {
-                        auto connecting = rill::TcpFlow::connectToHost(endpoint.host(),
-                                                                       endpoint.port());
-                        if (!rilltest::waitFor(connecting)) {
-                            failure = QStringLiteral("connect never finished");
-                            return;
-                        }
-                        auto result = connecting.result();
-                        flow = result.takeFlow().release();
-                        if (!flow) {
-                            failure = rill::errorMessage(result.error());
-                            return;
-                        }
-                        flow->write("round");
-                        echo = flow->read();
-                        if (!rilltest::waitFor(echo))
-                            failure = QStringLiteral("the echo never came");
-                        pending = flow->read();
-                    },
-                    Qt::BlockingQueuedConnection);
+                context.get(),
+                [&] {
+                    auto connecting
+                        = rill::TcpFlow::connectToHost(endpoint.host(), endpoint.port());
+                    if (!rilltest::waitFor(connecting)) {
+                        failure = QStringLiteral("connect never finished");
+                        return;
+                    }
+                    auto result = connecting.result();
+                    flow = result.takeFlow().release();
+                    if (!flow) {
+                        failure = rill::errorMessage(result.error());
+                        return;
+                    }
+                    flow->write("round");
+                    echo = flow->read();
+                    if (!rilltest::waitFor(echo))
+                        failure = QStringLiteral("the echo never came");
+                    pending = flow->read();
+                },
+                Qt::BlockingQueuedConnection);
             QVERIFY2(failure.isEmpty(), qPrintable(failure));
             QVERIFY(flow);
             ReadResult echoed;
@@ -434,11 +433,11 @@ private Q_SLOTS:
         QVERIFY2(count >= 100, "too few descriptors for this case");
         Peer peer;
         QVERIFY(peer.startPython({QStringLiteral("echo-many"), QStringLiteral("tcp:127.0.0.1:0"),
-                                  QStringLiteral("--count"), QString::number(count)}));
+            QStringLiteral("--count"), QString::number(count)}));
         const auto listening = peer.waitForEvent(QStringLiteral("listening"));
         QVERIFY2(listening, qPrintable(peer.describe()));
         const rill::Endpoint endpoint
-                = rill::Endpoint::parse(listening->value(QLatin1String("endpoint")).toString());
+            = rill::Endpoint::parse(listening->value(QLatin1String("endpoint")).toString());
 
         std::vector<std::unique_ptr<Flow>> flows;
         std::vector<QFuture<rill::FlowResult<rill::TcpFlow>>> connecting;
@@ -458,8 +457,7 @@ private Q_SLOTS:
         for (size_t i = Busy; i < flows.size(); ++i)
             idleReads.push_back(flows[i]->read());
         // Busy flows: each message written, then read back to its last byte before the next.
-        struct Busyness
-        {
+        struct Busyness {
             int message = 0;
             QByteArray expected;
             QByteArray received;
@@ -469,8 +467,8 @@ private Q_SLOTS:
         std::vector<Busyness> busy(Busy);
         auto next = [&](int i) {
             Busyness &b = busy[size_t(i)];
-            b.expected = rilltest::pattern(1 + (b.message * 977 + i * 131) % 9000,
-                                           quint32(i * 1000 + b.message));
+            b.expected = rilltest::pattern(
+                1 + (b.message * 977 + i * 131) % 9000, quint32(i * 1000 + b.message));
             b.received.clear();
             flows[size_t(i)]->write(b.expected);
             b.read = flows[size_t(i)]->read();
@@ -478,37 +476,37 @@ private Q_SLOTS:
         for (int i = 0; i < Busy; ++i)
             next(i);
         const bool done = runUntil(
-                [&] {
-                    bool all = true;
-                    for (int i = 0; i < Busy; ++i) {
-                        Busyness &b = busy[size_t(i)];
-                        while (b.message < Messages && !b.failed && b.read.isFinished()) {
-                            const ReadResult r = b.read.result();
-                            if (!r.isData()) {
-                                b.failed = true;
-                                break;
-                            }
-                            b.received += r.data();
-                            if (b.received.size() < b.expected.size()) {
-                                b.read = flows[size_t(i)]->read();
-                            } else {
-                                b.failed = b.received != b.expected;
-                                if (++b.message < Messages && !b.failed)
-                                    next(i);
-                            }
+            [&] {
+                bool all = true;
+                for (int i = 0; i < Busy; ++i) {
+                    Busyness &b = busy[size_t(i)];
+                    while (b.message < Messages && !b.failed && b.read.isFinished()) {
+                        const ReadResult r = b.read.result();
+                        if (!r.isData()) {
+                            b.failed = true;
+                            break;
                         }
-                        all = all && (b.message == Messages || b.failed);
+                        b.received += r.data();
+                        if (b.received.size() < b.expected.size()) {
+                            b.read = flows[size_t(i)]->read();
+                        } else {
+                            b.failed = b.received != b.expected;
+                            if (++b.message < Messages && !b.failed)
+                                next(i);
+                        }
                     }
-                    return all;
-                },
-                120s);
+                    all = all && (b.message == Messages || b.failed);
+                }
+                return all;
+            },
+            120s);
         QVERIFY2(done, "the busy flows never finished their exchanges");
         for (int i = 0; i < Busy; ++i)
             QVERIFY2(!busy[size_t(i)].failed,
-                     qPrintable(QStringLiteral("busy flow %1: wrong bytes or an early end at "
-                                               "message %2")
-                                        .arg(i)
-                                        .arg(busy[size_t(i)].message)));
+                qPrintable(QStringLiteral("busy flow %1: wrong bytes or an early end at "
+                                          "message %2")
+                               .arg(i)
+                               .arg(busy[size_t(i)].message)));
         for (const auto &read : idleReads)
             QVERIFY2(!read.isFinished(), "an idle flow's read finished");
 
@@ -518,8 +516,9 @@ private Q_SLOTS:
             closes.push_back(flow->close());
         for (size_t i = 0; i < closes.size(); ++i) {
             QVERIFY2(rilltest::waitFor(closes[i], 60s),
-                     qPrintable(QStringLiteral("close() of flow %1 never finished").arg(i)));
-            QVERIFY2(closes[i].result().isOk(), qPrintable(rilltest::debugString(closes[i].result())));
+                qPrintable(QStringLiteral("close() of flow %1 never finished").arg(i)));
+            QVERIFY2(
+                closes[i].result().isOk(), qPrintable(rilltest::debugString(closes[i].result())));
         }
         for (const auto &read : idleReads) {
             QVERIFY(read.isFinished());
@@ -548,22 +547,23 @@ private Q_SLOTS:
         read = link.flow->read();
         QString failure;
         const bool done = runUntil(
-                [&] {
-                    while (read.isFinished() && failure.isEmpty()) {
-                        const ReadResult r = read.result();
-                        if (r != ReadResult::fromData(message)) {
-                            failure = rilltest::debugString(r);
-                            break;
-                        }
-                        message = "ping-" + QByteArray::number(++roundTrips);
-                        link.flow->write(message);
-                        read = link.flow->read();
+            [&] {
+                while (read.isFinished() && failure.isEmpty()) {
+                    const ReadResult r = read.result();
+                    if (r != ReadResult::fromData(message)) {
+                        failure = rilltest::debugString(r);
+                        break;
                     }
-                    return !failure.isEmpty() || (ticks >= 50 && roundTrips >= 500);
-                },
-                30s);
+                    message = "ping-" + QByteArray::number(++roundTrips);
+                    link.flow->write(message);
+                    read = link.flow->read();
+                }
+                return !failure.isEmpty() || (ticks >= 50 && roundTrips >= 500);
+            },
+            30s);
         QVERIFY2(failure.isEmpty(), qPrintable(failure));
-        QVERIFY2(done, qPrintable(QStringLiteral("%1 ticks, %2 round trips").arg(ticks).arg(roundTrips)));
+        QVERIFY2(done,
+            qPrintable(QStringLiteral("%1 ticks, %2 round trips").arg(ticks).arg(roundTrips)));
     }
 };
 
