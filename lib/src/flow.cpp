@@ -791,29 +791,24 @@ void FlowPrivate::abort()
 // would ever resolve what is pending: abort then. Followed to a new thread after moveToThread().
 void FlowPrivate::watchThread()
 {
-    QThread *thread = q_ptr->thread();
-    if (thread == m_watchedThread)
+    m_threadEnd.watch();
+}
+
+void FlowPrivate::onThreadFinished()
+{
+    // Called in the finishing thread; moveToThread() happens there too, so this compares
+    // without a race.
+    if (q_ptr->thread() != QThread::currentThread())
         return;
-    QObject::disconnect(m_threadFinished);
-    m_watchedThread = thread;
-    m_threadFinished = QObject::connect(
-            thread, &QThread::finished, q_ptr,
-            [this] {
-                // Emitted in the finishing thread; moveToThread() happens there too, so this
-                // compares without a race.
-                if (q_ptr->thread() != QThread::currentThread())
-                    return;
-                fail(Error(Error::Kind::Aborted, QStringLiteral("the flow's thread finished")),
-                     true);
-                runPostedNow();
-            },
-            Qt::DirectConnection);
+    fail(Error(Error::Kind::Aborted, QStringLiteral("the flow's thread finished")), true);
+    runPostedNow();
 }
 
 void FlowPrivate::leaveThread()
 {
     transportLeaveThread();
     m_timer.detach();
+    m_threadEnd.detach();
 }
 
 void FlowPrivate::joinThread()

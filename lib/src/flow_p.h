@@ -271,9 +271,8 @@ private:
     Endpoint m_peerEndpoint;
     ReactorTimer m_timer{[this] { onTimer(); }}; // deadlines and the idle timeout
     qint64 m_lastActivityNs = 0;
-    // A QPointer: a new QThread at a deleted one's address must not pass for the watched one.
-    QPointer<QThread> m_watchedThread;
-    QMetaObject::Connection m_threadFinished;
+    ThreadEndWatch m_threadEnd{[this] { onThreadFinished(); }};
+    void onThreadFinished();
 
     // Calls posted from other threads that have not run yet (see runOnFlowThread).
     struct PostedCall

@@ -3,10 +3,12 @@
 
 #include <rill/result.h>
 
+#include <QtCore/QEvent>
 #include <QtCore/QFuture>
 #include <QtCore/QFutureWatcher>
 #include <QtCore/QPromise>
 
+#include <functional>
 #include <memory>
 
 namespace rill {
@@ -86,6 +88,30 @@ private:
     bool m_pending = true;
 };
 
+// Watches a future for cancel() only: every callout event Qt posts to the watcher (started,
+// canceled, ...) is taken here and none is turned into a signal, so no connection and no slot
+// object is allocated per pending operation (an idle flow holds one).
+template<typename T>
+class CancelWatcher final : public QFutureWatcher<T>
+{
+public:
+    explicit CancelWatcher(std::function<void(const QFutureWatcherBase *)> onCancel)
+        : m_onCancel(std::move(onCancel))
+    {
+    }
+    bool event(QEvent *event) override
+    {
+        if (event->type() != QEvent::FutureCallOut)
+            return QFutureWatcher<T>::event(event);
+        if (this->isCanceled())
+            m_onCancel(this); // may deleteLater() this watcher; a second call finds nothing
+        return true;
+    }
+
+private:
+    std::function<void(const QFutureWatcherBase *)> m_onCancel;
+};
+
 // Calls onCancel(watcher), in the calling thread, as soon as promise's future is cancelled from
 // any thread: Qt 6.4 runs no continuation on cancel(), and a future holds one continuation
 // only, which is the caller's. Drop the watcher before finishing the promise (it would post
@@ -93,10 +119,7 @@ private:
 template<typename T, typename F>
 std::unique_ptr<QFutureWatcher<T>> watchCancel(const Promise<T> &promise, F onCancel)
 {
-    auto watcher = std::make_unique<QFutureWatcher<T>>();
-    const QFutureWatcherBase *self = watcher.get();
-    QObject::connect(watcher.get(), &QFutureWatcherBase::canceled, watcher.get(),
-                     [self, onCancel = std::move(onCancel)] { onCancel(self); });
+    auto watcher = std::make_unique<CancelWatcher<T>>(std::move(onCancel));
     watcher->setFuture(promise.future());
     return watcher;
 }

@@ -100,6 +100,24 @@ public:
     // The Qt timer may stay armed for an earlier deadline: it then finds nothing due, re-arms.
     void stopTimer(ReactorTimer *timer) { m_timers.erase(timer->m_entry); }
 
+    void watchThreadEnd(ThreadEndWatch *watch)
+    {
+        if (!m_threadHooked) {
+            // Emitted in the finishing thread, before its dispatcher goes.
+            m_threadHooked = true;
+            QThread *thread = QThread::currentThread();
+            QObject::connect(
+                    thread, &QThread::finished, thread,
+                    [self = weak_from_this()] {
+                        if (auto reactor = self.lock())
+                            reactor->onThreadFinished();
+                    },
+                    Qt::DirectConnection);
+        }
+        watch->m_entry = m_threadEndWatches.insert(m_threadEndWatches.end(), watch);
+    }
+    void unwatchThreadEnd(ThreadEndWatch *watch) { m_threadEndWatches.erase(watch->m_entry); }
+
 protected:
     struct Slot
     {
@@ -217,6 +235,20 @@ private:
         armTimer();
     }
 
+    void onThreadFinished()
+    {
+        const auto keep = shared_from_this();
+        // One at a time: an ended() may destroy other watchers' owners.
+        while (!m_threadEndWatches.empty()) {
+            ThreadEndWatch *watch = m_threadEndWatches.front();
+            m_threadEndWatches.pop_front();
+            watch->m_reactor.reset();
+            watch->m_ended();
+        }
+    }
+
+    std::list<ThreadEndWatch *> m_threadEndWatches;
+    bool m_threadHooked = false;
     std::multimap<qint64, ReactorTimer *> m_timers;
     QPointer<QTimer> m_timer;
     qint64 m_armedNs = FlowPrivate::NoDeadline;
@@ -281,11 +313,6 @@ private:
 class EpollReactor final : public Reactor
 {
 public:
-    EpollReactor() : m_epoll(::epoll_create1(EPOLL_CLOEXEC))
-    {
-        if (m_epoll < 0)
-            qCWarning(lcReactor, "epoll_create1: %s", std::strerror(errno));
-    }
     // At the thread's end, after its dispatcher deleted the notifier (or at exit in the main
     // thread, where no event loop runs any more).
     ~EpollReactor() override
@@ -318,11 +345,30 @@ protected:
         s.inKernel = false;
         s.kernelEvents = 0;
     }
-    void makeQtObjects(QAbstractEventDispatcher *dispatcher) override
+    void makeQtObjects(QAbstractEventDispatcher *) override
     {
+        if (m_epoll >= 0)
+            makeNotifier();
+    }
+
+private:
+    // Made with the first descriptor: a thread whose flows are all pipes holds no epoll set.
+    // Returns 0, or the errno of the failure.
+    int ensureEpoll()
+    {
+        if (m_epoll >= 0)
+            return 0;
+        m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
         if (m_epoll < 0)
+            return errno;
+        makeNotifier();
+        return 0;
+    }
+    void makeNotifier()
+    {
+        if (!m_dispatcher)
             return;
-        m_notifier = new QSocketNotifier(m_epoll, QSocketNotifier::Read, dispatcher);
+        m_notifier = new QSocketNotifier(m_epoll, QSocketNotifier::Read, m_dispatcher.data());
         QObject::connect(m_notifier.data(), &QSocketNotifier::activated, m_notifier.data(),
                          [self = weak_from_this()] {
                              if (auto reactor = self.lock())
@@ -330,12 +376,11 @@ protected:
                          });
     }
 
-private:
     // Returns false (and reports) when the kernel refused.
     bool setKernelEvents(int slot, Slot &s, quint32 events)
     {
-        if (m_epoll < 0) {
-            reportFailure(slot, EBADF);
+        if (const int error = ensureEpoll()) {
+            reportFailure(slot, error);
             return false;
         }
         int result;
@@ -474,6 +519,25 @@ void IoWatch::apply()
 {
     if (m_reactor)
         m_reactor->setInterest(m_slot, m_read, m_write);
+}
+
+// ---- ThreadEndWatch
+
+void ThreadEndWatch::watch()
+{
+    if (m_reactor && m_reactor.get() == threadReactor.get())
+        return;
+    detach();
+    m_reactor = Reactor::current();
+    m_reactor->watchThreadEnd(this);
+}
+
+void ThreadEndWatch::detach()
+{
+    if (!m_reactor)
+        return;
+    m_reactor->unwatchThreadEnd(this);
+    m_reactor.reset();
 }
 
 // ---- ReactorTimer

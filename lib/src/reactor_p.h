@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 
@@ -90,6 +91,27 @@ private:
     std::multimap<qint64, ReactorTimer *>::iterator m_entry;
     qint64 m_dueNs = 0;
     bool m_detached = false;
+};
+
+// Calls ended() in the thread it watches when that thread finishes (QThread::finished): one
+// connection per thread for all of its flows, not one per flow. watch() follows the current
+// thread (cheap when it is already the one watched); a flow moving to another thread calls
+// detach() in the old one first.
+class ThreadEndWatch
+{
+public:
+    explicit ThreadEndWatch(std::function<void()> ended) : m_ended(std::move(ended)) {}
+    ~ThreadEndWatch() { detach(); }
+    Q_DISABLE_COPY_MOVE(ThreadEndWatch)
+
+    void watch();
+    void detach();
+
+private:
+    friend class Reactor;
+    std::function<void()> m_ended;
+    std::shared_ptr<Reactor> m_reactor;
+    std::list<ThreadEndWatch *>::iterator m_entry;
 };
 
 // The kind of reactor this process uses: from RILL_REACTOR ("epoll", "notifier"), read once.
