@@ -794,11 +794,11 @@ void FlowPrivate::watchThread()
     m_threadEnd.watch();
 }
 
-void FlowPrivate::onThreadFinished()
+void FlowPrivate::onThreadFinished(QThread *finishing)
 {
     // Called in the finishing thread; moveToThread() happens there too, so this compares
-    // without a race.
-    if (q_ptr->thread() != QThread::currentThread())
+    // without a race. Null: the flow's thread has already finished (see runOnFlowThread()).
+    if (finishing && q_ptr->thread() != finishing)
         return;
     fail(Error(Error::Kind::Aborted, QStringLiteral("the flow's thread finished")), true);
     runPostedNow();
@@ -828,8 +828,11 @@ void FlowPrivate::runOnFlowThread(std::function<void()> op)
     }
     QMutexLocker locker(&m_postedMutex);
     if (m_threadEnded || !thread || thread->isFinished()) {
-        // Nothing runs in the flow's thread any more and the flow was aborted when it ended:
-        // the operation resolves at once with the flow's sticky result, here, one at a time.
+        // Nothing runs in the flow's thread any more: the operation resolves at once with the
+        // flow's sticky result, here, one at a time. A flow moved to a thread that ended before
+        // it took the flow in was not aborted by that end: it is aborted here, first.
+        if (!m_threadEnded)
+            onThreadFinished(nullptr);
         op();
         return;
     }

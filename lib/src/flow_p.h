@@ -271,8 +271,8 @@ private:
     Endpoint m_peerEndpoint;
     ReactorTimer m_timer{[this] { onTimer(); }}; // deadlines and the idle timeout
     qint64 m_lastActivityNs = 0;
-    ThreadEndWatch m_threadEnd{[this] { onThreadFinished(); }};
-    void onThreadFinished();
+    ThreadEndWatch m_threadEnd{[this] { onThreadFinished(QThread::currentThread()); }};
+    void onThreadFinished(QThread *finishing);
 
     // Calls posted from other threads that have not run yet (see runOnFlowThread).
     struct PostedCall
@@ -280,7 +280,9 @@ private:
         std::function<void()> op;
         bool done = false;
     };
-    QMutex m_postedMutex;
+    // Recursive: after the thread's end an operation runs under it, and the futures it resolves
+    // may run continuations here that call back into the flow.
+    QRecursiveMutex m_postedMutex;
     std::list<std::shared_ptr<PostedCall>> m_posted;
     std::shared_ptr<Lifeline> m_lifeline; // under infoMutex
     bool m_threadEnded = false; // the flow's thread finished; nothing runs there any more

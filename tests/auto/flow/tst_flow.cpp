@@ -114,6 +114,7 @@ private Q_SLOTS:
     void abortFromAnotherThread();
     void threadFinishingFinishesFutures();
     void threadFinishingAfterMoveFinishesFutures();
+    void movedToAnEndedThread();
 
     // 6. observation
     void stateSignalsFollowTheFlow();
@@ -1347,6 +1348,37 @@ void TestFlow::threadFinishingAfterMoveFinishesFutures()
     QVERIFY2(read.isFinished(), "a read left pending by a move stayed pending after the new thread finished");
     QVERIFY2(read.result().isError() && read.result().error().kind() == Error::Kind::Aborted,
              qPrintable(debugString(read.result())));
+}
+
+// A flow moved to a thread that has already finished never joins it, so that thread's end never
+// aborted it: the first call made afterwards does, here, and everything finishes at once, as
+// after any thread end. A continuation of a pending future runs here too, and may call back
+// into the flow.
+void TestFlow::movedToAnEndedThread()
+{
+    auto thread = std::make_unique<QThread>();
+    thread->start();
+    thread->quit();
+    QVERIFY(thread->wait(QDeadlineTimer(DefaultTimeout)));
+    auto pair = makePair();
+    PipeFlow *a = pair.a.release();
+    auto cleanUp = qScopeGuard([&] { delete a; }); // its thread has finished: nothing else touches it
+    QFuture<ReadResult> inner;
+    QFuture<void> pending = a->read().then([a, &inner](const ReadResult &) { inner = a->read(); });
+    a->moveToThread(thread.get());
+
+    QFuture<ReadResult> read = a->read();
+    QVERIFY2(read.isFinished(), "a read on a flow whose thread had ended stayed pending");
+    QVERIFY2(read.result().isError() && read.result().error().kind() == Error::Kind::Aborted,
+             qPrintable(debugString(read.result())));
+    QVERIFY2(pending.isFinished() && inner.isFinished(),
+             "the read pending before the move, or the one its continuation made, did not finish");
+    QCOMPARE(inner.result(), read.result());
+    QCOMPARE(a->state(), Flow::State::Closed);
+    // The peer, still in this thread, sees the abort as any peer does.
+    QFuture<ReadResult> peerRead = pair.b->read();
+    QTRY_VERIFY(peerRead.isFinished());
+    QVERIFY2(!peerRead.result().isData(), qPrintable(debugString(peerRead.result())));
 }
 
 // ---------------------------------------------------------------------------------------------
