@@ -61,6 +61,7 @@ class ListenerPrivate
 public:
     std::unique_ptr<TcpListener> tcp;
     std::unique_ptr<LocalListener> local;
+    QList<QThread *> workers;
     Error error;
 };
 
@@ -92,6 +93,7 @@ bool Listener::listen(const Endpoint &endpoint)
             }
         }
         d_rill->tcp = std::make_unique<TcpListener>();
+        d_rill->tcp->setWorkerThreads(d_rill->workers);
         ok = d_rill->tcp->listen(address, endpoint.port());
         d_rill->error = d_rill->tcp->error();
         connect(d_rill->tcp.get(), &TcpListener::newConnection, this, &Listener::newConnection);
@@ -100,6 +102,7 @@ bool Listener::listen(const Endpoint &endpoint)
     }
     case Endpoint::Type::Unix:
         d_rill->local = std::make_unique<LocalListener>();
+        d_rill->local->setWorkerThreads(d_rill->workers);
         ok = d_rill->local->listen(endpoint.path());
         d_rill->error = d_rill->local->error();
         connect(d_rill->local.get(), &LocalListener::newConnection, this, &Listener::newConnection);
@@ -161,6 +164,24 @@ QFuture<FlowResult<Flow>> Listener::accept(QDeadlineTimer deadline)
         return generic(d_rill->local->accept(deadline));
     return readyFuture(FlowResult<Flow>::fromError(
             Error(Error::Kind::Closed, QStringLiteral("the listener is not listening"))));
+}
+
+void Listener::setWorkerThreads(const QList<QThread *> &threads)
+{
+    d_rill->workers = threads;
+    if (d_rill->tcp)
+        d_rill->tcp->setWorkerThreads(threads);
+    if (d_rill->local)
+        d_rill->local->setWorkerThreads(threads);
+}
+
+QList<QThread *> Listener::workerThreads() const
+{
+    if (d_rill->tcp)
+        return d_rill->tcp->workerThreads();
+    if (d_rill->local)
+        return d_rill->local->workerThreads();
+    return d_rill->workers;
 }
 
 int Listener::pendingConnections() const

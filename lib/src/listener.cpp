@@ -9,6 +9,7 @@
 #include <QtCore/QEvent>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
+#include <QtCore/QPointer>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtNetwork/QTcpServer>
@@ -111,6 +112,11 @@ public:
     };
     std::deque<int> descriptors;
     std::deque<Waiting> waiting;
+
+    // Threads accepted flows are handed out in, in turn; set from any thread (under mutex).
+    QList<QPointer<QThread>> workers;
+    qsizetype nextWorker = 0;
+    bool warnedNoWorker = false;
     QTimer *deadlineTimer = nullptr;
     QTimer *retryTimer = nullptr;
     int retryMs = 0; // > 0 during an accept error episode: the pause before the next try
@@ -182,7 +188,7 @@ public:
             waiting.pop_front();
             if (promise.isCanceled())
                 continue;
-            promise.finish(Result::fromFlow(makeFlow(fd)));
+            promise.finish(Result::fromFlow(handOut(fd)));
             return;
         }
         descriptors.push_back(fd);
@@ -191,13 +197,68 @@ public:
         announce();
     }
 
+    // The flow for an accepted connection, in the next running worker thread if there are any
+    // (round robin). It is made here and moved: the move takes its descriptor from this
+    // thread's reactor to the worker's, as for any flow moved between threads.
+    FlowType *handOut(int fd)
+    {
+        FlowType *flow = makeFlow(fd);
+        if (QThread *worker = nextRunningWorker())
+            flow->moveToThread(worker);
+        return flow;
+    }
+
+    QThread *nextRunningWorker()
+    {
+        QMutexLocker locker(&mutex);
+        const qsizetype count = workers.size();
+        for (qsizetype i = 0; i < count; ++i) {
+            QThread *thread = workers.at((nextWorker + i) % count);
+            if (thread && thread->isRunning()) {
+                nextWorker = (nextWorker + i + 1) % count;
+                warnedNoWorker = false;
+                return thread;
+            }
+        }
+        if (count > 0 && !warnedNoWorker) {
+            warnedNoWorker = true;
+            qCWarning(lcListener).noquote()
+                    << "none of the" << count << "worker threads of" << endpoint.toString()
+                    << "is running: accepted flows stay in the listener's thread";
+        }
+        return nullptr;
+    }
+
+    void setWorkers(const QList<QThread *> &threads)
+    {
+        QMutexLocker locker(&mutex);
+        workers.clear();
+        for (QThread *thread : threads) {
+            if (thread)
+                workers.append(thread);
+        }
+        nextWorker = 0;
+        warnedNoWorker = false;
+    }
+
+    QList<QThread *> lockedWorkers() const
+    {
+        QMutexLocker locker(&mutex);
+        QList<QThread *> threads;
+        for (const QPointer<QThread> &thread : workers) {
+            if (thread)
+                threads.append(thread.data());
+        }
+        return threads;
+    }
+
     void accept(Promise<Result> promise, qint64 deadline)
     {
         if (!descriptors.empty()) {
             const int fd = descriptors.front();
             descriptors.pop_front();
             pendingCount = int(descriptors.size());
-            promise.finish(Result::fromFlow(makeFlow(fd)));
+            promise.finish(Result::fromFlow(handOut(fd)));
         } else if (!listening) {
             promise.finish(Result::fromError(closedListenerError(endpointText())));
         } else if (deadline != FlowPrivate::NoDeadline && deadline <= nowNs()) {
@@ -491,6 +552,8 @@ Error TcpListener::error() const { return d_func()->lockedError(); }
 int TcpListener::pendingConnections() const { return d_func()->pendingCount; }
 int TcpListener::maxPendingConnections() const { return d_func()->maxPending; }
 void TcpListener::setMaxPendingConnections(int count) { d_func()->setMaxPending(count); }
+void TcpListener::setWorkerThreads(const QList<QThread *> &threads) { d_func()->setWorkers(threads); }
+QList<QThread *> TcpListener::workerThreads() const { return d_func()->lockedWorkers(); }
 
 QHostAddress TcpListener::serverAddress() const
 {
@@ -698,6 +761,8 @@ Error LocalListener::error() const { return d_func()->lockedError(); }
 int LocalListener::pendingConnections() const { return d_func()->pendingCount; }
 int LocalListener::maxPendingConnections() const { return d_func()->maxPending; }
 void LocalListener::setMaxPendingConnections(int count) { d_func()->setMaxPending(count); }
+void LocalListener::setWorkerThreads(const QList<QThread *> &threads) { d_func()->setWorkers(threads); }
+QList<QThread *> LocalListener::workerThreads() const { return d_func()->lockedWorkers(); }
 
 QString LocalListener::serverName() const
 {

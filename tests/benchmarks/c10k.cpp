@@ -42,6 +42,7 @@ struct Contender
     QString mode;     // rill-c10k-server's --mode
     bool glib = true; // false: QT_NO_GLIB=1 (QEventDispatcherUNIX)
     QString reactor;  // RILL_REACTOR, for Rill
+    int threads = 0;  // rill-c10k-server's --threads: worker threads, each with its reactor
 };
 
 // Column order: the Rill column first, then the baselines. Index 1 is the floor.
@@ -57,6 +58,9 @@ QList<Contender> contenders()
         {QStringLiteral("Rill notifier"), qt, QStringLiteral("rill"), true, QStringLiteral("notifier")},
         {QStringLiteral("Rill reactor UNIX"), qt, QStringLiteral("rill"), false, QStringLiteral("epoll")},
         {QStringLiteral("Rill notifier UNIX"), qt, QStringLiteral("rill"), false, QStringLiteral("notifier")},
+        // Accepting in one thread, serving in two others, all on the server's one CPU: what the
+        // hand-off to worker threads costs where it cannot gain.
+        {QStringLiteral("Rill 2 reactors"), qt, QStringLiteral("rill"), true, QStringLiteral("epoll"), 2},
     };
 }
 constexpr int RillReactor = 0;
@@ -387,7 +391,9 @@ void runC10k(Env &env, Report &report)
             pe.remove(QStringLiteral("RILL_REACTOR"));
         else
             pe.insert(QStringLiteral("RILL_REACTOR"), c.reactor);
-        const QStringList args = c.mode.isEmpty() ? QStringList() : QStringList{QStringLiteral("--mode"), c.mode};
+        QStringList args = c.mode.isEmpty() ? QStringList() : QStringList{QStringLiteral("--mode"), c.mode};
+        if (c.threads > 0)
+            args << QStringLiteral("--threads") << QString::number(c.threads);
         const int serverCpu = inst->swapped ? cpus.second : cpus.first;
         const int clientCpu = inst->swapped ? cpus.first : cpus.second;
         if (!inst->server.start(dir + QLatin1Char('/') + c.program, args, pe, serverCpu)) {

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <memory>
 
+QT_FORWARD_DECLARE_CLASS(QThread)
+
 namespace rill {
 
 // Connects to any endpoint ("tcp:HOST:PORT" or "unix:PATH"): a TcpFlow or a LocalFlow.
@@ -37,6 +39,10 @@ public:
 
     QFuture<FlowResult<Flow>> accept(QDeadlineTimer deadline = QDeadlineTimer::Forever);
     int pendingConnections() const;
+    // As TcpListener::setWorkerThreads() (listener.h); kept across listen() calls. Call it in
+    // the listener's thread.
+    void setWorkerThreads(const QList<QThread *> &threads);
+    QList<QThread *> workerThreads() const;
 
 Q_SIGNALS:
     void listeningChanged(bool listening);

@@ -6,7 +6,10 @@
 #include <rill/tcpflow.h>
 
 #include <QtCore/QDeadlineTimer>
+#include <QtCore/QList>
 #include <QtNetwork/QHostAddress>
+
+QT_FORWARD_DECLARE_CLASS(QThread)
 
 namespace rill {
 
@@ -21,6 +24,17 @@ class LocalListenerPrivate;
 // every accept() waiting then resolves with that error (kind OutOfResources), errorOccurred()
 // says it once per episode, and the listener keeps listening: it tries again by itself, after
 // 100 ms and then up to every second, and newConnection() comes once it succeeds.
+
+// Worker threads, for both listeners: by default an accepted flow lives in the listener's
+// thread. setWorkerThreads() spreads accepted flows over the given threads instead, in turn
+// (round robin over those running), so that each thread serves its flows with its own reactor:
+// one thread per core serves as many connections as one thread, on every core. A flow is moved
+// to its thread before its accept() resolves; use it from anywhere (every flow function may be
+// called from any thread; give continuations the flow as context to run them in its thread),
+// and delete it with deleteLater(). The threads stay the caller's, and must outlive the
+// listener or be taken out of it first: end them after closing the listener; flows still in a
+// thread when it ends are aborted (the flow contract). A thread not running is skipped; with
+// none running, flows stay in the listener's thread (and a warning says so once).
 
 // Accepts TCP connections as flows. Connections the kernel accepted wait in a queue of
 // maxPendingConnections(); past that the listener stops accepting until accept() is called.
@@ -49,6 +63,8 @@ public:
     int pendingConnections() const; // accepted by the kernel, waiting for accept()
     int maxPendingConnections() const;
     void setMaxPendingConnections(int count);
+    void setWorkerThreads(const QList<QThread *> &threads); // see "Worker threads" above
+    QList<QThread *> workerThreads() const;
 
 Q_SIGNALS:
     void listeningChanged(bool listening);
@@ -85,6 +101,8 @@ public:
     int pendingConnections() const;
     int maxPendingConnections() const;
     void setMaxPendingConnections(int count);
+    void setWorkerThreads(const QList<QThread *> &threads); // see "Worker threads" above
+    QList<QThread *> workerThreads() const;
 
 Q_SIGNALS:
     void listeningChanged(bool listening);

@@ -16,6 +16,7 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QtTest>
 
+#include <array>
 #include <sys/stat.h>
 
 using namespace sockettest;
@@ -42,6 +43,8 @@ struct AnyListener {
     std::function<void()> close;
     std::function<int()> pending;
     std::function<bool()> listening;
+    std::function<void(const QList<QThread *> &)> setWorkers;
+    std::function<QList<QThread *>()> workers;
     QString endpoint; // what peers connect to
 };
 
@@ -72,6 +75,8 @@ private:
             any->close = [listener] { listener->close(); };
             any->pending = [listener] { return listener->pendingConnections(); };
             any->listening = [listener] { return listener->isListening(); };
+            any->setWorkers = [listener](const QList<QThread *> &t) { listener->setWorkerThreads(t); };
+            any->workers = [listener] { return listener->workerThreads(); };
             if (!listener->listen(QHostAddress::LocalHost, 0)) {
                 *why = rill::errorMessage(listener->error());
                 return false;
@@ -84,6 +89,8 @@ private:
             any->close = [listener] { listener->close(); };
             any->pending = [listener] { return listener->pendingConnections(); };
             any->listening = [listener] { return listener->isListening(); };
+            any->setWorkers = [listener](const QList<QThread *> &t) { listener->setWorkerThreads(t); };
+            any->workers = [listener] { return listener->workerThreads(); };
             if (!listener->listen(freshPath(QStringLiteral("local")))) {
                 *why = rill::errorMessage(listener->error());
                 return false;
@@ -96,6 +103,8 @@ private:
             any->close = [listener] { listener->close(); };
             any->pending = [listener] { return listener->pendingConnections(); };
             any->listening = [listener] { return listener->isListening(); };
+            any->setWorkers = [listener](const QList<QThread *> &t) { listener->setWorkerThreads(t); };
+            any->workers = [listener] { return listener->workerThreads(); };
             const Endpoint endpoint = kind == QLatin1String("Listener tcp")
                 ? Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)
                 : Endpoint::local(freshPath(QStringLiteral("generic")));
@@ -131,6 +140,10 @@ private Q_SLOTS:
     void pendingAcceptsFinishClosed();
     void unacceptedConnectionsAreDroppedOnClose_data() { addKindRows(); }
     void unacceptedConnectionsAreDroppedOnClose();
+    void workerThreadsTakeAcceptedFlows_data() { addKindRows(); }
+    void workerThreadsTakeAcceptedFlows();
+    void workerThreadsNoneRunning();
+    void reactorPerCoreExample();
 
     // LocalListener's socket file
     void localSocketFileIsOwnerOnly_data();
@@ -251,6 +264,142 @@ void tst_Listener::acceptsInArrivalOrder()
         RILL_AWAIT_VOID(closed);
     }
     QVERIFY2(peer.waitForEvent(QStringLiteral("done")), qPrintable(peer.describe()));
+}
+
+// setWorkerThreads(): accepted flows are handed out living in the running worker threads, in
+// turn; their bytes come through that thread's reactor; a worker's end aborts its flows.
+void tst_Listener::workerThreadsTakeAcceptedFlows()
+{
+    QFETCH(QString, kind);
+    constexpr int count = 4;
+    AnyListener listener;
+    QString why;
+    QVERIFY2(makeListener(kind, &listener, &why), qPrintable(why));
+    QThread notStarted; // skipped
+    std::array<QThread, 2> workers;
+    for (QThread &worker : workers)
+        worker.start();
+    std::vector<Flow *> flows;
+    auto cleanUp = qScopeGuard([&] {
+        for (QThread &worker : workers) {
+            worker.quit();
+            worker.wait();
+        }
+        qDeleteAll(flows); // their threads have finished: nothing else touches them
+    });
+    const QList<QThread *> threads{&workers[0], &notStarted, &workers[1]};
+    listener.setWorkers(threads);
+    QCOMPARE(listener.workers(), threads);
+
+    QList<QFuture<FlowResult<Flow>>> accepts;
+    for (int i = 0; i < count; ++i)
+        accepts.append(listener.accept());
+    Peer peer;
+    QVERIFY(peer.startPython({QStringLiteral("connect-many"), listener.endpoint,
+        QStringLiteral("--count"), QString::number(count)}));
+    for (int i = 0; i < count; ++i) {
+        const auto connected = peer.waitForEvent(QStringLiteral("connected"));
+        QVERIFY2(connected, qPrintable(peer.describe()));
+        QVERIFY2(rilltest::waitFor(accepts.at(i)),
+            qPrintable(QStringLiteral("accept() %1 never finished").arg(i)));
+        if (i + 1 < count)
+            peer.command("next");
+    }
+    for (int i = 0; i < count; ++i) {
+        FlowResult<Flow> result = accepts.at(i).result();
+        QVERIFY2(result.isOk(), qPrintable(rill::errorMessage(result.error())));
+        Flow *flow = result.takeFlow().release();
+        flows.push_back(flow);
+        QVERIFY2(flow->thread() == &workers[i % 2],
+            qPrintable(QStringLiteral("flow %1 lives in the wrong thread").arg(i)));
+        // Read from here; the flow serves it in its thread.
+        const rilltest::Drained drained = rilltest::readToEnd(flow);
+        RILL_CHECK_DRAINED(
+            drained, QByteArray("conn-") + QByteArray::number(i) + '\n', rill::ReadResult::eof());
+    }
+
+    // The workers end with the flows open: each thread's end aborts its flows, and their
+    // connections end (the peer reads to its end on each).
+    for (QThread &worker : workers) {
+        worker.quit();
+        QVERIFY(worker.wait(QDeadlineTimer(rilltest::DefaultTimeout)));
+    }
+    for (Flow *flow : flows) {
+        QCOMPARE(flow->state(), Flow::State::Closed);
+        QCOMPARE(flow->error().kind(), Error::Kind::Aborted);
+    }
+    const auto done = peer.waitForEvent(QStringLiteral("done"));
+    QVERIFY2(done, qPrintable(peer.describe()));
+    QCOMPARE(done->value(QLatin1String("connections")).toInt(), count);
+}
+
+// With no worker thread running, accepted flows stay in the listener's thread, and a warning
+// says so once.
+void tst_Listener::workerThreadsNoneRunning()
+{
+    rill::TcpListener listener;
+    QVERIFY(listener.listen());
+    QThread notStarted;
+    listener.setWorkerThreads({&notStarted});
+    QTest::ignoreMessage(QtWarningMsg,
+        QRegularExpression(QStringLiteral("none of the 1 worker threads .* is running")));
+    QList<QFuture<FlowResult<rill::TcpFlow>>> accepts{listener.accept(), listener.accept()};
+    Peer peer;
+    QVERIFY(peer.startPython({QStringLiteral("connect-many"), listener.endpoint().toString(),
+        QStringLiteral("--count"), QStringLiteral("2")}));
+    for (int i = 0; i < 2; ++i) {
+        QVERIFY2(peer.waitForEvent(QStringLiteral("connected")), qPrintable(peer.describe()));
+        QVERIFY2(rilltest::waitFor(accepts.at(i)), "accept() never finished");
+        if (i == 0)
+            peer.command("next");
+    }
+    for (int i = 0; i < 2; ++i) {
+        FlowResult<rill::TcpFlow> result = accepts.at(i).result();
+        QVERIFY(result.isOk());
+        std::unique_ptr<rill::TcpFlow> flow = result.takeFlow();
+        QCOMPARE(flow->thread(), QThread::currentThread());
+        auto closed = flow->close();
+        RILL_AWAIT_VOID(closed);
+    }
+    QVERIFY2(peer.waitForEvent(QStringLiteral("done")), qPrintable(peer.describe()));
+}
+
+// docs/examples/reactor-per-core: an echo server whose flows live in two worker threads, each
+// with its reactor. Python peers send 1 MiB each at once, and read all of it back.
+void tst_Listener::reactorPerCoreExample()
+{
+    QProcess server;
+    server.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    server.start(QStringLiteral(REACTOR_PER_CORE_EXAMPLE), {QStringLiteral("--threads"), QStringLiteral("2")});
+    auto stop = qScopeGuard([&] {
+        if (server.state() != QProcess::NotRunning) {
+            server.kill();
+            server.waitForFinished();
+        }
+    });
+    QVERIFY2(server.waitForStarted(), qPrintable(server.errorString()));
+    QTRY_VERIFY_WITH_TIMEOUT(server.canReadLine(), rilltest::DefaultTimeout.count());
+    const QString line = QString::fromUtf8(server.readLine()).trimmed();
+    const QRegularExpressionMatch match =
+        QRegularExpression(QStringLiteral("^listening on (tcp:\\S+), 2 reactors$")).match(line);
+    QVERIFY2(match.hasMatch(), qPrintable(line));
+
+    constexpr int count = 4;
+    std::array<Peer, count> peers;
+    for (Peer &peer : peers)
+        QVERIFY(peer.startPython({QStringLiteral("bulk"), match.captured(1), QStringLiteral("--bytes"),
+            QString::number(1 << 20)}));
+    for (Peer &peer : peers) {
+        const auto done = peer.waitForEvent(QStringLiteral("done"));
+        QVERIFY2(done, qPrintable(peer.describe()));
+        QCOMPARE(done->value(QLatin1String("received")).toInteger(), 1 << 20);
+        QCOMPARE(done->value(QLatin1String("received_sha256")), done->value(QLatin1String("sent_sha256")));
+    }
+
+    server.closeWriteChannel(); // its stdin ends: it closes, ends its workers and exits
+    QVERIFY(server.waitForFinished(int(rilltest::DefaultTimeout.count())));
+    QCOMPARE(server.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(server.exitCode(), 0);
 }
 
 void tst_Listener::pendingAcceptsFinishClosed_data()

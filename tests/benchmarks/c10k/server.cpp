@@ -3,6 +3,8 @@
 //   --mode qt    QTcpServer + QTcpSocket: on readyRead, read everything there is and write it back
 //   --mode rill  TcpListener + TcpFlow: each flow a read() -> write() loop through its futures,
 //                one read always pending (what an idle Rill server connection looks like)
+//   --threads N  (rill) accepted flows spread over N worker threads, each with its reactor
+//                (TcpListener::setWorkerThreads()); the main thread only accepts
 // Listens on 127.0.0.1 on a free port, prints the port and the event dispatcher's class on
 // stdout (so the benchmark can tell which one it measured), and serves until stdin closes
 // (the benchmark ends) or it is killed. The dispatcher (QT_NO_GLIB) and Rill's reactor
@@ -14,6 +16,7 @@
 #include <QtCore/QAbstractEventDispatcher>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QSocketNotifier>
+#include <QtCore/QThread>
 #include <QtNetwork/QTcpServer>
 #include <QtNetwork/QTcpSocket>
 
@@ -21,6 +24,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <vector>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -118,7 +123,11 @@ void acceptFlows(rill::TcpListener *listener)
                 // (closed) ends serving.
                 return r.error().kind() == rill::Error::Kind::OutOfResources;
             }
-            serveFlow(r.takeFlow().release()); // deletes itself when its peer goes
+            rill::TcpFlow *flow = r.takeFlow().release(); // deletes itself when its peer goes
+            if (flow->thread() == QThread::currentThread())
+                serveFlow(flow);
+            else // handed to a worker: its loop runs there
+                QMetaObject::invokeMethod(flow, [flow] { serveFlow(flow); });
             return true;
         };
         if (!f.isFinished()) {
@@ -151,8 +160,19 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    const qsizetype threadsAt = args.indexOf(QStringLiteral("--threads"));
+    const int threads = threadsAt >= 0 && threadsAt + 1 < args.size() ? args.at(threadsAt + 1).toInt() : 0;
+    std::vector<std::unique_ptr<QThread>> workers;
+    QList<QThread *> workerList;
+    for (int i = 0; i < threads; ++i) {
+        workers.push_back(std::make_unique<QThread>());
+        workers.back()->start();
+        workerList.append(workers.back().get());
+    }
+
     QTcpServer qtServer;
     rill::TcpListener listener;
+    listener.setWorkerThreads(workerList);
     quint16 port = 0;
     if (mode == QLatin1String("qt")) {
         if (!listenQt(qtServer))
