@@ -54,7 +54,7 @@ class Reactor : public std::enable_shared_from_this<Reactor>
 {
 public:
     static std::shared_ptr<Reactor> current();
-    virtual ~Reactor() = default;
+    virtual ~Reactor() { deleteInItsThread(m_timer); }
 
     int add(int fd, IoHandler *handler)
     {
@@ -119,6 +119,18 @@ public:
     void unwatchThreadEnd(ThreadEndWatch *watch) { m_threadEndWatches.erase(watch->m_entry); }
 
 protected:
+    // The dispatcher deletes the reactor's Qt objects at the thread's end; a reactor that goes
+    // first (its last flow deleted while the thread finishes) deletes them itself.
+    // Elsewhere (the last flow deleted in another thread after this one finished) they are
+    // not touched: the dispatcher is deleting them.
+    template<typename T>
+    void deleteInItsThread(const QPointer<T> &object)
+    {
+        if (QThread::currentThread() == m_thread)
+            delete object.data();
+    }
+    QThread *const m_thread = QThread::currentThread();
+
     struct Slot
     {
         IoHandler *handler = nullptr;
@@ -245,7 +257,13 @@ private:
             watch->m_reactor.reset();
             watch->m_ended();
         }
+        // The thread lets go of its reactor now, not at its exit: thread_local destructors run
+        // after QThread::wait() has returned, and the epoll descriptor must be closed (once the
+        // last flow of the thread is gone) by the time the thread is seen as finished.
+        releaseCurrent(this);
     }
+
+    static void releaseCurrent(Reactor *reactor);
 
     std::list<ThreadEndWatch *> m_threadEndWatches;
     bool m_threadHooked = false;
@@ -313,10 +331,10 @@ private:
 class EpollReactor final : public Reactor
 {
 public:
-    // At the thread's end, after its dispatcher deleted the notifier (or at exit in the main
-    // thread, where no event loop runs any more).
+    // When the thread finishes and its last flow is gone (or at exit in the main thread).
     ~EpollReactor() override
     {
+        deleteInItsThread(m_notifier); // before its descriptor goes
         if (m_epoll >= 0)
             ::close(m_epoll);
     }
@@ -446,6 +464,12 @@ private:
 thread_local std::shared_ptr<Reactor> threadReactor;
 
 } // namespace
+
+void Reactor::releaseCurrent(Reactor *reactor)
+{
+    if (threadReactor.get() == reactor)
+        threadReactor.reset();
+}
 
 std::shared_ptr<Reactor> Reactor::current()
 {

@@ -19,6 +19,7 @@
 #include <QtCore/QAbstractEventDispatcher>
 #include <QtCore/QSocketNotifier>
 #include <QtCore/QThread>
+#include <QtCore/QThreadStorage>
 #include <QtCore/QTimer>
 #include <QtGui/QGuiApplication>
 #include <QtNetwork/QLocalSocket>
@@ -28,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <set>
 #include <vector>
@@ -419,6 +421,59 @@ private Q_SLOTS:
             QCOMPARE(descriptorOf(flow), qintptr(-1));
             delete flow;
         }
+    }
+
+    // A thread whose flows go with it (deleteLater() on QThread::finished) closes its reactor's
+    // descriptor before it is seen as finished: nothing is left for the thread's exit, which
+    // comes after QThread::wait() has returned. QThreadStorage values are destroyed after the
+    // flows' deferred deletion and before wait() returns, so one of them looks.
+    void threadEndClosesItsReactor()
+    {
+        Peer peer;
+        QVERIFY(peer.startPython({QStringLiteral("echo"), QStringLiteral("tcp:127.0.0.1:0"),
+            QStringLiteral("--listen")}));
+        const auto listening = peer.waitForEvent(QStringLiteral("listening"));
+        QVERIFY2(listening, qPrintable(peer.describe()));
+        const rill::Endpoint endpoint
+            = rill::Endpoint::parse(listening->value(QLatin1String("endpoint")).toString());
+
+        struct CountAtEnd
+        {
+            std::atomic<int> *count;
+            ~CountAtEnd() { count->store(openDescriptorCount()); }
+        };
+        std::atomic<int> atEnd {-1};
+        int before = -1;
+        QString failure;
+        QThread worker;
+        worker.start();
+        auto context = std::make_unique<QObject>();
+        context->moveToThread(&worker);
+        QMetaObject::invokeMethod(
+            context.get(),
+            [&] {
+                static QThreadStorage<CountAtEnd *> storage;
+                storage.setLocalData(new CountAtEnd {&atEnd});
+                before = openDescriptorCount(); // no reactor in this thread yet
+                auto connecting = rill::TcpFlow::connectToHost(endpoint.host(), endpoint.port());
+                if (!rilltest::waitFor(connecting)) {
+                    failure = QStringLiteral("connect never finished");
+                    return;
+                }
+                Flow *flow = connecting.result().takeFlow().release();
+                if (!flow) {
+                    failure = rill::errorMessage(connecting.result().error());
+                    return;
+                }
+                QObject::connect(&worker, &QThread::finished, flow, &QObject::deleteLater);
+                flow->read(); // a registration and a pending read when the thread ends
+            },
+            Qt::BlockingQueuedConnection);
+        QVERIFY2(failure.isEmpty(), qPrintable(failure));
+        worker.quit();
+        QVERIFY(worker.wait(10000));
+        context.reset();
+        QCOMPARE(atEnd.load(), before);
     }
 
     // Thousands of open flows on one thread, a few busy: every byte echoed back exactly, no
