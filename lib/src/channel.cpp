@@ -80,9 +80,21 @@ public:
 
     // ---- read side
     QFuture<ReadResult> enqueue(ReadRequest &&request);
-    std::optional<ReadResult> attempt(ReadRequest &request);
-    std::optional<ReadResult> attemptDelimited(ReadRequest &request, QByteArrayView needle,
-                                               bool line);
+    // What a read of this kind would give from the buffer now; nullopt while it must wait.
+    // `scanned` keeps how far a delimiter was already searched for between attempts.
+    std::optional<ReadResult> attempt(ReadRequest::Kind kind, Channel::Terminator terminator,
+                                      qsizetype size, QByteArrayView delimiter,
+                                      qsizetype &scanned);
+    std::optional<ReadResult> attempt(ReadRequest &r)
+    {
+        return attempt(r.kind, r.terminator, r.size, r.delimiter, r.scanned);
+    }
+    std::optional<ReadResult> attemptDelimited(Channel::Terminator terminator, qsizetype size,
+                                               QByteArrayView needle, bool line,
+                                               qsizetype &scanned);
+    // The try*() reads: at once from the buffer, only when no read is waiting ahead.
+    std::optional<ReadResult> tryNow(ReadRequest::Kind kind, Channel::Terminator terminator,
+                                     qsizetype size, QByteArrayView delimiter);
     std::optional<ReadResult> endResult() const { return m_readEnd; }
     void serve();
     void readFromFlow();
@@ -321,17 +333,19 @@ QFuture<ReadResult> ChannelPrivate::enqueue(ReadRequest &&request)
     return future;
 }
 
-std::optional<ReadResult> ChannelPrivate::attempt(ReadRequest &r)
+std::optional<ReadResult> ChannelPrivate::attempt(ReadRequest::Kind kind,
+                                                  Channel::Terminator terminator, qsizetype size,
+                                                  QByteArrayView delimiter, qsizetype &scanned)
 {
     using Kind = ReadRequest::Kind;
-    switch (r.kind) {
+    switch (kind) {
     case Kind::Some:
         if (m_buffered > 0)
-            return ReadResult::fromData(take(qMin(r.size, m_buffered)));
+            return ReadResult::fromData(take(qMin(size, m_buffered)));
         return endResult();
     case Kind::Exactly:
-        if (m_buffered >= r.size)
-            return ReadResult::fromData(take(r.size));
+        if (m_buffered >= size)
+            return ReadResult::fromData(take(size));
         if (!m_readEnd)
             return std::nullopt;
         if (m_buffered == 0 || m_readEnd->isError())
@@ -340,24 +354,25 @@ std::optional<ReadResult> ChannelPrivate::attempt(ReadRequest &r)
         return readError(Error::Kind::Closed,
                          QStringLiteral("the stream ended after %1 of %2 bytes")
                                  .arg(m_buffered)
-                                 .arg(r.size));
+                                 .arg(size));
     case Kind::Line:
-        return attemptDelimited(r, QByteArrayView("\n", 1), true);
+        return attemptDelimited(terminator, size, QByteArrayView("\n", 1), true, scanned);
     case Kind::Until:
-        return attemptDelimited(r, r.delimiter, false);
+        return attemptDelimited(terminator, size, delimiter, false, scanned);
     }
     return std::nullopt;
 }
 
-std::optional<ReadResult> ChannelPrivate::attemptDelimited(ReadRequest &r, QByteArrayView needle,
-                                                           bool line)
+std::optional<ReadResult> ChannelPrivate::attemptDelimited(Channel::Terminator terminator,
+                                                           qsizetype size, QByteArrayView needle,
+                                                           bool line, qsizetype &scanned)
 {
-    const qsizetype limit = qMin(m_buffered, r.size);
-    const qsizetype from = qMax<qsizetype>(0, r.scanned - (needle.size() - 1));
+    const qsizetype limit = qMin(m_buffered, size);
+    const qsizetype from = qMax<qsizetype>(0, scanned - (needle.size() - 1));
     const qsizetype at = indexOf(needle, from, limit);
     if (at >= 0) {
         const qsizetype end = at + needle.size();
-        if (r.terminator == Channel::Terminator::Keep)
+        if (terminator == Channel::Terminator::Keep)
             return ReadResult::fromData(take(end));
         qsizetype terminator = needle.size();
         if (line && at > 0 && byteAt(at - 1) == '\r')
@@ -366,12 +381,12 @@ std::optional<ReadResult> ChannelPrivate::attemptDelimited(ReadRequest &r, QByte
         skip(terminator);
         return ReadResult::fromData(data);
     }
-    r.scanned = limit;
-    if (m_buffered >= r.size) {
+    scanned = limit;
+    if (m_buffered >= size) {
         // Nothing is consumed: the caller may read the long line with readSome().
         return readError(Error::Kind::LineTooLong,
-                         line ? QStringLiteral("no end of line in the first %1 bytes").arg(r.size)
-                              : QStringLiteral("no delimiter in the first %1 bytes").arg(r.size));
+                         line ? QStringLiteral("no end of line in the first %1 bytes").arg(size)
+                              : QStringLiteral("no delimiter in the first %1 bytes").arg(size));
     }
     if (!m_readEnd)
         return std::nullopt;
@@ -382,6 +397,18 @@ std::optional<ReadResult> ChannelPrivate::attemptDelimited(ReadRequest &r, QByte
     return readError(Error::Kind::Closed,
                      QStringLiteral("the stream ended before the delimiter (%1 bytes buffered)")
                              .arg(m_buffered));
+}
+
+std::optional<ReadResult> ChannelPrivate::tryNow(ReadRequest::Kind kind,
+                                                 Channel::Terminator terminator, qsizetype size,
+                                                 QByteArrayView delimiter)
+{
+    while (!m_requests.empty() && m_requests.front().future.isCanceled())
+        m_requests.pop_front(); // as serve() would: a cancelled read consumes nothing
+    if (!m_requests.empty())
+        return std::nullopt; // reads are served in call order
+    qsizetype scanned = 0;
+    return attempt(kind, terminator, size, delimiter, scanned);
 }
 
 // Serves the requests in call order while the buffer (or the stream's end) answers the first
@@ -873,6 +900,30 @@ QByteArray Channel::peek(qsizetype maxLength) const
 qsizetype Channel::bytesBuffered() const
 {
     return d->m_buffered;
+}
+
+std::optional<ReadResult> Channel::tryReadLine(qsizetype maxLength, Terminator terminator)
+{
+    if (maxLength < 1)
+        return readError(Error::Kind::InvalidArgument, QStringLiteral("maxLength must be positive"));
+    return d->tryNow(ChannelPrivate::ReadRequest::Kind::Line, terminator, maxLength, {});
+}
+
+std::optional<ReadResult> Channel::tryReadExactly(qsizetype size)
+{
+    if (size < 1)
+        return readError(Error::Kind::InvalidArgument, QStringLiteral("size must be positive"));
+    return d->tryNow(ChannelPrivate::ReadRequest::Kind::Exactly, Terminator::Keep, size, {});
+}
+
+std::optional<ReadResult> Channel::tryReadUntil(QByteArrayView delimiter, qsizetype maxLength,
+                                                Terminator terminator)
+{
+    if (delimiter.isEmpty() || maxLength < delimiter.size())
+        return readError(Error::Kind::InvalidArgument,
+                         QStringLiteral("the delimiter must be non-empty and no longer than "
+                                        "maxLength"));
+    return d->tryNow(ChannelPrivate::ReadRequest::Kind::Until, terminator, maxLength, delimiter);
 }
 
 /*!

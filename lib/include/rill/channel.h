@@ -11,6 +11,7 @@
 #include <QtCore/QObject>
 
 #include <memory>
+#include <optional>
 
 namespace rill {
 
@@ -61,6 +62,27 @@ public:
 
     QByteArray peek(qsizetype maxLength) const;
     qsizetype bytesBuffered() const;
+
+    /// Takes a line from what is already buffered, without a future: what readLine() would
+    /// resolve with at once (the line; an error of kind LineTooLong; once the stream ended, its
+    /// last line, Eof or the error), or std::nullopt when readLine() would have to wait for the
+    /// flow, or while reads are waiting (they are served first). Never reads from the flow:
+    /// after std::nullopt, a readLine() waits for more. Reading line after line this way, with
+    /// a future only when the buffer runs dry, costs no future per line:
+    /// \code
+    /// while (std::optional<rill::ReadResult> line = channel->tryReadLine(4096))
+    ///     handle(*line);
+    /// channel->readLine(4096).then(channel, handle); // and drain again from there
+    /// \endcode
+    /// Call it in the channel's thread, as every channel function.
+    std::optional<ReadResult> tryReadLine(qsizetype maxLength,
+                                          Terminator terminator = Terminator::Keep);
+    /// readExactly() from what is buffered, as tryReadLine(): the result at once, or
+    /// std::nullopt when fewer than \a size bytes are buffered and the stream has not ended.
+    std::optional<ReadResult> tryReadExactly(qsizetype size);
+    /// readUntil() from what is buffered, as tryReadLine().
+    std::optional<ReadResult> tryReadUntil(QByteArrayView delimiter, qsizetype maxLength,
+                                           Terminator terminator = Terminator::Keep);
 
     // ---- Writing: appends to the channel's buffer, sent by flush(), at the end of the current
     // turn of the event loop, or when the buffer reaches writeBufferLimit().

@@ -286,8 +286,11 @@ public:
             // Sometimes several reads are queued at once: they must be served in call order.
             const int batch = m_rng.chance(20) ? int(m_rng.range(2, 5)) : 1;
             std::vector<Op> ops;
-            for (int i = 0; i < batch; ++i)
-                ops.push_back(issue(i == 0));
+            for (int i = 0; i < batch; ++i) {
+                ops.push_back(issue(i == 0, ops));
+                if (!m_failure.isEmpty())
+                    return m_failure;
+            }
             for (Op &op : ops) {
                 while (!op.future.isFinished()) {
                     if (!feed() && !op.future.isFinished())
@@ -326,7 +329,7 @@ private:
         bool recordHeader = false;
     };
 
-    Op issue(bool first)
+    Op issue(bool first, const std::vector<Op> &ahead)
     {
         Op op;
         op.terminator = m_rng.chance(50) ? Channel::Terminator::Keep : Channel::Terminator::Strip;
@@ -362,6 +365,8 @@ private:
             op.size = m_rng.logRange(op.kind == Kind::Until ? op.delimiter.size() : 1,
                                      op.kind == Kind::Exactly ? 5000 : 100000);
         }
+        if (op.kind != Kind::Some && m_rng.chance(30) && tryNow(op, ahead))
+            return op;
         switch (op.kind) {
         case Kind::Line:
             op.future = m_channel->readLine(op.size, op.terminator);
@@ -383,6 +388,54 @@ private:
             break;
         }
         return op;
+    }
+
+    // The try*() reads: a result at once only when no read is waiting ahead, and std::nullopt
+    // only when what is buffered cannot decide the read. True when it gave a result (op then
+    // holds it as a finished future, checked as any other); else op is issued as a future.
+    bool tryNow(Op &op, const std::vector<Op> &ahead)
+    {
+        const bool waitingAhead = std::any_of(ahead.begin(), ahead.end(),
+                                              [](const Op &o) { return !o.future.isFinished(); });
+        std::optional<ReadResult> now;
+        switch (op.kind) {
+        case Kind::Line:
+            now = m_channel->tryReadLine(op.size, op.terminator);
+            op.text = QStringLiteral("tryReadLine(%1, %2)").arg(op.size).arg(int(op.terminator));
+            break;
+        case Kind::Until:
+            now = m_channel->tryReadUntil(op.delimiter, op.size, op.terminator);
+            op.text = QStringLiteral("tryReadUntil(\"%1\", %2, %3)")
+                              .arg(QString::fromLatin1(op.delimiter.toPercentEncoding()),
+                                   QString::number(op.size), QString::number(int(op.terminator)));
+            break;
+        case Kind::Exactly:
+            now = m_channel->tryReadExactly(op.size);
+            op.text = QStringLiteral("tryReadExactly(%1)").arg(op.size);
+            break;
+        case Kind::Some:
+            return false;
+        }
+        if (now) {
+            if (waitingAhead)
+                m_failure = QStringLiteral("%1 answered while an earlier read waited").arg(op.text);
+            op.future = QtFuture::makeReadyFuture(*now);
+            return true;
+        }
+        if (ahead.empty()) { // else the reference's position is behind: ahead is not checked yet
+            const qsizetype buffered = m_channel->bytesBuffered();
+            const QByteArray next = m_reference.stream().mid(m_reference.position(),
+                                                             qMin(buffered, op.size));
+            const bool decided = buffered >= op.size
+                    || (op.kind == Kind::Line && next.contains('\n'))
+                    || (op.kind == Kind::Until && next.contains(op.delimiter));
+            if (decided)
+                m_failure = QStringLiteral("%1 gave nothing with %2 bytes buffered at stream "
+                                           "offset %3, enough to answer")
+                                    .arg(op.text, QString::number(buffered),
+                                         QString::number(m_reference.position()));
+        }
+        return false;
     }
 
     QString check(const Op &op, const ReadResult &got)
@@ -451,6 +504,7 @@ private:
     qsizetype m_recordSize = -1;
     bool m_sawEof = false;
     QStringList m_log;
+    QString m_failure;
 };
 
 // Writes chunk until the channel refuses it and a pass of the event loop moves no byte to the
@@ -607,6 +661,8 @@ private Q_SLOTS:
     void delimiterAcrossSegments();
     void readsServedInCallOrder();
     void peekDoesNotConsume();
+    void tryReadsTakeOnlyWhatIsBuffered();
+    void tryReadWaitsBehindPendingReads();
     void invalidArguments();
     void cancelPendingReadLine();
     void cancelledReadBehindAnother();
@@ -818,6 +874,51 @@ void TestChannel::peekDoesNotConsume()
     QCOMPARE(f.channel->bytesBuffered(), 10);
     (void)f.peer->write("abcdefghij");
     RILL_AWAIT_EQ(read, data("0123456789abcdefghij"));
+}
+
+// The try*() reads answer from the channel's buffer only: nothing before a read brought the
+// bytes in, then line after line, LineTooLong without consuming, the last line and Eof.
+void TestChannel::tryReadsTakeOnlyWhatIsBuffered()
+{
+    Fixture f;
+    QFuture<WriteResult> written = f.peer->write("one\r\ntwo\nthree;rest");
+    QVERIFY(waitFor(written));
+    QCOMPARE(f.channel->tryReadLine(100), std::nullopt); // in the flow, not in the channel
+    QCOMPARE(f.channel->bytesBuffered(), 0);
+
+    RILL_AWAIT_EQ(f.channel->readLine(100), data("one\r\n"));
+    QCOMPARE(f.channel->tryReadLine(2), std::optional(ReadResult::fromError(
+            Error(Error::Kind::LineTooLong, QStringLiteral("no end of line in the first 2 bytes")))));
+    QCOMPARE(f.channel->tryReadLine(100, Channel::StripTerminator), std::optional(data("two")));
+    QCOMPARE(f.channel->tryReadLine(100), std::nullopt); // "three;rest": no end of line yet
+    QCOMPARE(f.channel->tryReadExactly(20), std::nullopt);
+    QCOMPARE(f.channel->tryReadUntil(";", 100, Channel::StripTerminator), std::optional(data("three")));
+    QCOMPARE(f.channel->tryReadExactly(2), std::optional(data("re")));
+    QCOMPARE(f.channel->bytesBuffered(), 2);
+
+    (void)f.peer->shutdown(Flow::Direction::Write);
+    QFuture<ReadResult> more = f.channel->readExactly(3); // sees the end: 2 of 3 bytes
+    QVERIFY(waitFor(more));
+    QCOMPARE(more.result().error().kind(), Error::Kind::Closed);
+    QCOMPARE(f.channel->tryReadExactly(3)->error().kind(), Error::Kind::Closed);
+    QCOMPARE(f.channel->tryReadLine(100), std::optional(data("st"))); // the last line
+    QCOMPARE(f.channel->tryReadLine(100), std::optional(ReadResult::eof()));
+    QCOMPARE(f.channel->tryReadUntil(";", 10), std::optional(ReadResult::eof()));
+    QCOMPARE(f.channel->tryReadLine(0)->error().kind(), Error::Kind::InvalidArgument);
+}
+
+// A try*() read never overtakes a read that waits, even when the buffer could answer it.
+void TestChannel::tryReadWaitsBehindPendingReads()
+{
+    Fixture f;
+    QFuture<ReadResult> waiting = f.channel->readExactly(10);
+    (void)f.peer->write("ab\ncd");
+    QVERIFY(spinUntil([&] { return f.channel->bytesBuffered() == 5; }));
+    QVERIFY(!waiting.isFinished());
+    QCOMPARE(f.channel->tryReadLine(100), std::nullopt);
+    QCOMPARE(f.channel->bytesBuffered(), 5);
+    waiting.cancel(); // a cancelled read no longer holds the line back
+    QCOMPARE(f.channel->tryReadLine(100), std::optional(data("ab\n")));
 }
 
 void TestChannel::invalidArguments()
