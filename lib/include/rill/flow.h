@@ -232,7 +232,7 @@ public:
     ///
     /// Resolves with CloseResult Ok when every accepted byte was handed to the transport;
     /// otherwise with the error (the flow's first, sticky). The future is finished in the flow's
-    /// thread. Writes give Eof from this call on.
+    /// thread. Later writes give Eof (or the write side's error, if it failed).
     ///
     /// close() never waits on the application's reading: while closing, input goes to pending
     /// reads first, is kept for later read() calls up to max(highWaterMark(), 64 KiB), and beyond
@@ -252,7 +252,7 @@ public:
     ///   was handed to the transport and the end of stream was sent (also when the write side
     ///   had already ended that way, or the peer went away with nothing of ours lost); with the
     ///   write side's error otherwise, such as the error that says how many accepted bytes
-    ///   could not be sent. Reading goes on; later writes give Eof.
+    ///   could not be sent. Reading goes on; later writes give Eof (or that error).
     /// - **Read:** reads give Eof from now on, and what arrives is discarded and counted
     ///   (FlowStats::bytesDiscarded); resolves Ok at once.
     /// - **ReadWrite:** both; resolves as Write does.
