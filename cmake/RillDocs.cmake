@@ -11,6 +11,7 @@
 # Script mode, run by the docs target between doxygen and qhelpgenerator:
 #   cmake -DRILL_DOCS_DIR=<build>/docs -P RillDocs.cmake
 if(CMAKE_SCRIPT_MODE_FILE)
+    cmake_minimum_required(VERSION 3.22)
     # Doxygen 1.9 does not warn about undocumented enum values: find them in its XML output.
     file(GLOB xml_files "${RILL_DOCS_DIR}/xml/*.xml")
     set(undocumented)
@@ -29,11 +30,33 @@ if(CMAKE_SCRIPT_MODE_FILE)
         message(FATAL_ERROR "undocumented enum values:\n  ${undocumented}")
     endif()
     # Doxygen 1.9 gives every keyword of the Qt Help index the id "<qualified name>_<anchor>",
-    # so overloads differ; Qt Creator's F1 looks up the plain qualified name (rill::Flow::read).
-    # Overloads may share an id: Creator then offers the choice.
+    # but Qt Creator's F1 looks up the plain qualified name (rill::Flow::read). The first keyword
+    # of each name gets it, functions before the rest (the getter, not its property); the others
+    # (overloads) keep theirs, since qhelpgenerator drops a keyword whose id is taken.
     set(qhp "${RILL_DOCS_DIR}/html/index.qhp")
     file(READ "${qhp}" text)
-    string(REGEX REPLACE "id=\"([^\"]*)_(a[0-9a-f]+)?\" ref=\"" "id=\"\\1\" ref=\"" text "${text}")
+    string(REPLACE ";" "@semicolon@" text "${text}") # "&amp;" would split CMake's lists
+    string(REGEX MATCHALL "<keyword [^>]*/>" keywords "${text}")
+    set(taken)
+    foreach(functions IN ITEMS TRUE FALSE)
+        foreach(keyword IN LISTS keywords)
+            set(is_function FALSE)
+            if(keyword MATCHES " name=\"[^\"]*\\(")
+                set(is_function TRUE)
+            endif()
+            if(NOT is_function STREQUAL functions
+               OR NOT keyword MATCHES " id=\"([^\"]*)_(a[0-9a-f]+)?\"")
+                continue()
+            endif()
+            set(id "${CMAKE_MATCH_1}")
+            if(NOT id IN_LIST taken)
+                list(APPEND taken "${id}")
+                string(REGEX REPLACE " id=\"[^\"]*\"" " id=\"${id}\"" plain "${keyword}")
+                string(REPLACE "${keyword}" "${plain}" text "${text}")
+            endif()
+        endforeach()
+    endforeach()
+    string(REPLACE "@semicolon@" ";" text "${text}")
     file(WRITE "${qhp}" "${text}")
     return()
 endif()
