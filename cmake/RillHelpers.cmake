@@ -88,6 +88,7 @@ endfunction()
 #  - a pkg-config file named like the library (rill-models.pc for librill-models), requiring
 #    the Qt modules' and the required components' .pc files, relocatable (${pcfiledir});
 #  - version and SONAME from project(), and an RPATH of $ORIGIN (Rill's libraries sit together).
+#  - its public headers in the API reference (cmake/RillDocs.cmake).
 # Packaging components: "runtime" for the library itself, "dev" for the rest.
 function(rill_install_library target)
     cmake_parse_arguments(ARG ""
@@ -120,6 +121,15 @@ function(rill_install_library target)
     if(ARG_HEADERS)
         install(FILES ${ARG_HEADERS}
             DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/${ARG_HEADER_DESTINATION} COMPONENT dev)
+        # The API reference (cmake/RillDocs.cmake) documents exactly the installed headers, and
+        # names each as it is included: the folder above <HEADER_DESTINATION>/ is stripped.
+        foreach(header ${ARG_HEADERS})
+            get_filename_component(header ${header} ABSOLUTE)
+            get_filename_component(dir ${header} DIRECTORY)
+            string(REGEX REPLACE "/${ARG_HEADER_DESTINATION}$" "" include_dir "${dir}")
+            set_property(GLOBAL APPEND PROPERTY RILL_DOC_HEADERS ${header})
+            set_property(GLOBAL APPEND PROPERTY RILL_DOC_INCLUDE_DIRS ${include_dir})
+        endforeach()
     endif()
     install(EXPORT ${export} NAMESPACE Rill:: DESTINATION ${RILL_CMAKE_INSTALL_DIR} COMPONENT dev)
 

@@ -764,60 +764,22 @@ void ChannelPrivate::abortAll()
 // ---------------------------------------------------------------------------------------------
 // Channel
 
-/*!
-    \class rill::Channel
-    \brief A buffered reader and writer over any flow.
-
-    Reads take what they need from the flow's segments as they come (a line, an exact size, up
-    to a delimiter, or some bytes) and resolve in call order, with data, Eof or an error just as
-    Flow::read() does. Writes are appends to the channel's buffer; what a turn of the event loop
-    wrote leaves in one Flow::writev().
-
-    The channel lives in its flow's thread and is used from there only; its futures may be
-    waited on or continued from any thread. It does not own the flow. Destroying the channel
-    drops what it buffered (both ways) and finishes its pending futures with an error of kind
-    Aborted; so does destroying the flow, for the operations that were waiting on it.
-*/
-
-/*!
-    Makes a channel over \a flow, which must live in the same thread as the channel.
-*/
 Channel::Channel(Flow *flow, QObject *parent) : QObject(parent), d(new ChannelPrivate(this, flow))
 {
     if (flow && flow->thread() != thread())
         qCWarning(lcChannel) << "Channel: the flow" << flow << "lives in another thread";
 }
 
-/*!
-    Pending reads, flushes, shutdowns and closes finish with an error of kind Aborted.
-*/
 Channel::~Channel()
 {
     d->abortAll();
 }
 
-/*!
-    The flow the channel reads and writes; null once it was destroyed.
-*/
 Flow *Channel::flow() const
 {
     return d->m_flow.data();
 }
 
-/*!
-    Reads one line: the bytes up to and including the next "\n" (so "\r\n" too). With
-    \a terminator Strip the "\n" or "\r\n" is consumed but not returned, and an empty line is
-    data of zero bytes.
-
-    \a maxLength bounds the line, its end of line included (and the memory the read holds). A
-    line that is longer resolves with an error of kind LineTooLong and consumes nothing: the
-    channel stays usable, and readSome() gives the long line's bytes. A last line without an end
-    of line, ended by Eof, is data; Eof comes with the next read. If the stream fails instead,
-    the read gives the error and the partial line stays readable with readSome().
-
-    The read resolves with an error of kind TimedOut if \a deadline passes before the line is
-    complete; it then consumes nothing.
-*/
 QFuture<ReadResult> Channel::readLine(qsizetype maxLength, Terminator terminator,
                                       QDeadlineTimer deadline)
 {
@@ -828,20 +790,11 @@ QFuture<ReadResult> Channel::readLine(qsizetype maxLength, Terminator terminator
                        deadline});
 }
 
-/*!
-    readLine(\a maxLength, KeepTerminator, \a deadline).
-*/
 QFuture<ReadResult> Channel::readLine(qsizetype maxLength, QDeadlineTimer deadline)
 {
     return readLine(maxLength, Terminator::Keep, deadline);
 }
 
-/*!
-    Reads exactly \a size bytes. If the stream ends first, resolves with Eof when nothing was
-    buffered, else with an error of kind Closed that says how many bytes arrived; those bytes are
-    not consumed (bytesBuffered(), peek() and readSome() give them). If the stream fails, the
-    error. \a deadline as for readLine().
-*/
 QFuture<ReadResult> Channel::readExactly(qsizetype size, QDeadlineTimer deadline)
 {
     if (size < 1)
@@ -851,14 +804,6 @@ QFuture<ReadResult> Channel::readExactly(qsizetype size, QDeadlineTimer deadline
                        deadline});
 }
 
-/*!
-    Reads up to and including the next occurrence of \a delimiter (with \a terminator Strip: up
-    to it, the delimiter consumed but not returned). \a maxLength bounds the data, delimiter
-    included: without the delimiter in that many bytes the read gives an error of kind
-    LineTooLong and consumes nothing. Unlike readLine(), a stream that ends before the
-    delimiter gives an error of kind Closed (Eof if nothing was buffered), and the bytes stay
-    readable. \a deadline as for readLine().
-*/
 QFuture<ReadResult> Channel::readUntil(QByteArrayView delimiter, qsizetype maxLength,
                                        Terminator terminator, QDeadlineTimer deadline)
 {
@@ -870,11 +815,6 @@ QFuture<ReadResult> Channel::readUntil(QByteArrayView delimiter, qsizetype maxLe
                        delimiter.toByteArray(), deadline});
 }
 
-/*!
-    Reads what is buffered, at most \a maxLength bytes (at least one); if nothing is, the next
-    bytes the flow gives. Eof or an error once the stream ended and the buffer is empty.
-    \a deadline as for readLine().
-*/
 QFuture<ReadResult> Channel::readSome(qsizetype maxLength, QDeadlineTimer deadline)
 {
     if (maxLength < 1)
@@ -884,19 +824,11 @@ QFuture<ReadResult> Channel::readSome(qsizetype maxLength, QDeadlineTimer deadli
                        deadline});
 }
 
-/*!
-    A copy of the first \a maxLength buffered bytes (fewer if fewer are buffered), without
-    consuming them. Reads from the flow only as reads ask, so this shows what earlier reads
-    left over or are waiting to complete.
-*/
 QByteArray Channel::peek(qsizetype maxLength) const
 {
     return d->copyRange(0, qBound<qsizetype>(0, maxLength, d->m_buffered));
 }
 
-/*!
-    The bytes read from the flow and not consumed by a channel read yet.
-*/
 qsizetype Channel::bytesBuffered() const
 {
     return d->m_buffered;
@@ -926,10 +858,6 @@ std::optional<ReadResult> Channel::tryReadUntil(QByteArrayView delimiter, qsizet
     return d->tryNow(ChannelPrivate::ReadRequest::Kind::Until, terminator, maxLength, delimiter);
 }
 
-/*!
-    Appends \a data to the write buffer (a copy) and returns true; see write(const QByteArray &)
-    for when it returns false and takes nothing.
-*/
 bool Channel::write(QByteArrayView data)
 {
     ChannelPrivate *const p = d.get();
@@ -951,17 +879,6 @@ bool Channel::write(QByteArrayView data)
     return true;
 }
 
-/*!
-    Appends \a data to the write buffer and returns true. An array of 4 KiB or more is kept as it
-    is (not copied); smaller ones are copied into a block with their neighbours. The
-    buffer leaves in one Flow::writev() at flush(), at the end of the current turn of the event
-    loop, or at once when it reaches writeBufferLimit().
-
-    Returns false, and takes nothing, when the channel cannot take the bytes: while the flow
-    holds a flush back (its send queue is above its high-water mark) and the buffer would grow
-    past writeBufferLimit(); drained() says when to go on. Also, for good, after shutdown(Write)
-    or close(), and after a flush failed (error() says why; errorOccurred() was emitted).
-*/
 bool Channel::write(const QByteArray &data)
 {
     if (data.size() < ShareFrom)
@@ -975,17 +892,11 @@ bool Channel::write(const QByteArray &data)
     return true;
 }
 
-/*!
-    Appends the zero-terminated string \a data (without the terminator), as write(QByteArrayView).
-*/
 bool Channel::write(const char *data)
 {
     return write(QByteArrayView(data));
 }
 
-/*!
-    Appends \a line and "\n" as one write: both are taken or neither.
-*/
 bool Channel::writeLine(QByteArrayView line)
 {
     if (!d->canTake(line.size() + 1))
@@ -996,28 +907,16 @@ bool Channel::writeLine(QByteArrayView line)
     return true;
 }
 
-/*!
-    Hands what is buffered to the flow (one Flow::writev()) and resolves when everything written
-    before this call was accepted by the flow: Ok, or the flow's Eof or error, which the channel
-    keeps and gives from then on.
-*/
 QFuture<WriteResult> Channel::flush()
 {
     return d->flush();
 }
 
-/*!
-    The write buffer's bound (default 64 KiB): reaching it flushes at once, and while the flow
-    holds a flush back, write() takes no bytes that would pass it.
-*/
 qint64 Channel::writeBufferLimit() const
 {
     return d->m_limit;
 }
 
-/*!
-    Sets the write buffer's bound to \a bytes (at least 1).
-*/
 void Channel::setWriteBufferLimit(qint64 bytes)
 {
     d->m_limit = qMax<qint64>(bytes, 1);
@@ -1027,29 +926,16 @@ void Channel::setWriteBufferLimit(qint64 bytes)
     d->maybeDrained();
 }
 
-/*!
-    The bytes written to the channel and not handed to the flow yet.
-*/
 qint64 Channel::bytesToWrite() const
 {
     return d->m_outBytes;
 }
 
-/*!
-    Why writes fail: the error an automatic or explicit flush met (an error of kind Closed if the
-    flow's write side was closed under the channel), or an error of kind None.
-*/
 Error Channel::error() const
 {
     return d->m_writeError;
 }
 
-/*!
-    Write: flushes, then shuts the flow's write side down (its FIN after every queued byte);
-    resolves with the flush's result if it was not Ok, else once the flow's shutdown resolved.
-    write() takes nothing from this call on. Read: drops what is buffered, pending and later
-    reads give Eof, and the flow's read side is shut down; resolves Ok at once. ReadWrite: both.
-*/
 QFuture<WriteResult> Channel::shutdown(Flow::Direction direction)
 {
     if (direction != Flow::Direction::Write) {
@@ -1062,12 +948,6 @@ QFuture<WriteResult> Channel::shutdown(Flow::Direction direction)
     return d->endWriteSide(false);
 }
 
-/*!
-    Flushes, then closes the flow (its FIN after every queued byte; it resolves once the peer
-    ended its side too, and until then reads go on delivering what the peer sends). Resolves
-    with the flush's result if it was not Ok, else when the flow's close() resolved. write()
-    takes nothing from this call on.
-*/
 QFuture<WriteResult> Channel::close()
 {
     return d->endWriteSide(true);

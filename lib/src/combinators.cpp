@@ -300,22 +300,6 @@ struct ProxyState
 
 // ---------------------------------------------------------------------------------------------
 
-/*!
-    \class rill::CopyStats
-    \brief What one direction of a copy moved, and how long it took.
-*/
-
-/*!
-    \class rill::CopyResult
-    \brief The result of copy(): its stats, and the first error with the side it happened on.
-
-    A value type. isOk() when the source's end of stream was reached and every segment read
-    was accepted by the destination (and, if asked, its write side was shut down).
-*/
-
-/*!
-    A result that ended cleanly after moving \a stats.
-*/
 CopyResult CopyResult::fromStats(const CopyStats &stats)
 {
     CopyResult result;
@@ -323,9 +307,6 @@ CopyResult CopyResult::fromStats(const CopyStats &stats)
     return result;
 }
 
-/*!
-    A result that failed with \a error on \a side, after moving \a stats.
-*/
 CopyResult CopyResult::fromError(Side side, const Error &error, const CopyStats &stats)
 {
     CopyResult result;
@@ -335,42 +316,11 @@ CopyResult CopyResult::fromError(Side side, const Error &error, const CopyStats 
     return result;
 }
 
-/*!
-    \class rill::ProxyResult
-    \brief The result of proxy(): both directions' results, and the first error of either
-    with the flow it happened on.
-*/
-
-/*!
-    A result made of the two directions \a aToB and \a bToA; \a error (if any) is the first
-    error, and \a failedSide the flow it happened on.
-*/
 ProxyResult::ProxyResult(const CopyResult &aToB, const CopyResult &bToA, Side failedSide,
                          const Error &error)
     : m_side(failedSide), m_error(error), m_aToB(aToB), m_bToA(bToA)
 {}
 
-/*!
-    Reads \a source until its end of stream and writes each segment to \a destination, in order.
-    Resolves with the stats, or with the first error and the side it happened on (reading the
-    source, or writing to the destination: a write that gives Eof counts as an error of kind
-    Closed, since the rest of the stream could not be delivered).
-
-    Backpressure: one operation at a time, a read and then the write of what it gave; the next
-    read is issued only once the destination has accepted the previous segment. So a
-    destination whose send queue is full stops the copy from reading, and the source's own
-    buffers then push back on its peer.
-
-    The destination's write side is left open at the end unless \a options has
-    CopyOption::ShutdownDestination; then the copy shuts it down on the source's end of stream,
-    and resolves once the end of stream was sent.
-
-    The future always finishes: if either flow is destroyed or aborted during the copy, it
-    resolves with an error of kind Aborted on that side. The copy does not own the flows and
-    never closes or aborts them. \a source may equal \a destination (an echo).
-
-    Call it from a thread with an event loop; the flows may live in any thread.
-*/
 QFuture<CopyResult> copy(Flow *source, Flow *destination, CopyOptions options)
 {
     auto promise = std::make_shared<Promise<CopyResult>>();
@@ -380,20 +330,6 @@ QFuture<CopyResult> copy(Flow *source, Flow *destination, CopyOptions options)
     return future;
 }
 
-/*!
-    Copies \a a to \a b and \a b to \a a at once, each direction as copy() with
-    CopyOption::ShutdownDestination: when one side's peer ends its stream, the other side's
-    write direction is shut down, so a half-close travels through the proxy, and the other
-    direction goes on until its own end of stream.
-
-    Resolves when both directions are done, with both directions' results. On the first
-    error in either direction the proxy aborts both flows: the other direction might otherwise
-    wait forever, and a reset (not a clean end of stream) tells the other peer its stream was
-    cut. The result then names the first error and the flow it happened on.
-
-    The future always finishes, as copy()'s does. The proxy does not own the flows. A null \a a
-    or \a b is an argument error (InvalidArgument) that leaves the other flow untouched.
-*/
 QFuture<ProxyResult> proxy(Flow *a, Flow *b)
 {
     if (!a || !b) {

@@ -1064,16 +1064,6 @@ void FlowPrivate::onTimer()
 // ---------------------------------------------------------------------------------------------
 // Flow
 
-/*!
-    \class rill::Flow
-    \brief A byte stream whose operations return futures, with half-close in both directions
-    and a bounded send queue.
-
-    A flow lives in the thread of its QObject; every public function can be called from any
-    thread. Every future a flow returns finishes: when the flow is aborted or destroyed, pending
-    ones finish with an error of kind Aborted.
-*/
-
 Flow::Flow(FlowPrivate &dd, QObject *parent) : QObject(parent), d_rill(&dd)
 {
     d_rill->q_ptr = this;
@@ -1099,16 +1089,6 @@ bool Flow::event(QEvent *event)
     return QObject::event(event);
 }
 
-/*!
-    Resolves with the next bytes (at least one), Eof, or an error. Reads are served in call order;
-    Eof and errors are sticky.
-
-    A read still waiting at \a deadline resolves with an error of kind TimedOut; it consumed
-    nothing and the flow stays usable. A deadline that has already passed takes what is buffered
-    at once, or times out. A read whose future is cancelled (QFuture::cancel(), from any thread)
-    consumes nothing: the bytes go to the next read, and the cancelled future finishes at once,
-    without a result.
-*/
 QFuture<ReadResult> Flow::read(QDeadlineTimer deadline)
 {
     const qint64 due = deadlineNs(deadline);
@@ -1117,22 +1097,6 @@ QFuture<ReadResult> Flow::read(QDeadlineTimer deadline)
     });
 }
 
-/*!
-    Resolves Ok once \a buffer is accepted into the send queue (not when the peer has it). While
-    the queue holds highWaterMark() bytes or more, the future waits: that is the backpressure.
-    Eof when the write side is closed, an error once the flow failed.
-
-    A write still waiting at \a deadline, or whose future is cancelled while it waits (from any
-    thread), is withdrawn then: nothing of it is sent, and the future resolves with an error of
-    kind TimedOut, or, cancelled, finishes without a result while writeRejected() says Canceled.
-    Cancelling an accepted write changes nothing.
-
-    A socket flow sends the first write of each turn of the event loop that finds the queue
-    empty before write() returns (a reply leaves without waiting for the next turn), so
-    bytesQueuedChanged() and writeSent() may be emitted from inside write(); later writes of the
-    same turn leave together in one system call at the next turn. Errors are always reported
-    from the event loop, never from inside write().
-*/
 QFuture<WriteResult> Flow::write(const QByteArray &buffer, QDeadlineTimer deadline)
 {
     const qint64 due = deadlineNs(deadline);
@@ -1142,9 +1106,6 @@ QFuture<WriteResult> Flow::write(const QByteArray &buffer, QDeadlineTimer deadli
                                      });
 }
 
-/*!
-    Like write(), for several buffers that stay contiguous and in order in the stream.
-*/
 QFuture<WriteResult> Flow::writev(const QList<QByteArray> &buffers, QDeadlineTimer deadline)
 {
     const qint64 due = deadlineNs(deadline);
@@ -1154,19 +1115,6 @@ QFuture<WriteResult> Flow::writev(const QList<QByteArray> &buffers, QDeadlineTim
                                      });
 }
 
-/*!
-    Flushes the send queue, sends the end of stream, and resolves once the peer has ended its
-    side too; then the transport is released. Ok when every accepted byte was handed to the
-    transport; otherwise the error (the flow's first).
-
-    close() never waits on the application's reading: while closing, input goes to pending reads
-    first, is kept for later read() calls up to max(highWaterMark(), 64 KiB), and beyond that
-    is discarded and counted (CloseResult::bytesDiscarded(), FlowStats::bytesDiscarded); reads
-    then get the kept bytes and an error of kind Discarded, never a plain Eof.
-
-    At \a deadline the flow aborts (the peer sees a reset) and close() resolves with an error of
-    kind TimedOut. A second close() resolves at the same moment as the first.
-*/
 QFuture<CloseResult> Flow::close(QDeadlineTimer deadline)
 {
     const qint64 due = deadlineNs(deadline);
@@ -1175,13 +1123,6 @@ QFuture<CloseResult> Flow::close(QDeadlineTimer deadline)
     });
 }
 
-/*!
-    Write: flush, then send the end of stream; resolves Ok when every accepted byte was handed
-    to the transport and the end of stream sent (also when the write side had already ended
-    that way, or the peer went away with nothing of ours lost), with the write side's error
-    otherwise. Read: reads give Eof from now on and what arrives is discarded and counted;
-    resolves Ok at once.
-*/
 QFuture<WriteResult> Flow::shutdown(Direction direction)
 {
     return onFlowThread<WriteResult>(d_func(),
@@ -1190,12 +1131,6 @@ QFuture<WriteResult> Flow::shutdown(Direction direction)
                                      });
 }
 
-/*!
-    Drops the connection at once. Every pending future finishes with an error of kind Aborted,
-    unless the flow had failed already: errors are sticky, the first one stays. A TCP or pipe
-    peer sees a reset. A Unix socket has no reset: its peer reads end of stream (or a reset, if
-    the flow had unread bytes) and its writes then give Eof.
-*/
 void Flow::abort()
 {
     d_func()->runOnFlowThread([d = d_func()] { d->abort(); });
@@ -1215,11 +1150,6 @@ QString Flow::transportName() const { return d_func()->transportName(); }
 int Flow::idleTimeout() const { return d_func()->idleTimeoutMs; }
 Flow::IdleAction Flow::idleAction() const { return d_func()->idleAction; }
 
-/*!
-    Sets the send queue's high-water mark to \a bytes; values below 1 are taken as 1 (one write
-    accepted at a time). highWaterMark() returns the new value at once, from any thread; waiting
-    writes are accepted (in the flow's thread) if the queue is now below it.
-*/
 void Flow::setHighWaterMark(qint64 bytes)
 {
     Q_D(Flow);
@@ -1227,12 +1157,6 @@ void Flow::setHighWaterMark(qint64 bytes)
     d->runOnFlowThread([d] { d->applyHighWaterMark(); });
 }
 
-/*!
-    After \a milliseconds without a byte arriving from or handed to the transport, the flow
-    emits idleTimedOut(), and again after each further idle period; with idleAction() Abort it
-    then fails with an error of kind TimedOut (as Node's socket.setTimeout(), with the choice to
-    abort). 0 turns it off.
-*/
 void Flow::setIdleTimeout(int milliseconds)
 {
     Q_D(Flow);

@@ -173,11 +173,6 @@ Error LocalFlowPrivate::connectTimeoutError() const
 
 // ---------------------------------------------------------------------------------------------
 
-/*!
-    \class rill::LocalFlow
-    \brief A local (Unix domain) socket connection as a flow, with half-close in both directions.
-*/
-
 LocalFlow::LocalFlow(QLocalSocket *socket, QObject *parent) : LocalFlow(*new LocalFlowPrivate, parent)
 {
     Q_D(LocalFlow);

@@ -247,11 +247,6 @@ void TcpFlowPrivate::adoptAccepted(int descriptor)
 
 // ---------------------------------------------------------------------------------------------
 
-/*!
-    \class rill::TcpFlow
-    \brief A TCP connection as a flow, with half-close in both directions.
-*/
-
 TcpFlow::TcpFlow(QTcpSocket *socket, QObject *parent) : TcpFlow(*new TcpFlowPrivate, parent)
 {
     Q_D(TcpFlow);
@@ -311,10 +306,6 @@ quint16 TcpFlow::peerPort() const { return locked(d_func(), &TcpFlowPrivate::pee
 QString TcpFlow::peerName() const { return locked(d_func(), &TcpFlowPrivate::targetHost); }
 qintptr TcpFlow::socketDescriptor() const { return d_func()->fd; }
 
-/*!
-    Sets \a option to \a value; from another thread, the descriptor gets it in the flow's
-    thread. Options set while connecting apply once connected.
-*/
 void TcpFlow::setSocketOption(QAbstractSocket::SocketOption option, const QVariant &value)
 {
     Q_D(TcpFlow);
@@ -330,10 +321,6 @@ void TcpFlow::setSocketOption(QAbstractSocket::SocketOption option, const QVaria
     d->runOnFlowThread([d, option] { d->applyOption(option); });
 }
 
-/*!
-    The option's value: on the flow's thread the descriptor's own, elsewhere the value set with
-    setSocketOption() (an invalid QVariant for one never set).
-*/
 QVariant TcpFlow::socketOption(QAbstractSocket::SocketOption option) const
 {
     Q_D(const TcpFlow);

@@ -1,6 +1,9 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #pragma once
 
+/// \file
+/// rill::copy() and rill::proxy(): move a stream from flow to flow, with backpressure.
+
 #include <rill/error.h>
 #include <rill/flow.h>
 
@@ -11,66 +14,94 @@
 
 namespace rill {
 
-// What one direction of a copy moved. Bytes read and bytes written differ only when the copy
-// failed with a segment read but not accepted by the destination.
+/// What one direction of a copy moved, and how long it took.
+///
+/// Bytes read and bytes written differ only when the copy failed with a segment read but not
+/// accepted by the destination.
 struct RILL_EXPORT CopyStats
 {
     Q_GADGET
+    /// See the field bytesRead.
     Q_PROPERTY(qint64 bytesRead MEMBER bytesRead)
+    /// See the field readOps.
     Q_PROPERTY(qint64 readOps MEMBER readOps)
+    /// See the field bytesWritten.
     Q_PROPERTY(qint64 bytesWritten MEMBER bytesWritten)
+    /// See the field writeOps.
     Q_PROPERTY(qint64 writeOps MEMBER writeOps)
+    /// See the field durationNs.
     Q_PROPERTY(qint64 durationNs MEMBER durationNs)
 public:
-    qint64 bytesRead = 0;    // taken from the source
-    qint64 readOps = 0;      // source reads that gave data
-    qint64 bytesWritten = 0; // accepted by the destination
-    qint64 writeOps = 0;     // destination writes that were accepted
-    qint64 durationNs = 0;   // from the call to copy() until its result
+    qint64 bytesRead = 0;    ///< Bytes taken from the source.
+    qint64 readOps = 0;      ///< Source reads that gave data.
+    qint64 bytesWritten = 0; ///< Bytes accepted by the destination.
+    qint64 writeOps = 0;     ///< Destination writes that were accepted.
+    qint64 durationNs = 0;   ///< Nanoseconds from the call to copy() until its result.
 
+    /// durationNs as a duration.
     std::chrono::nanoseconds duration() const { return std::chrono::nanoseconds(durationNs); }
 
+    /// True if every field is equal.
     friend bool operator==(const CopyStats &a, const CopyStats &b)
     {
         return a.bytesRead == b.bytesRead && a.readOps == b.readOps
                 && a.bytesWritten == b.bytesWritten && a.writeOps == b.writeOps
                 && a.durationNs == b.durationNs;
     }
+    /// True if any field differs.
     friend bool operator!=(const CopyStats &a, const CopyStats &b) { return !(a == b); }
 };
 
-// What copy() gives: the stats, and whether it ended cleanly (the source's end of stream was
-// reached and everything read was accepted) or with the first error and the side it happened on.
+/// The result of copy(): its stats, and the first error with the side it happened on.
+///
+/// isOk() when the source's end of stream was reached and every segment read was accepted by
+/// the destination (and, if asked, its write side was shut down). A value type.
 class RILL_EXPORT CopyResult
 {
     Q_GADGET
+    /// Whether the copy ended cleanly. \sa isOk()
     Q_PROPERTY(bool ok READ isOk CONSTANT)
+    /// The side the error happened on. \sa failedSide()
     Q_PROPERTY(Side failedSide READ failedSide CONSTANT)
+    /// The first error. \sa error()
     Q_PROPERTY(rill::Error error READ error CONSTANT)
+    /// What was moved. \sa stats()
     Q_PROPERTY(rill::CopyStats stats READ stats CONSTANT)
 public:
+    /// Which flow of a copy an error happened on.
     enum class Side {
-        None,        // no error, or the operation itself was dropped (its thread went away)
-        Source,      // reading failed
-        Destination, // writing or shutting the write side down failed, or it was closed
+        None,   ///< No error, or the operation itself was dropped (its thread went away).
+        Source, ///< Reading failed.
+        /// Writing or shutting the write side down failed, or the destination was closed.
+        Destination,
     };
     Q_ENUM(Side)
 
-    CopyResult() = default; // Ok, nothing copied
+    /// Ok, nothing copied.
+    CopyResult() = default;
 
+    /// A result that ended cleanly after moving \a stats.
     static CopyResult fromStats(const CopyStats &stats);
+    /// A result that failed with \a error on \a side, after moving \a stats.
     static CopyResult fromError(Side side, const Error &error, const CopyStats &stats = {});
 
+    /// True if the copy ended cleanly.
     bool isOk() const { return m_error.isNone(); }
+    /// True if the copy ended with an error().
     bool isError() const { return !m_error.isNone(); }
+    /// The side the error happened on; Side::None if isOk().
     Side failedSide() const { return m_side; }
+    /// The first error; of kind Error::Kind::None if isOk().
     Error error() const { return m_error; }
+    /// What was moved.
     CopyStats stats() const { return m_stats; }
 
+    /// True if side, error and stats are equal.
     friend bool operator==(const CopyResult &a, const CopyResult &b)
     {
         return a.m_side == b.m_side && a.m_error == b.m_error && a.m_stats == b.m_stats;
     }
+    /// True if side, error or stats differ.
     friend bool operator!=(const CopyResult &a, const CopyResult &b) { return !(a == b); }
 
 private:
@@ -79,40 +110,59 @@ private:
     CopyStats m_stats;
 };
 
-// What proxy() gives: the result of each direction, and the first error of either, naming the
-// flow it happened on.
+/// The result of proxy(): both directions' results, and the first error of either with the
+/// flow it happened on.
+///
+/// A value type.
 class RILL_EXPORT ProxyResult
 {
     Q_GADGET
+    /// Whether both directions ended cleanly. \sa isOk()
     Q_PROPERTY(bool ok READ isOk CONSTANT)
+    /// The flow the first error happened on. \sa failedSide()
     Q_PROPERTY(Side failedSide READ failedSide CONSTANT)
+    /// The first error. \sa error()
     Q_PROPERTY(rill::Error error READ error CONSTANT)
+    /// The direction from a to b. \sa aToB()
     Q_PROPERTY(rill::CopyResult aToB READ aToB CONSTANT)
+    /// The direction from b to a. \sa bToA()
     Q_PROPERTY(rill::CopyResult bToA READ bToA CONSTANT)
 public:
+    /// Which flow of a proxy an error happened on.
     enum class Side {
-        None, // both directions ended cleanly, or the operation itself was dropped
-        A,    // the first error happened on flow a (reading it or writing to it)
-        B,    // on flow b
+        None, ///< Both directions ended cleanly, or the operation itself was dropped.
+        A,    ///< The first error happened on flow a (reading it or writing to it).
+        B,    ///< The first error happened on flow b.
     };
     Q_ENUM(Side)
 
-    ProxyResult() = default; // Ok, nothing copied
+    /// Ok, nothing copied.
+    ProxyResult() = default;
+    /// A result made of the two directions \a aToB and \a bToA; \a error (if any) is the
+    /// first error, and \a failedSide the flow it happened on.
     ProxyResult(const CopyResult &aToB, const CopyResult &bToA, Side failedSide = Side::None,
                 const Error &error = {});
 
+    /// True if both directions ended cleanly.
     bool isOk() const { return m_error.isNone(); }
+    /// True if either direction ended with an error.
     bool isError() const { return !m_error.isNone(); }
+    /// The flow the first error happened on; Side::None if isOk().
     Side failedSide() const { return m_side; }
+    /// The first error of either direction; of kind Error::Kind::None if isOk().
     Error error() const { return m_error; }
-    CopyResult aToB() const { return m_aToB; } // what a's peer sent on to b's peer
-    CopyResult bToA() const { return m_bToA; } // what b's peer sent on to a's peer
+    /// The direction from a to b: what a's peer sent on to b's peer.
+    CopyResult aToB() const { return m_aToB; }
+    /// The direction from b to a: what b's peer sent on to a's peer.
+    CopyResult bToA() const { return m_bToA; }
 
+    /// True if side, error and both directions are equal.
     friend bool operator==(const ProxyResult &a, const ProxyResult &b)
     {
         return a.m_side == b.m_side && a.m_error == b.m_error && a.m_aToB == b.m_aToB
                 && a.m_bToA == b.m_bToA;
     }
+    /// True if side, error or a direction differ.
     friend bool operator!=(const ProxyResult &a, const ProxyResult &b) { return !(a == b); }
 
 private:
@@ -122,20 +172,64 @@ private:
     CopyResult m_bToA;
 };
 
+/// What copy() does besides copying.
 enum class CopyOption {
-    NoOptions = 0x0,
-    ShutdownDestination = 0x1, // on the source's end of stream, shut the destination's write side
+    NoOptions = 0x0, ///< Copy only; leave the destination's write side open.
+    /// On the source's end of stream, shut the destination's write side down.
+    ShutdownDestination = 0x1,
 };
+/// A combination of CopyOption values.
 Q_DECLARE_FLAGS(CopyOptions, CopyOption)
 Q_DECLARE_OPERATORS_FOR_FLAGS(CopyOptions)
 
-// Documented where they are defined (combinators.cpp).
+/// Reads \a source until its end of stream and writes each segment to \a destination, in
+/// order.
+///
+/// Resolves with the stats, or with the first error and the side it happened on (reading the
+/// source, or writing to the destination: a write that gives Eof counts as an error of kind
+/// Closed, since the rest of the stream could not be delivered).
+///
+/// Backpressure: one operation at a time, a read and then the write of what it gave; the next
+/// read is issued only once the destination has accepted the previous segment. So a
+/// destination whose send queue is full stops the copy from reading, and the source's own
+/// buffers then push back on its peer.
+///
+/// The destination's write side is left open at the end unless \a options has
+/// CopyOption::ShutdownDestination; then the copy shuts it down on the source's end of stream,
+/// and resolves once the end of stream was sent.
+///
+/// The future always finishes: if either flow is destroyed or aborted during the copy, it
+/// resolves with an error of kind Aborted on that side; if the calling thread ends first, with
+/// an error of kind Aborted on Side::None. A null flow is an error of kind InvalidArgument on
+/// its side. The copy does not own the flows and never closes or aborts them. \a source may
+/// equal \a destination (an echo).
+///
+/// Call it from a thread with an event loop: the future is finished there. The flows may live
+/// in any thread.
 RILL_EXPORT QFuture<CopyResult> copy(Flow *source, Flow *destination,
                                      CopyOptions options = CopyOption::NoOptions);
+/// Copies \a a to \a b and \a b to \a a at once, each direction as copy() with
+/// CopyOption::ShutdownDestination.
+///
+/// When one side's peer ends its stream, the other side's write direction is shut down, so a
+/// half-close travels through the proxy, and the other direction goes on until its own end of
+/// stream.
+///
+/// Resolves when both directions are done, with both directions' results. On the first error
+/// in either direction the proxy aborts both flows: the other direction might otherwise wait
+/// forever, and a reset (not a clean end of stream) tells the other peer its stream was cut.
+/// The result then names the first error and the flow it happened on.
+///
+/// The future always finishes, as copy()'s does, in the calling thread. The proxy does not own
+/// the flows. A null \a a or \a b is an argument error (InvalidArgument) that leaves the other
+/// flow untouched.
 RILL_EXPORT QFuture<ProxyResult> proxy(Flow *a, Flow *b);
 
+/// Writes \a stats to \a debug: bytes and operations each way, and the duration.
 RILL_EXPORT QDebug operator<<(QDebug debug, const CopyStats &stats);
+/// Writes \a result to \a debug: the side and error if it failed, and the stats.
 RILL_EXPORT QDebug operator<<(QDebug debug, const CopyResult &result);
+/// Writes \a result to \a debug: the side and error if it failed, and both directions.
 RILL_EXPORT QDebug operator<<(QDebug debug, const ProxyResult &result);
 
 } // namespace rill

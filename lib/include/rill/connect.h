@@ -1,6 +1,10 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #pragma once
 
+/// \file
+/// rill::connectTo() and rill::Listener: any endpoint, for programs that take one from their
+/// user.
+
 #include <rill/endpoint.h>
 #include <rill/flow.h>
 #include <rill/flowresult.h>
@@ -12,41 +16,76 @@ QT_FORWARD_DECLARE_CLASS(QThread)
 
 namespace rill {
 
-// Connects to any endpoint ("tcp:HOST:PORT" or "unix:PATH"): a TcpFlow or a LocalFlow.
+/// Connects to any \a endpoint ("tcp:HOST:PORT" or "unix:PATH"): a TcpFlow or a LocalFlow,
+/// within that transport's default connect timeout.
+///
+/// Resolves as TcpFlow::connectToHost() or LocalFlow::connectToServer() does: with the
+/// connected flow, owned by the result, or an error naming the endpoint (TimedOut when the
+/// default connect timeout passes). The future is finished in the calling thread, where the
+/// flow lives; that thread needs an event loop. A pipe or invalid endpoint resolves at once with
+/// an error of kind InvalidArgument.
 RILL_EXPORT QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint);
+/// Connects to \a endpoint as connectTo(const Endpoint &) does, until \a deadline: then an
+/// error of kind TimedOut.
 RILL_EXPORT QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint, QDeadlineTimer deadline);
 
 class ListenerPrivate;
 
-// Listens on any endpoint: a TcpListener or a LocalListener behind one interface, for programs
-// that take an endpoint from their user. The same thread rules and accept errors as those.
+/// Listens on any endpoint: a TcpListener or a LocalListener behind one interface, for
+/// programs that take an endpoint from their user.
+///
+/// The same thread rules, accept errors and worker threads as TcpListener.
 class RILL_EXPORT Listener : public QObject
 {
     Q_OBJECT
+    /// Whether the listener is listening. \sa isListening()
     Q_PROPERTY(bool listening READ isListening NOTIFY listeningChanged)
+    /// The endpoint it listens on. \sa endpoint()
     Q_PROPERTY(rill::Endpoint endpoint READ endpoint NOTIFY listeningChanged)
 public:
+    /// A listener that is not listening yet, living in the calling thread.
     explicit Listener(QObject *parent = nullptr);
+    /// Closes the listener; accepts still waiting resolve with an error of kind Closed.
     ~Listener() override;
 
-    // "tcp:127.0.0.1:0" picks a free port; endpoint() then tells which.
+    /// Listens on \a endpoint; call it in the listener's thread.
+    ///
+    /// "tcp:127.0.0.1:0" picks a free port; endpoint() then tells which. A TCP endpoint needs
+    /// an address ("localhost" is taken as 127.0.0.1). Returns false on failure (already
+    /// listening, a pipe or invalid endpoint, the transport's own errors), and error() says why.
     bool listen(const Endpoint &endpoint);
+    /// Stops listening; call it in the listener's thread. Accepts still waiting resolve with an
+    /// error of kind Closed.
     void close();
+    /// True while listening; from any thread.
     bool isListening() const;
+    /// The endpoint listened on, with the port picked.
     Endpoint endpoint() const;
+    /// endpoint() as text.
     QString endpointString() const { return endpoint().toString(); }
+    /// The error of the last listen(), or the last accept error.
     Error error() const;
 
+    /// Takes the next connection as TcpListener::accept() does, as a Flow.
+    ///
+    /// Resolves with an error of kind Closed at once when the listener is not listening; else
+    /// as TcpListener::accept() (deadline, accept errors, thread end, cancel), in the
+    /// listener's thread.
     QFuture<FlowResult<Flow>> accept(QDeadlineTimer deadline = QDeadlineTimer::Forever);
+    /// Connections accepted by the kernel and waiting for accept().
     int pendingConnections() const;
-    // As TcpListener::setWorkerThreads() (listener.h); kept across listen() calls. Call it in
-    // the listener's thread.
+    /// Spreads accepted flows over \a threads, as TcpListener::setWorkerThreads(); kept across
+    /// listen() calls. Call it in the listener's thread.
     void setWorkerThreads(const QList<QThread *> &threads);
+    /// The threads accepted flows are spread over; empty by default.
     QList<QThread *> workerThreads() const;
 
 Q_SIGNALS:
+    /// The listener started (\a listening true) or stopped listening.
     void listeningChanged(bool listening);
+    /// A connection waits for accept().
     void newConnection();
+    /// Accepting failed with \a error (once per episode); the listener retries by itself.
     void errorOccurred(const rill::Error &error);
 
 private:

@@ -1,6 +1,9 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #pragma once
 
+/// \file
+/// rill::PipeFlow, an in-memory pair of connected flows.
+
 #include <rill/flow.h>
 
 #include <memory>
@@ -10,23 +13,30 @@ namespace rill {
 
 class PipeFlowPrivate;
 
-// An in-memory flow: one end of a connected pair. It behaves as a socket flow does (half-close,
-// backpressure, reset when the other end is aborted or destroyed), so protocol code can be
-// tested without sockets. Between the two ends sits a buffer of bufferSize bytes per direction,
-// the stand-in for the kernel's socket buffers.
+/// An in-memory flow: one end of a connected pair, to test protocol code without sockets.
+///
+/// It behaves as a socket flow does (half-close, backpressure, a reset when the other end is
+/// aborted or destroyed). Between the two ends sits a buffer of bufferSize bytes per direction,
+/// the stand-in for the kernel's socket buffers. Its endpoints are "pipe:" endpoints; nothing
+/// connects to one.
 class RILL_EXPORT PipeFlow : public Flow
 {
     Q_OBJECT
 public:
+    /// The buffer per direction unless createPair() is given another: 256 KiB.
     static constexpr qint64 DefaultBufferSize = 256 * 1024;
 
+    /// The two ends of a pair, owned by the caller.
     using Pair = std::pair<std::unique_ptr<PipeFlow>, std::unique_ptr<PipeFlow>>;
 
-    // The caller owns both ends. Each may be moved to its own thread (moveToThread) and
-    // destroyed independently: destroying an open end resets the other, like a dropped socket.
-    // Set a parent and release() the unique_ptr to hand ownership to a QObject instead.
+    /// Makes two connected ends with \a bufferSize bytes of buffer per direction, both open.
+    ///
+    /// The caller owns both ends. Each may be moved to its own thread (moveToThread()) and
+    /// destroyed independently: destroying an open end resets the other, like a dropped socket.
+    /// Set a parent and release() the unique_ptr to hand ownership to a QObject instead.
     static Pair createPair(qint64 bufferSize = DefaultBufferSize);
 
+    /// Destroys this end; if it is open, the other end sees a reset (Error::Kind::Reset).
     ~PipeFlow() override;
 
 private:

@@ -7,8 +7,11 @@
 #   5. CMake: a required component that is not installed fails, naming it
 #   6. qmake: consumer/consumer.pro with PKGCONFIG += rill, built and run
 #   7. pkg-config alone: c++ main.cpp $(pkg-config --cflags --libs rill), built and run
-# Any failing step fails the test with its output.
+# Any failing step fails the test with its output. Steps 1 (the files), 3 and 4 are shared with ./dev package's
+# check of the .deb files (checks.cmake).
 cmake_minimum_required(VERSION 3.22)
+include(${CMAKE_CURRENT_LIST_DIR}/checks.cmake)
+set(RILL_CHECK_NAME "install test")
 
 foreach(var RILL_BUILD_DIR RILL_VERSION WORK_DIR CONSUMER_SOURCE_DIR GENERATOR LIBDIR)
     if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
@@ -21,92 +24,23 @@ set(prefix "${WORK_DIR}/moved/prefix")
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}/moved")
 
-# run(<step name> <command...>): runs the command, fails the test if it fails.
-function(run step)
-    message(STATUS "install test: ${step}")
-    execute_process(COMMAND ${ARGN}
-        RESULT_VARIABLE rc
-        OUTPUT_VARIABLE out
-        ERROR_VARIABLE err)
-    if(NOT rc EQUAL 0)
-        message(FATAL_ERROR "install test: ${step} failed (${rc})\n"
-                            "command: ${ARGN}\n--- stdout\n${out}\n--- stderr\n${err}")
-    endif()
-    set(step_output "${out}" PARENT_SCOPE)
-endfunction()
-
-# expect(<what> <text> <regex>)
-function(expect what text regex)
-    if(NOT text MATCHES "${regex}")
-        message(FATAL_ERROR "install test: ${what}: expected to match \"${regex}\", got:\n${text}")
-    endif()
-endfunction()
-
-# A consumer built against a sanitized library must load the sanitizer runtime first.
-set(sanitize_flags)
-if(CONSUMER_SANITIZE)
-    set(sanitize_flags -fsanitize=address,undefined)
-endif()
-
 # 1. Install, and check the files a user needs.
 set(config_args)
 if(BUILD_TYPE)
     list(APPEND config_args --config "${BUILD_TYPE}")
 endif()
-run("cmake --install" "${CMAKE_COMMAND}" --install "${RILL_BUILD_DIR}" --prefix "${staging}" ${config_args})
-foreach(file
-        include/rill/global.h include/rill/flow.h include/rill/pipeflow.h include/rill/version.h
-        include/rill/flowtext.h include/rill/datalog.h include/rill/quick/inspector.h
-        bin/rillcat
-        ${LIBDIR}/librill.so ${LIBDIR}/librill-models.so ${LIBDIR}/librill-quick.so
-        ${LIBDIR}/pkgconfig/rill.pc ${LIBDIR}/pkgconfig/rill-models.pc
-        ${LIBDIR}/pkgconfig/rill-quick.pc
-        ${LIBDIR}/cmake/Rill/RillConfig.cmake ${LIBDIR}/cmake/Rill/RillConfigVersion.cmake
-        ${LIBDIR}/cmake/Rill/RillComponentCore.cmake ${LIBDIR}/cmake/Rill/RillCoreTargets.cmake
-        ${LIBDIR}/cmake/Rill/RillComponentModels.cmake ${LIBDIR}/cmake/Rill/RillModelsTargets.cmake
-        ${LIBDIR}/cmake/Rill/RillComponentQuick.cmake ${LIBDIR}/cmake/Rill/RillQuickTargets.cmake
-        ${LIBDIR}/qt6/qml/Rill/qmldir)
-    if(NOT EXISTS "${staging}/${file}")
-        message(FATAL_ERROR "install test: ${file} was not installed")
-    endif()
-endforeach()
-file(READ "${staging}/include/rill/version.h" version_h)
-expect("version.h" "${version_h}" "#define RILL_VERSION_STR \"${RILL_VERSION}\"")
+rill_check_run("cmake --install"
+    "${CMAKE_COMMAND}" --install "${RILL_BUILD_DIR}" --prefix "${staging}" ${config_args})
+rill_check_installed_files("${staging}")
 
 # 2. Move the tree: nothing may point at where it was installed.
 file(RENAME "${staging}" "${prefix}")
 
 # 3. An installed program runs with nothing set up: no LD_LIBRARY_PATH, no ldconfig.
-run("env -i bin/rillcat --help" env -i "${prefix}/bin/rillcat" --help)
-expect("rillcat --help" "${step_output}" "usage: rillcat")
+rill_check_rillcat("${prefix}/bin")
 
 # 4. CMake, with components.
-set(consumer_build "${WORK_DIR}/cmake-consumer")
-set(configure_args
-    -S "${CONSUMER_SOURCE_DIR}" -B "${consumer_build}" -G "${GENERATOR}"
-    "-DCMAKE_PREFIX_PATH=${prefix}"
-    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
-    "-DRILL_EXPECTED_PREFIX=${prefix}"
-    "-DRILL_EXPECTED_VERSION=${RILL_VERSION}")
-if(BUILD_TYPE)
-    list(APPEND configure_args "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
-endif()
-if(CXX_COMPILER)
-    list(APPEND configure_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
-endif()
-if(CONSUMER_SANITIZE)
-    list(APPEND configure_args "-DCMAKE_CXX_FLAGS=${sanitize_flags}"
-                               "-DCMAKE_EXE_LINKER_FLAGS=${sanitize_flags}")
-endif()
-run("CMake: configure the consumer" "${CMAKE_COMMAND}" ${configure_args})
-run("CMake: build the consumer" "${CMAKE_COMMAND}" --build "${consumer_build}")
-run("CMake: run the consumer" "${consumer_build}/app")
-expect("the CMake consumer" "${step_output}" "rill consumer: ok")
-# The version is project()'s, in the header and in the library.
-expect("the version" "${step_output}"
-       "compiled with ${RILL_VERSION}, runs with ${RILL_VERSION}\n")
-run("CMake: run the views consumer" "${consumer_build}/views")
-expect("the views consumer" "${step_output}" "rill views: ok")
+rill_check_cmake_consumer("${prefix}")
 
 # 5. A required component that is not installed: the error names it.
 set(missing_source "${WORK_DIR}/missing-source")
@@ -126,7 +60,7 @@ if(rc EQUAL 0)
     message(FATAL_ERROR "install test: asking for a component that is not installed succeeded:\n${out}")
 endif()
 string(REGEX REPLACE "[ \t\r\n]+" " " err "${err}") # CMake wraps the message
-expect("the missing component's error" "${err}"
+rill_check_expect("the missing component's error" "${err}"
        "Rill component Quick is not installed in .*installed components: Core, Models")
 
 # The consumer's main.cpp alone, for the builds that do not use CMake.
@@ -153,24 +87,24 @@ execute_process(COMMAND "${CMAKE_COMMAND}" -E chdir "${qmake_build}"
 if(NOT rc EQUAL 0)
     message(FATAL_ERROR "install test: qmake failed (${rc})\n${out}\n${err}")
 endif()
-run("qmake: build the consumer" "${MAKE_PROGRAM}" -C "${qmake_build}")
-run("qmake: run the consumer" "${qmake_build}/app")
-expect("the qmake consumer" "${step_output}" "rill consumer: ok")
+rill_check_run("qmake: build the consumer" "${MAKE_PROGRAM}" -C "${qmake_build}")
+rill_check_run("qmake: run the consumer" "${qmake_build}/app")
+rill_check_expect("the qmake consumer" "${step_output}" "rill consumer: ok")
 
 # 7. A plain compiler call with pkg-config's flags.
 if(NOT PKG_CONFIG)
     message(FATAL_ERROR "install test: pkg-config was not found")
 endif()
-run("pkg-config --cflags --libs rill" "${PKG_CONFIG}" --cflags --libs rill)
+rill_check_run("pkg-config --cflags --libs rill" "${PKG_CONFIG}" --cflags --libs rill)
 string(STRIP "${step_output}" flags)
 separate_arguments(flags UNIX_COMMAND "${flags}")
 if(NOT CXX_COMPILER)
     set(CXX_COMPILER c++)
 endif()
 # Qt's headers want position-independent code (Qt is built with -reduce-relocations).
-run("pkg-config: build the consumer" "${CXX_COMPILER}" -std=c++20 -fPIC ${sanitize_flags}
+rill_check_run("pkg-config: build the consumer" "${CXX_COMPILER}" -std=c++20 -fPIC ${sanitize_flags}
     "${plain_source}/main.cpp" ${flags} -o "${WORK_DIR}/plain-app")
-run("pkg-config: run the consumer" "${WORK_DIR}/plain-app")
-expect("the pkg-config consumer" "${step_output}" "rill consumer: ok")
+rill_check_run("pkg-config: run the consumer" "${WORK_DIR}/plain-app")
+rill_check_expect("the pkg-config consumer" "${step_output}" "rill consumer: ok")
 
 message(STATUS "install test: passed")

@@ -1,10 +1,17 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #pragma once
 
-// The export macro of library Rill::Models (librill-models): its own, so that building it
-// exports its symbols without re-exporting those it imports from Rill::Rill.
+/// \file
+/// The export macro of library Rill::Models (librill-models).
+///
+/// Its own, so that building it exports its symbols without re-exporting those it imports from
+/// Rill::Rill.
 
 #include <rill/global.h>
+
+/// \def RILL_MODELS_EXPORT
+/// Marks a symbol of Rill::Models: exported while building it, imported by its users, empty
+/// with RILL_STATIC defined.
 
 #if defined(RILL_STATIC)
 #  define RILL_MODELS_EXPORT

@@ -1,11 +1,13 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #pragma once
 
-// The inspector's main screen in Qt Quick, for C++ programs (rill-inspector --quick): the
-// InspectorView component of module Rill (table of flows with half-close lamps, the selected
-// flow's write ledger and data log) in a window, over a FlowTableModel the program fills.
-// Link target Rill::RillQuick; the module comes from the library's own resources, so no QML
-// import path needs setting.
+/// \file
+/// The inspector's main screen in Qt Quick, for C++ programs (component Quick).
+///
+/// The InspectorView component of QML module Rill (table of flows with half-close lamps, the
+/// selected flow's write ledger and data log) in a window, over a FlowTableModel the program
+/// fills; rill-inspector --quick shows it. Link target Rill::Quick; the module comes from the
+/// library's own resources, so no QML import path needs setting.
 
 #include <rill/flowtablemodel.h>
 
@@ -17,16 +19,20 @@ QT_BEGIN_NAMESPACE
 class QGuiApplication;
 QT_END_NAMESPACE
 
+/// The inspector's view for C++ programs (library Rill::Quick).
 namespace rill::quick {
 
-// A window (not shown yet) whose root item is an InspectorView of model. The model must outlive
-// the window. Null if the view cannot be loaded; *errorString then says why.
+/// A window (not shown yet) whose root item is an InspectorView of \a model.
+///
+/// The model must outlive the window. Null if the view cannot be loaded; *\a errorString (if
+/// given) then says why.
 std::unique_ptr<QQuickView> createInspectorView(
     rill::FlowTableModel *model, QString *errorString = nullptr);
 
-// Shows createInspectorView(model) and runs app's event loop until the window is closed or the
-// application quits. Returns the exit code (1 if the view cannot be loaded, with the reason on
-// stderr).
+/// Shows createInspectorView(\a model) and runs \a app's event loop until the window is closed
+/// or the application quits.
+///
+/// Returns the exit code (1 if the view cannot be loaded, with the reason on stderr).
 int runInspector(QGuiApplication &app, rill::FlowTableModel *model);
 
 } // namespace rill::quick
