@@ -526,7 +526,7 @@ void FlowPrivate::withdrawCanceledWrite(const QFutureWatcherBase *cancelWatch)
     WaitingWrite waiting = std::move(*it);
     m_waitingWrites.erase(it);
     writesWaiting = int(m_waitingWrites.size());
-    waiting.cancelWatch.release()->deleteLater(); // it is emitting now
+    waiting.cancelWatch.reset();
     notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
     reject(waiting.id, std::move(waiting.promise), WriteResult::fromError(canceledError()));
     acceptWaiting(); // the writes behind it may fit now, and a FIN may wait only on them
@@ -542,7 +542,7 @@ void FlowPrivate::withdrawCanceledRead(const QFutureWatcherBase *cancelWatch)
         return;
     PendingRead read = std::move(*it);
     m_pendingReads.erase(it);
-    read.cancelWatch.release()->deleteLater(); // it is emitting now
+    read.cancelWatch.reset();
     read.promise.finish(ReadResult::eof()); // dropped: the future is cancelled
     updateReadInterest();
 }

@@ -200,7 +200,7 @@ private:
     {
         Promise<ReadResult> promise;
         qint64 deadlineNs;
-        std::unique_ptr<QFutureWatcher<ReadResult>> cancelWatch; // see watchCancel()
+        CancelWatch<ReadResult> cancelWatch; // see watchCancel()
     };
     struct WaitingWrite
     {
@@ -209,7 +209,7 @@ private:
         qint64 size;
         Promise<WriteResult> promise;
         qint64 deadlineNs;
-        std::unique_ptr<QFutureWatcher<WriteResult>> cancelWatch; // see watchCancel()
+        CancelWatch<WriteResult> cancelWatch; // see watchCancel()
     };
     // Lists, not deques: an idle flow holds one of each, and libstdc++'s empty std::deque
     // allocates 576 bytes where an empty list allocates nothing.

@@ -91,6 +91,12 @@ private:
 // Watches a future for cancel() only: every callout event Qt posts to the watcher (started,
 // canceled, ...) is taken here and none is turned into a signal, so no connection and no slot
 // object is allocated per pending operation (an idle flow holds one).
+//
+// It is never deleted while Qt holds an event posted to it: deleting (or disconnecting) a
+// watcher with events pending makes Qt search the thread's whole queue of posted events
+// (QCoreApplication::removePostedEvents), once per read, which made a busy PipeFlow transfer
+// hundreds of times slower. drop() deletes it at once when nothing can be pending, else after
+// the last event its future will post (see drop()).
 template<typename T>
 class CancelWatcher final : public QFutureWatcher<T>
 {
@@ -103,23 +109,58 @@ public:
     {
         if (event->type() != QEvent::FutureCallOut)
             return QFutureWatcher<T>::event(event);
-        if (this->isCanceled())
-            m_onCancel(this); // may deleteLater() this watcher; a second call finds nothing
+        m_delivered = true;
+        if (m_dropped) // only finished() is connected, to delete it after the last callout
+            return QFutureWatcher<T>::event(event);
+        if (this->isCanceled() && m_onCancel) {
+            m_inEvent = true;
+            m_onCancel(this); // may drop() this watcher; a second call finds nothing
+            m_inEvent = false;
+        }
         return true;
+    }
+
+    // The owner lets go: nothing is called back any more.
+    void drop()
+    {
+        m_onCancel = nullptr;
+        if (this->isFinished()) {
+            // Its future posts nothing more (its Finished callout is posted already): deleted
+            // after what is posted.
+            this->deleteLater();
+        } else if (m_delivered && !m_inEvent) {
+            delete this; // its Started callout came; nothing else was posted
+        } else if (!m_dropped) {
+            // Its Started callout waits (or it is being delivered): go after the Finished
+            // callout of the future, which every Rill promise finishes.
+            m_dropped = true;
+            QObject::connect(this, &QFutureWatcherBase::finished, this, &QObject::deleteLater);
+        }
     }
 
 private:
     std::function<void(const QFutureWatcherBase *)> m_onCancel;
+    bool m_delivered = false;
+    bool m_inEvent = false;
+    bool m_dropped = false;
 };
+
+struct DropCancelWatcher
+{
+    template<typename T>
+    void operator()(CancelWatcher<T> *watcher) const { watcher->drop(); }
+};
+// Owns a CancelWatcher: letting go drops it (see CancelWatcher).
+template<typename T>
+using CancelWatch = std::unique_ptr<CancelWatcher<T>, DropCancelWatcher>;
 
 // Calls onCancel(watcher), in the calling thread, as soon as promise's future is cancelled from
 // any thread: Qt 6.4 runs no continuation on cancel(), and a future holds one continuation
-// only, which is the caller's. Drop the watcher before finishing the promise (it would post
-// events); from within onCancel, deleteLater() it instead.
+// only, which is the caller's.
 template<typename T, typename F>
-std::unique_ptr<QFutureWatcher<T>> watchCancel(const Promise<T> &promise, F onCancel)
+CancelWatch<T> watchCancel(const Promise<T> &promise, F onCancel)
 {
-    auto watcher = std::make_unique<CancelWatcher<T>>(std::move(onCancel));
+    CancelWatch<T> watcher(new CancelWatcher<T>(std::move(onCancel)));
     watcher->setFuture(promise.future());
     return watcher;
 }
