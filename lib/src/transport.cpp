@@ -239,7 +239,14 @@ TransportFlow::TransportFlow(std::unique_ptr<Transport> transport, QObject *pare
     d_func()->transport->start();
 }
 
-TransportFlow::~TransportFlow() = default;
+// Aborted here rather than in ~Flow, so that the transport's abort() still finds a
+// TransportFlow behind flow().
+TransportFlow::~TransportFlow()
+{
+    Q_D(TransportFlow);
+    d->cutLifeline();
+    d->destroy();
+}
 
 Transport *TransportFlow::transport() const
 {

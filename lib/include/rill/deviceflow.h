@@ -22,7 +22,9 @@ namespace rill {
 ///   signalled QIODevice::readChannelFinished(). A device not open for reading gives Eof at
 ///   once: nothing will ever come from it. The flow takes bytes from the device only while it
 ///   wants them (its read-ahead of 64 KiB), but a device that buffers by itself (QProcess,
-///   QLocalSocket) keeps reading its own end; only the flow's share is bounded.
+///   QLocalSocket) keeps reading its own end; only the flow's share is bounded. A QFile has no
+///   notifications: over a pipe or terminal its reads would block the thread, so use
+///   rill::DescriptorFlow there.
 /// - **Writing.** The send queue is bounded as for every flow. A sequential device (a process,
 ///   a socket, a serial port) gets at most 256 KiB ahead of what it reported with
 ///   QIODevice::bytesWritten(), and bytes count as sent (Flow::writeSent(), FlowStats::bytesWritten)

@@ -128,14 +128,15 @@ protected:
     qint64 bytesToWrite() const;
     /// The queued bytes, from \a offset bytes past the front, at most \a maxBytes (-1: all).
     ///
-    /// Whole buffers are shallow copies of what write() was given; \a offset lets a transport
-    /// that hands bytes on before they count as written (a device with its own buffer) skip
-    /// those. Valid until the next written() or return to the event loop.
+    /// A snapshot: whole buffers are shallow copies of what write() was given (only a buffer cut
+    /// by \a offset or \a maxBytes is copied), so they stay valid as long as they are kept.
+    /// \a offset lets a transport that hands bytes on before they count as written (a device
+    /// with its own buffer) skip those. Empty once the flow ended.
     QList<QByteArray> queuedData(qint64 offset = 0, qint64 maxBytes = -1) const;
 
     /// The transport is connected: the flow becomes Open (from Connecting).
     void opened();
-    /// \a data arrived from the peer. Empty data is ignored.
+    /// \a data arrived from the peer. Empty data, and data before opened(), is ignored.
     ///
     /// Taken whatever readRoom() says (the flow keeps it), but a transport that keeps
     /// delivering while reading is off defeats the backpressure.
