@@ -135,14 +135,17 @@ private:
     {
         if (!m_accepting || m_done)
             return;
-        const qint64 room = m_out->capacity - m_out->bytes;
-        if (room > 0 && bytesToWrite() > 0) {
+        if (m_out->bytes < m_out->capacity && bytesToWrite() > 0) {
+            // Whole buffers while the wire has room: it may go over its capacity by one buffer,
+            // as a socket's buffer rounds up, so that a small wire does not move a byte a turn.
             qint64 moved = 0;
-            for (QByteArray &buffer : queuedData(0, room)) {
+            for (QByteArray &buffer : queuedData()) {
+                if (m_out->bytes >= m_out->capacity)
+                    break;
                 moved += buffer.size();
+                m_out->bytes += buffer.size();
                 m_out->data.push_back(std::move(buffer));
             }
-            m_out->bytes += moved;
             wakeReader();
             written(moved); // may accept waiting writes, and so call startWriting() again
         }

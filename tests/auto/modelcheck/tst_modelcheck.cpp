@@ -123,7 +123,7 @@ public:
         return {std::move(pair.a), std::move(pair.b)};
     }
     bool hasBufferSize() const override { return true; }
-    int defaultSequences() const override { return 2000; }
+    int defaultSequences() const override { return 10000; }
 };
 
 // Real connections over loopback. A is the connecting end, B the accepted one.
