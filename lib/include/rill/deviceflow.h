@@ -44,8 +44,8 @@ namespace rill {
 ///   saying how many were not sent (Flow::writeLost(), FlowStats::bytesUnsent).
 /// - **Opening.** A device that is open makes an Open flow. A QProcess still starting makes a
 ///   Connecting flow that opens on QProcess::started() (or fails on QProcess::FailedToStart). A
-///   device that is not open, or null, makes a flow that fails at once with kind
-///   InvalidArgument.
+///   device that is not open, or null, makes a flow that fails with kind InvalidArgument as
+///   soon as the event loop runs.
 /// - **Ending.** abort() (and destroying the flow while open, and every error) closes the device;
 ///   a process is killed. When both directions ended cleanly the device is left as it is. If the
 ///   device is deleted under the flow, the flow fails with an error of kind Aborted; nothing

@@ -178,7 +178,7 @@ public:
     /// Makes a flow over \a transport (taking ownership) and starts it (Transport::start()).
     ///
     /// The flow is Connecting until the transport calls opened(); a null transport gives a flow
-    /// that failed at once with an error of kind InvalidArgument.
+    /// that fails, as soon as the event loop runs, with an error of kind InvalidArgument.
     explicit TransportFlow(std::unique_ptr<Transport> transport, QObject *parent = nullptr);
     /// Aborts the flow if it is still open (pending futures finish with Aborted) and destroys
     /// the transport.
