@@ -391,10 +391,20 @@ private:
         m_outputDone = true;
         if (m_writeFd >= 0) {
             dropNotifier(m_writeNotifier);
-            restoreFlags(m_writeFd);
-            ::shutdown(m_writeFd, SHUT_WR); // a socket (shared with the input, or not) gets its FIN
-            if (m_writeFd != m_readFd)
+            // A socket (shared with the input, or not) gets its FIN.
+            const bool finSent = ::shutdown(m_writeFd, SHUT_WR) == 0;
+            if (m_writeFd == m_readFd && !finSent) {
+                // One descriptor for both directions that is not a socket (a terminal): it
+                // cannot be closed without ending the input too, so say so, not pretend.
+                return writeFailed(Error(Error::Kind::Unsupported,
+                                         QStringLiteral("cannot end one direction alone (one "
+                                                        "descriptor for both, not a socket)"),
+                                         m_writeName));
+            }
+            if (m_writeFd != m_readFd) {
+                restoreFlags(m_writeFd);
                 releaseDescriptor(m_writeFd); // a pipe's reader sees the end once it is closed
+            }
             m_writeFd = -1;
         }
         qCDebug(lcDescriptor) << flow() << "end of output to" << m_writeName;

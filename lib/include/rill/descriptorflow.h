@@ -27,7 +27,9 @@ namespace rill {
 /// End of stream: a read of 0 bytes is Eof. shutdown(Write) and close() end the output once
 /// every queued byte was written: a socket gets its FIN (shutdown(SHUT_WR)), and the write
 /// descriptor is closed so a pipe's reader sees its end. When both descriptors are one socket,
-/// only SHUT_WR is sent and reading goes on.
+/// only SHUT_WR is sent and reading goes on; one descriptor for both directions that is not a
+/// socket (a terminal, a pty's master) cannot end one direction alone: shutdown(Write) then
+/// resolves with an error of kind Unsupported and reading goes on.
 ///
 /// Errors name the descriptor ("stdin: input/output error", "stdout: broken pipe"): a failed
 /// read fails the flow; a failed write (a reader that went away: EPIPE) fails the write side,

@@ -20,7 +20,10 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <functional>
@@ -132,6 +135,7 @@ private Q_SLOTS:
     void pipesBothWaysWithHalfClose();
     void bulkThroughPipesWithBackpressure();
     void oneSocketForBothDirections();
+    void ptyMasterCannotHalfClose();
     void fileInputReadsToEof();
     void fileOutputIsWrittenAndClosed();
     void readerGoneFailsTheWriteSideOnly();
@@ -213,6 +217,47 @@ void TestDescriptorFlow::oneSocketForBothDirections()
     RILL_CHECK_DRAINED(atA, QByteArrayLiteral("pong"), ReadResult::eof());
     QTRY_COMPARE(a.state(), Flow::State::Closed);
     QTRY_COMPARE(b.state(), Flow::State::Closed);
+}
+
+void TestDescriptorFlow::ptyMasterCannotHalfClose()
+{
+    // A terminal: one descriptor for both directions, not a socket.
+    int master = -1;
+    int slave = -1;
+    QCOMPARE(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+    auto closeSlave = qScopeGuard([slave] { ::close(slave); });
+    termios raw {};
+    QCOMPARE(::tcgetattr(slave, &raw), 0);
+    ::cfmakeraw(&raw); // bytes as they are: no echo, no line editing
+    QCOMPARE(::tcsetattr(slave, TCSANOW, &raw), 0);
+    DescriptorFlow flow(master, master);
+    // What the program on the terminal writes arrives at the flow...
+    QCOMPARE(::write(slave, "typed", 5), ssize_t(5));
+    const Drained typed = readToEnd(&flow, 5);
+    QCOMPARE(typed.data, QByteArrayLiteral("typed"));
+    // ... and what the flow writes reaches the program.
+    flow.write("shown");
+    QByteArray shown;
+    QVERIFY(spinUntil([&] {
+        pollfd ready {slave, POLLIN, 0};
+        if (::poll(&ready, 1, 0) == 1) {
+            char buffer[16];
+            const ssize_t n = ::read(slave, buffer, sizeof buffer);
+            if (n > 0)
+                shown.append(buffer, n);
+        }
+        return shown.size() >= 5;
+    }));
+    QCOMPARE(shown, QByteArrayLiteral("shown"));
+    // It cannot end its output alone: said, not pretended. Reading goes on.
+    auto shut = flow.shutdown(Flow::Direction::Write);
+    WriteResult w;
+    RILL_AWAIT(shut, w);
+    QVERIFY2(isKind(w, Error::Kind::Unsupported), qPrintable(debugString(w)));
+    QCOMPARE(flow.readState(), Flow::ReadState::Open);
+    QCOMPARE(::write(slave, "more", 4), ssize_t(4));
+    const Drained more = readToEnd(&flow, 4);
+    QCOMPARE(more.data, QByteArrayLiteral("more"));
 }
 
 void TestDescriptorFlow::fileInputReadsToEof()
