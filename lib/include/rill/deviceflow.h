@@ -51,6 +51,8 @@ namespace rill {
 ///   device is deleted under the flow, the flow fails with an error of kind Aborted; nothing
 ///   touches the deleted device.
 ///
+/// Deadlines, cancellation and the idle timeout are Flow's and work the same for every device.
+///
 /// The flow owns the device's input and output: nothing else may read from or write to it. It
 /// does not own the device as a QObject: make the device a child of the flow (or of its
 /// parent) to tie their lifetimes. The device must live in the flow's thread: a device that is a

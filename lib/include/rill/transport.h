@@ -169,8 +169,15 @@ private:
 /// A flow over any Transport: the flow machinery written once, the bytes moved by the transport.
 ///
 /// Everything Flow promises holds for a TransportFlow (see the README's contract table); what
-/// the transport can do decides only how bytes and ends travel. A TransportFlow lives in the
-/// thread that created it, as any QObject, and may be moved with moveToThread().
+/// the transport can do decides only how bytes and ends travel. Its futures resolve in the flow's
+/// thread and can be waited on from any: read() with data the transport received(), then Eof
+/// after receivedEndOfStream() or the error of failed(); write() once the bytes are in the send
+/// queue (not when the transport took them); shutdown(Write) after endOfStreamSent(), or with the
+/// error of writeFailed(); close() once both ends are done. Deadlines, cancellation and the idle
+/// timeout belong to the machinery: a transport never sees them (a read that timed out consumed
+/// nothing, a withdrawn write never shows in queuedData(), an idle flow set to abort calls
+/// Transport::abort()). A TransportFlow lives in the thread that created it, as any QObject, and
+/// may be moved with moveToThread().
 class RILL_EXPORT TransportFlow : public Flow
 {
     Q_OBJECT
