@@ -1,10 +1,9 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
-// rillcat: a netcat built on flows. stdin and stdout are a flow too (StdioFlow), so the whole
-// program is rill::proxy() between two flows, and half-close and backpressure come with it.
-#include "stdioflow.h"
-
+// rillcat: a netcat built on flows. stdin and stdout are a flow too (rill::StdioFlow), so the
+// whole program is rill::proxy() between two flows, and half-close and backpressure come with it.
 #include <rill/combinators.h>
 #include <rill/connect.h>
+#include <rill/descriptorflow.h>
 #include <rill/endpoint.h>
 
 #include <QtCore/QCoreApplication>
@@ -209,36 +208,27 @@ private:
         });
     }
 
-    // stdin -> flow and flow -> stdout, with half-close both ways.
+    // stdin -> flow and flow -> stdout, with half-close both ways. The proxy is done when both
+    // directions ended cleanly: stdout's end of stream comes only after its last byte.
     void serve(std::unique_ptr<Flow> flow)
     {
         m_flow = std::move(flow);
         watch(m_flow.get(), m_options.verbose);
-        m_stdio = new StdioFlow(STDIN_FILENO, STDOUT_FILENO, this);
-        connect(m_stdio, &StdioFlow::outputDone, this, [this] { maybeDone(); });
-        rill::proxy(m_stdio->flow(), m_flow.get()).then(this, [this](const rill::ProxyResult &r) {
+        m_stdio = new rill::StdioFlow(this);
+        rill::proxy(m_stdio, m_flow.get()).then(this, [this](const rill::ProxyResult &r) {
             if (r.isError()) {
-                // A descriptor's own error ("stdout: broken pipe") says more than the reset
-                // it caused on the stdio flow.
-                return fail(m_stdio->error().isNone() ? r.error() : m_stdio->error());
+                // A descriptor's own error ("stdout: broken pipe") says more than the abort
+                // the proxy made of the stdio flow.
+                const Error stdioError = m_stdio->error();
+                return fail(stdioError.isNone() || stdioError.kind() == Error::Kind::Aborted
+                                    ? r.error()
+                                    : stdioError);
             }
-            m_proxyDone = true;
-            maybeDone();
+            if (!m_exiting) {
+                m_exiting = true;
+                QCoreApplication::exit(0);
+            }
         });
-        m_stdio->start();
-    }
-
-    // Both directions ended cleanly, and stdout has everything.
-    void maybeDone()
-    {
-        if (!m_proxyDone || !m_stdio->isOutputDone())
-            return;
-        if (!m_stdio->error().isNone())
-            return fail(m_stdio->error()); // stdout failed while taking the last bytes
-        if (!m_exiting) {
-            m_exiting = true;
-            QCoreApplication::exit(0);
-        }
     }
 
     void fail(const Error &error)
@@ -253,14 +243,13 @@ private:
     Options m_options;
     rill::Listener *m_listener = nullptr;
     std::unique_ptr<Flow> m_flow;
-    StdioFlow *m_stdio = nullptr;
-    bool m_proxyDone = false;
+    rill::StdioFlow *m_stdio = nullptr;
     bool m_exiting = false;
 };
 
 extern "C" void onTerminate(int signalNumber)
 {
-    StdioFlow::restoreDescriptorFlags();
+    rill::DescriptorFlow::restoreDescriptorFlags();
     std::signal(signalNumber, SIG_DFL);
     std::raise(signalNumber);
 }
@@ -288,6 +277,6 @@ int main(int argc, char **argv)
         QMetaObject::invokeMethod(&rillcat, [&rillcat] { rillcat.start(); }, Qt::QueuedConnection);
         exitCode = app.exec();
     }
-    StdioFlow::restoreDescriptorFlags();
+    rill::DescriptorFlow::restoreDescriptorFlags();
     return exitCode;
 }

@@ -649,6 +649,15 @@ void FlowPrivate::failWrite(const Error &error)
         promise.finish(result);
 }
 
+void FlowPrivate::onWriteFailed(const Error &error)
+{
+    if (state == Flow::State::Closed)
+        return;
+    qCDebug(lcFlow) << q_ptr << "write side failed:" << error;
+    failWrite(error);
+    maybeFinish();
+}
+
 void FlowPrivate::onPeerGone()
 {
     qCDebug(lcFlow) << q_ptr << "the peer can no longer receive";

@@ -106,6 +106,9 @@ public:
     // The peer can no longer receive. Nothing accepted is lost: our writes end (Eof). Accepted
     // bytes still queued: the write side fails, saying how many. Reads go on either way.
     void onPeerGone();
+    // The write side fails alone (a transport that cannot send any more, or cannot end its
+    // direction alone): what is queued is lost and counted, reads go on.
+    void onWriteFailed(const Error &error);
     void onWriteShutdownDone();
     void consume(qint64 bytes); // the transport took bytes from the front of the send queue
     void publishEndpoints();    // after the transport's endpoints changed

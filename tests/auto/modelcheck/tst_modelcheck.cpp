@@ -17,8 +17,9 @@
 // RILL_MODEL_SEED alone picks the first sequence's seed (sequence i uses seed + i);
 // RILL_MODEL_SEQUENCES the number of sequences per transport (default: each factory's
 // defaultSequences(), a fixed budget that keeps one ctest run well under a minute);
-// RILL_MODEL_TRANSPORT a comma-separated list of the transports to run (pipe, tcp, unix; default
-// all). The first seed is printed at the start, so a crash can be replayed too: the same seed
+// RILL_MODEL_TRANSPORT a comma-separated list of the transports to run (pipe, tcp, unix, example:
+// the example TransportFlow of docs/examples/transport; default all). The first seed is printed
+// at the start, so a crash can be replayed too: the same seed
 // crashes in the same sequence (for sockets, timing may differ between runs; a replay usually,
 // not always, fails the same way).
 //
@@ -29,6 +30,8 @@
 // randomSequences_data().
 #include "../shared/rng.h"
 #include "../shared/testutil.h"
+
+#include "../../../docs/examples/transport/queuetransport.h"
 
 #include <rill/flow.h>
 #include <rill/listener.h>
@@ -102,6 +105,22 @@ public:
     {
         auto [a, b] = bufferSize > 0 ? PipeFlow::createPair(bufferSize) : PipeFlow::createPair();
         return {std::move(a), std::move(b)};
+    }
+    bool hasBufferSize() const override { return true; }
+    int defaultSequences() const override { return 10000; }
+};
+
+// The example transport of docs/examples/transport, written against rill/transport.h alone: a
+// TransportFlow is a flow, so the model holds for it as for PipeFlow.
+class ExamplePairFactory final : public FlowPairFactory
+{
+public:
+    QString name() const override { return QStringLiteral("example"); }
+    FlowPair createPair(qint64 bufferSize) override
+    {
+        example::QueuePair pair = bufferSize > 0 ? example::createQueuePair(bufferSize)
+                                                 : example::createQueuePair();
+        return {std::move(pair.a), std::move(pair.b)};
     }
     bool hasBufferSize() const override { return true; }
     int defaultSequences() const override { return 10000; }
@@ -280,6 +299,8 @@ std::unique_ptr<FlowPairFactory> makeFactory(const QString &name)
         return std::make_unique<PipePairFactory>();
     if (name == QLatin1String("tcp"))
         return std::make_unique<TcpPairFactory>();
+    if (name == QLatin1String("example"))
+        return std::make_unique<ExamplePairFactory>();
     if (name == QLatin1String("unix"))
         return std::make_unique<LocalPairFactory>();
     return nullptr;
@@ -1706,7 +1727,8 @@ QStringList envTransports()
 
 const QStringList &allTransports()
 {
-    static const QStringList names{QStringLiteral("pipe"), QStringLiteral("tcp"), QStringLiteral("unix")};
+    static const QStringList names{QStringLiteral("pipe"), QStringLiteral("tcp"), QStringLiteral("unix"),
+                                   QStringLiteral("example")};
     return names;
 }
 
