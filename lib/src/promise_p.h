@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <utility>
 
 namespace rill {
 
@@ -110,8 +111,12 @@ public:
         if (event->type() != QEvent::FutureCallOut)
             return QFutureWatcher<T>::event(event);
         m_delivered = true;
-        if (m_dropped) // only finished() is connected, to delete it after the last callout
-            return QFutureWatcher<T>::event(event);
+        if (m_dropped) {
+            // Once its future finished, all it will ever be posted is posted: deleted after it.
+            if (this->isFinished() && !std::exchange(m_deleting, true))
+                this->deleteLater();
+            return true;
+        }
         if (this->isCanceled() && m_onCancel) {
             m_inEvent = true;
             m_onCancel(this); // may drop() this watcher; a second call finds nothing
@@ -124,17 +129,19 @@ public:
     void drop()
     {
         m_onCancel = nullptr;
+        if (m_dropped)
+            return;
         if (this->isFinished()) {
             // Its future posts nothing more (its Finished callout is posted already): deleted
             // after what is posted.
+            m_dropped = m_deleting = true;
             this->deleteLater();
         } else if (m_delivered && !m_inEvent) {
             delete this; // its Started callout came; nothing else was posted
-        } else if (!m_dropped) {
-            // Its Started callout waits (or it is being delivered): go after the Finished
-            // callout of the future, which every Rill promise finishes.
+        } else {
+            // Its Started callout waits (or is being delivered): it goes once a callout finds
+            // the future finished, which every Rill promise is.
             m_dropped = true;
-            QObject::connect(this, &QFutureWatcherBase::finished, this, &QObject::deleteLater);
         }
     }
 
@@ -143,6 +150,7 @@ private:
     bool m_delivered = false;
     bool m_inEvent = false;
     bool m_dropped = false;
+    bool m_deleting = false;
 };
 
 struct DropCancelWatcher
