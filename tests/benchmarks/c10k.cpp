@@ -352,7 +352,9 @@ void runC10k(Env &env, Report &report)
         addLevel(l, {10, 100, -1});
 
     const int rounds = env.options.reps > 0 ? env.options.reps : env.options.pick(5, 2, 1);
-    const int windowMs = env.options.pick(400, 100, 25);
+    // --smoke checks that every server answers, not how fast: its window is long enough for a
+    // round trip even when a loaded machine (ctest -j2 beside other suites) starves the server.
+    const int windowMs = env.options.pick(400, 100, 150);
     const int warmupMs = env.options.pick(50, 20, 5);
     const QPair<int, int> cpus = pickCpus();
     if (cpus.first < 0)

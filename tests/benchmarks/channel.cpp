@@ -81,7 +81,9 @@ bool takeLine(Sink &sink, const QByteArray &line)
     return sink.onData(line.constData(), line.size());
 }
 
-RunResult channelLinesRun(Env &env, Connector &connector, qint64 total)
+// tryFirst: lines taken with tryReadLine() while the buffer has them, readLine() only when it
+// runs dry (no future per line); else readLine() for every line.
+RunResult channelLinesRun(Env &env, Connector &connector, qint64 total, bool tryFirst)
 {
     FlowPair pair = connector.rill(Transport::Tcp);
     if (!pair)
@@ -93,10 +95,14 @@ RunResult channelLinesRun(Env &env, Connector &connector, qint64 total)
     FlowReader *reader = nullptr;
     env.worker->call([&] {
         channel = new rill::Channel(pair.server);
+        FlowReader::TryRead tryRead;
+        if (tryFirst)
+            tryRead = [channel] { return channel->tryReadLine(64 * 1024); };
         reader = new FlowReader(
                 [channel] { return channel->readLine(64 * 1024); },
                 [&sink](const QByteArray &line) { return takeLine(sink, line); },
-                [&done](const QString &why) { done.fail(QStringLiteral("receiver: %1").arg(why)); });
+                [&done](const QString &why) { done.fail(QStringLiteral("receiver: %1").arg(why)); },
+                std::move(tryRead));
     });
     FlowWriter writer(pair.client.get(), chunk, total, senderFailed(done));
     const Clock::time_point start = Clock::now();
@@ -199,37 +205,52 @@ void runChannel(Env &env, Report &report)
     lines.part = QStringLiteral("channel");
     lines.title = QStringLiteral("100-byte lines read over TCP, reader in its own QThread");
     lines.unit = QStringLiteral("MiB/s");
-    lines.rillColumn = QStringLiteral("readLine()");
+    lines.rillColumn = QStringLiteral("Channel");
     lines.baselineColumns = {QStringLiteral("raw QTcpSocket")};
-    lines.notes << QStringLiteral("Channel::readLine() awaited line by line (then() only when not "
-                                  "already finished) against QTcpSocket canReadLine()/readLine() on "
-                                  "readyRead; both writers send 64 KiB chunks of lines");
+    lines.notes << QStringLiteral("readLine() each: Channel::readLine() awaited line by line (then() "
+                                  "only when not already finished); tryReadLine() first: lines taken "
+                                  "with tryReadLine() while buffered, readLine() when the buffer runs "
+                                  "dry; against QTcpSocket canReadLine()/readLine() on readyRead; "
+                                  "both writers send 64 KiB chunks of lines");
     const qint64 lineTotal = env.options.pick<qint64>(32 * MiB, 8 * MiB, 512 * KiB) / (655 * LineSize)
             * (655 * LineSize);
     if (env.options.wantsSize(LineSize)) {
-        QList<RunResult> channelRuns;
+        QList<RunResult> eachRuns;
+        QList<RunResult> tryRuns;
         QList<RunResult> qtRuns;
         std::printf("channel lines:");
         std::fflush(stdout);
         for (int rep = 0; rep < reps; ++rep) {
-            if (rep % 2 == 0) {
-                channelRuns << channelLinesRun(env, connector, lineTotal);
-                qtRuns << qtLinesRun(env, connector.qtTcp(), lineTotal);
-            } else {
-                qtRuns << qtLinesRun(env, connector.qtTcp(), lineTotal);
-                channelRuns << channelLinesRun(env, connector, lineTotal);
+            // The three in turn, starting with each in turn.
+            for (int i = 0; i < 3; ++i) {
+                switch ((rep + i) % 3) {
+                case 0:
+                    eachRuns << channelLinesRun(env, connector, lineTotal, false);
+                    break;
+                case 1:
+                    tryRuns << channelLinesRun(env, connector, lineTotal, true);
+                    break;
+                case 2:
+                    qtRuns << qtLinesRun(env, connector.qtTcp(), lineTotal);
+                    break;
+                }
             }
             std::printf(" .");
             std::fflush(stdout);
         }
         std::printf("\n");
-        Row row;
-        row.label = QStringLiteral("tcp 100 B lines");
-        row.volume = formatBytes(lineTotal);
-        row.rill = summarize(QStringLiteral("Channel::readLine"), channelRuns);
-        row.baselines = {summarize(QStringLiteral("QTcpSocket::readLine"), qtRuns)};
-        row.targets << ratioTarget(row, 0, 1.0, true, QStringLiteral(">=1.00x raw Qt"));
-        lines.rows << row;
+        const Cell qt = summarize(QStringLiteral("QTcpSocket::readLine"), qtRuns);
+        for (bool tryFirst : {false, true}) {
+            Row row;
+            row.label = tryFirst ? QStringLiteral("tcp 100 B lines, tryReadLine() first")
+                                 : QStringLiteral("tcp 100 B lines, readLine() each");
+            row.volume = formatBytes(lineTotal);
+            row.rill = tryFirst ? summarize(QStringLiteral("Channel::tryReadLine"), tryRuns)
+                                : summarize(QStringLiteral("Channel::readLine"), eachRuns);
+            row.baselines = {qt};
+            row.targets << ratioTarget(row, 0, 1.0, true, QStringLiteral(">=1.00x raw Qt"));
+            lines.rows << row;
+        }
     }
     report.add(lines);
 }

@@ -30,13 +30,23 @@ FlowReader::FlowReader(rill::Flow *flow, OnData onData, OnEnd onEnd)
     : FlowReader([flow] { return flow->read(); }, std::move(onData), std::move(onEnd))
 {}
 
-FlowReader::FlowReader(Read read, OnData onData, OnEnd onEnd)
-    : m_read(std::move(read)), m_onData(std::move(onData)), m_onEnd(std::move(onEnd))
+FlowReader::FlowReader(Read read, OnData onData, OnEnd onEnd, TryRead tryRead)
+    : m_read(std::move(read)), m_tryRead(std::move(tryRead)), m_onData(std::move(onData)),
+      m_onEnd(std::move(onEnd))
 {}
 
 void FlowReader::pump()
 {
     while (!m_stopped) {
+        if (m_tryRead) {
+            std::optional<rill::ReadResult> now;
+            while (!m_stopped && (now = m_tryRead())) {
+                if (!handle(*now))
+                    return;
+            }
+            if (m_stopped)
+                return;
+        }
         QFuture<rill::ReadResult> f = m_read();
         if (!f.isFinished()) {
             f.then(&m_context, [this](rill::ReadResult r) {

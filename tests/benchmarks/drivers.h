@@ -40,8 +40,10 @@ public:
     using OnData = std::function<bool(const QByteArray &)>;
     using OnEnd = std::function<void(const QString &)>;
     using Read = std::function<QFuture<rill::ReadResult>()>;
+    // Before each read, results taken without a future while it gives them (Channel's try*()).
+    using TryRead = std::function<std::optional<rill::ReadResult>()>;
     FlowReader(rill::Flow *flow, OnData onData, OnEnd onEnd);
-    FlowReader(Read read, OnData onData, OnEnd onEnd);
+    FlowReader(Read read, OnData onData, OnEnd onEnd, TryRead tryRead = {});
     void start() { pump(); }
     void stop() { m_stopped = true; }
 
@@ -49,6 +51,7 @@ private:
     void pump();
     bool handle(const rill::ReadResult &r);
     Read m_read;
+    TryRead m_tryRead;
     OnData m_onData;
     OnEnd m_onEnd;
     bool m_stopped = false;
