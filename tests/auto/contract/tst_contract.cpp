@@ -36,12 +36,12 @@ using rill::ReadResult;
 using rill::WriteResult;
 using sockettest::Peer;
 
+using rilltest::isKind;
+
 namespace {
 constexpr qint64 KiB = 1024;
 constexpr qint64 MiB = 1024 * KiB;
 
-bool isKind(const ReadResult &r, Error::Kind kind) { return r.isError() && r.error().kind() == kind; }
-bool isKind(const WriteResult &r, Error::Kind kind) { return r.isError() && r.error().kind() == kind; }
 
 // Fills the process's descriptor table, so the next accept() fails with EMFILE; released on
 // destruction. The limit is lowered first so that this takes few descriptors.

@@ -43,10 +43,6 @@ namespace {
 constexpr qint64 KiB = 1024;
 constexpr qint64 MiB = 1024 * KiB;
 
-bool isKind(const WriteResult &r, Error::Kind kind)
-{
-    return r.isError() && r.error().kind() == kind;
-}
 
 struct Pipe {
     int read = -1;

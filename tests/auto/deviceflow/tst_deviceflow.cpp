@@ -38,14 +38,6 @@ namespace {
 constexpr qint64 KiB = 1024;
 constexpr qint64 MiB = 1024 * KiB;
 
-bool isKind(const ReadResult &r, Error::Kind kind)
-{
-    return r.isError() && r.error().kind() == kind;
-}
-bool isKind(const WriteResult &r, Error::Kind kind)
-{
-    return r.isError() && r.error().kind() == kind;
-}
 
 // A started process owned by its flow, or a skip when the program is missing.
 struct ProcessFlow {

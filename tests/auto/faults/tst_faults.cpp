@@ -31,13 +31,10 @@ using rill::Flow;
 using rill::ReadResult;
 using rill::WriteResult;
 
+using rilltest::isKind;
+
 namespace {
 
-template<typename Result>
-bool isKind(const Result &result, Error::Kind kind)
-{
-    return result.isError() && result.error().kind() == kind;
-}
 
 QString describe(const ReadResult &result) { return rilltest::debugString(result); }
 QString describe(const WriteResult &result) { return rilltest::debugString(result); }

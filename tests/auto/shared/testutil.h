@@ -66,6 +66,13 @@ inline char *toString(const ProxyResult &result)
 
 namespace rilltest {
 
+// Whether a result (ReadResult, WriteResult, CloseResult, FlowResult) is an error of this kind.
+template<typename Result>
+bool isKind(const Result &result, rill::Error::Kind kind)
+{
+    return result.isError() && result.error().kind() == kind;
+}
+
 using namespace std::chrono_literals;
 
 // Deadline for anything that must happen "eventually". Generous: a failure here means the

@@ -32,14 +32,6 @@ namespace {
 
 constexpr qint64 KiB = 1024;
 
-bool isKind(const ReadResult &r, Error::Kind kind)
-{
-    return r.isError() && r.error().kind() == kind;
-}
-bool isKind(const WriteResult &r, Error::Kind kind)
-{
-    return r.isError() && r.error().kind() == kind;
-}
 
 // A one-flow transport: what is written comes back as input. It opens only when told, cannot
 // end one direction alone (shutdownWrite() reports Unsupported), and counts the thread hops.
