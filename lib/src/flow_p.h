@@ -61,6 +61,8 @@ public:
     // enough that a reader who stops reading pushes back on its peer.
     static constexpr qint64 ReadAhead = 64 * 1024;
     static constexpr qint64 NoDeadline = std::numeric_limits<qint64>::max();
+    // How long a read or write waits before it is watched for cancel() (see watchCancelSoon()).
+    static constexpr qint64 CancelWatchDelayNs = 1000000;
 
     FlowPrivate();
     virtual ~FlowPrivate();
@@ -203,7 +205,7 @@ private:
     {
         Promise<ReadResult> promise;
         qint64 deadlineNs;
-        CancelWatch<ReadResult> cancelWatch; // see watchCancel()
+        CancelWatch<ReadResult> cancelWatch; // see watchCancelSoon()
     };
     struct WaitingWrite
     {
@@ -212,7 +214,7 @@ private:
         qint64 size;
         Promise<WriteResult> promise;
         qint64 deadlineNs;
-        CancelWatch<WriteResult> cancelWatch; // see watchCancel()
+        CancelWatch<WriteResult> cancelWatch; // see watchCancelSoon()
     };
     // Lists, not deques: an idle flow holds one of each, and libstdc++'s empty std::deque
     // allocates 576 bytes where an empty list allocates nothing.
@@ -227,6 +229,8 @@ private:
     void accepted(quint64 id, qint64 size, Promise<WriteResult> &&promise);
     void startSending(bool fromWriteCall);
     void acceptWaiting();
+    void watchCancelSoon();
+    void watchWaitingForCancel();
     void withdrawCanceledRead(const QFutureWatcherBase *cancelWatch);
     void withdrawCanceledWrite(const QFutureWatcherBase *cancelWatch);
     void reject(quint64 id, Promise<WriteResult> &&promise, const WriteResult &result);
@@ -258,6 +262,7 @@ private:
     std::vector<Promise<WriteResult>> m_shutdownPromises;
     std::vector<Promise<CloseResult>> m_closePromises;
     qint64 m_closeDeadlineNs = NoDeadline;
+    qint64 m_cancelWatchDueNs = NoDeadline; // when waiting operations get their cancel watchers
     quint64 m_lastWriteId = 0;
     qint64 m_discarding = 0;   // input discarded while closing: later reads get an error
     bool m_closing = false;    // close() was called
@@ -272,7 +277,8 @@ private:
     Error m_lastError;
     Endpoint m_localEndpoint;
     Endpoint m_peerEndpoint;
-    ReactorTimer m_timer{[this] { onTimer(); }}; // deadlines and the idle timeout
+    // Deadlines, the idle timeout and watching waiting operations for cancel().
+    ReactorTimer m_timer{[this] { onTimer(); }};
     qint64 m_lastActivityNs = 0;
     ThreadEndWatch m_threadEnd{[this] { onThreadFinished(QThread::currentThread()); }};
     void onThreadFinished(QThread *finishing);

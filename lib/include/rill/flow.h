@@ -84,7 +84,7 @@ class FlowPrivate;
 ///   each write, FlowStats::bytesUnsent counts the bytes.
 ///
 /// **Threads.** A flow lives in its QObject's thread, and its futures are finished there
-/// (except a cancelled one, which finishes in the thread that cancels it). Every public
+/// (a cancelled one too, within about two milliseconds of cancel()). Every public
 /// function, getters and setters included, may be called from any thread: operations and
 /// setters from another thread are carried out in the flow's thread (a setter's value is
 /// visible to getters at once), getters return a snapshot. A continuation attached with
@@ -191,8 +191,9 @@ public:
     ///   TimedOut; it consumed nothing and the flow stays usable. A deadline that has already
     ///   passed takes what is buffered at once, or times out.
     /// - **Cancel:** a read whose future is cancelled (QFuture::cancel(), from any thread)
-    ///   consumes nothing: the bytes go to the next read, and the cancelled future finishes at
-    ///   once, without a result.
+    ///   consumes nothing: the bytes go to the next read, and the cancelled future finishes,
+    ///   without a result, within about two milliseconds (the flow's thread must be running
+    ///   its event loop).
     ///
     /// A socket flow reads ahead at most 64 KiB beyond what read() callers took, so a reader who
     /// stops reading pushes back on its peer.
@@ -211,8 +212,9 @@ public:
     /// - **Deadline:** a write still waiting at \a deadline is withdrawn: nothing of it is
     ///   sent, and the future resolves with an error of kind TimedOut (writeRejected()).
     /// - **Cancel:** a write whose future is cancelled while it waits (from any thread) is
-    ///   withdrawn at once: nothing of it is sent, the future finishes without a result and
-    ///   writeRejected() says Canceled. Cancelling an accepted write changes nothing.
+    ///   withdrawn within about two milliseconds: nothing of it is sent, the future finishes
+    ///   without a result and writeRejected() says Canceled. Cancelling an accepted write
+    ///   changes nothing.
     ///
     /// A socket flow sends the first write of each turn of the event loop that finds the queue
     /// empty before write() returns (a reply leaves without waiting for the next turn), so
