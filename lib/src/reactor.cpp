@@ -15,6 +15,7 @@
 
 #if defined(Q_OS_LINUX)
 #  include <sys/epoll.h>
+#  include <sys/timerfd.h>
 #  include <unistd.h>
 #  define RILL_HAVE_EPOLL 1
 #endif
@@ -147,6 +148,9 @@ protected:
     virtual void apply(int slot, Slot &s) = 0;
     virtual void drop(Slot &s) = 0;
     virtual void makeQtObjects(QAbstractEventDispatcher *dispatcher) = 0;
+    // Arms the reactor's own kernel timer for dueNs (NoDeadline: disarm); false when it has
+    // none, and a QTimer serves instead.
+    virtual bool setKernelTimer(qint64 dueNs) { Q_UNUSED(dueNs); return false; }
 
     bool alive(int slot, quint32 generation) const
     {
@@ -217,6 +221,8 @@ private:
     void armTimer()
     {
         ensureQtObjects();
+        if (setKernelTimer(m_timers.empty() ? FlowPrivate::NoDeadline : m_timers.begin()->first))
+            return;
         if (!m_timer)
             return;
         if (m_timers.empty()) {
@@ -232,6 +238,7 @@ private:
         m_timer->start(int(qMin<qint64>(remainingMs, std::numeric_limits<int>::max())));
     }
 
+protected:
     void onTimer()
     {
         const auto keep = shared_from_this(); // a timer's owner may drop the last reference
@@ -263,6 +270,7 @@ private:
         releaseCurrent(this);
     }
 
+private:
     static void releaseCurrent(Reactor *reactor);
 
     std::list<ThreadEndWatch *> m_threadEndWatches;
@@ -335,6 +343,8 @@ public:
     ~EpollReactor() override
     {
         deleteInItsThread(m_notifier); // before its descriptor goes
+        if (m_timerFd >= 0)
+            ::close(m_timerFd);
         if (m_epoll >= 0)
             ::close(m_epoll);
     }
@@ -369,6 +379,31 @@ protected:
             makeNotifier();
     }
 
+    // Timers live in the epoll set too (a timerfd), not in a QTimer: while a Qt timer is
+    // armed, every wait of the thread's dispatcher has a timeout, which the kernel arms and
+    // cancels each time; with flows that re-arm their timer every millisecond (waiting
+    // operations watched for cancel()) that doubled a TCP ping-pong's round trip.
+    bool setKernelTimer(qint64 dueNs) override
+    {
+        if (m_timerFd < 0 && dueNs == FlowPrivate::NoDeadline)
+            return true; // nothing to arm; a QTimer left armed finds nothing due
+        if (ensureEpoll() != 0 || m_timerFd < 0 || !m_notifier)
+            return false; // no set, or nobody watches it (no dispatcher): the QTimer's turn
+        if (dueNs == m_timerDueNs)
+            return true;
+        itimerspec spec{};
+        if (dueNs != FlowPrivate::NoDeadline) {
+            const qint64 ns = qMax<qint64>(dueNs, 1); // all zero would disarm it
+            spec.it_value.tv_sec = time_t(ns / 1000000000);
+            spec.it_value.tv_nsec = long(ns % 1000000000);
+        }
+        // QDeadlineTimer's clock, which nowNs() reads, is CLOCK_MONOTONIC.
+        if (::timerfd_settime(m_timerFd, TFD_TIMER_ABSTIME, &spec, nullptr) != 0)
+            return false;
+        m_timerDueNs = dueNs;
+        return true;
+    }
+
 private:
     // Made with the first descriptor: a thread whose flows are all pipes holds no epoll set.
     // Returns 0, or the errno of the failure.
@@ -379,6 +414,18 @@ private:
         m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
         if (m_epoll < 0)
             return errno;
+        // With the set, so that the thread's descriptors do not change when a flow first
+        // sets a timer; without it, timers fall back to a QTimer.
+        m_timerFd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (m_timerFd >= 0) {
+            epoll_event event{};
+            event.events = EPOLLIN;
+            event.data.u64 = TimerTag;
+            if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_timerFd, &event) != 0) {
+                ::close(m_timerFd);
+                m_timerFd = -1;
+            }
+        }
         makeNotifier();
         return 0;
     }
@@ -441,6 +488,13 @@ private:
 
     void dispatch(const epoll_event &event)
     {
+        if (event.data.u64 == TimerTag) {
+            quint64 expirations;
+            [[maybe_unused]] const ssize_t n = ::read(m_timerFd, &expirations, sizeof expirations);
+            m_timerDueNs = FlowPrivate::NoDeadline; // one-shot: it fired
+            onTimer();
+            return;
+        }
         const int slot = int(quint32(event.data.u64));
         const quint32 generation = quint32(event.data.u64 >> 32);
         if (!alive(slot, generation))
@@ -456,7 +510,10 @@ private:
         deliver(slot, readable, writable);
     }
 
+    static constexpr quint64 TimerTag = ~quint64(0); // no slot has this number and generation
     int m_epoll = -1;
+    int m_timerFd = -1;
+    qint64 m_timerDueNs = FlowPrivate::NoDeadline;
     QPointer<QSocketNotifier> m_notifier;
 };
 #endif
