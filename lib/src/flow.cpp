@@ -844,6 +844,12 @@ void FlowPrivate::leaveThread()
     transportLeaveThread();
     m_timer.detach();
     m_threadEnd.detach();
+    // Cancel watchers stay in the thread that made them: the new thread makes its own.
+    for (PendingRead &r : m_pendingReads)
+        r.cancelWatch.reset();
+    for (WaitingWrite &w : m_waitingWrites)
+        w.cancelWatch.reset();
+    m_cancelWatchDueNs = NoDeadline;
 }
 
 void FlowPrivate::joinThread()
@@ -851,6 +857,8 @@ void FlowPrivate::joinThread()
     watchThread();
     transportJoinThread();
     m_timer.attach();
+    if (!m_pendingReads.empty() || !m_waitingWrites.empty())
+        watchCancelSoon();
 }
 
 void FlowPrivate::runOnFlowThread(std::function<void()> op)

@@ -2,7 +2,8 @@
 #pragma once
 
 // One reactor per thread: the descriptors of every socket flow and listener of the thread, and
-// their deadlines, behind a single QSocketNotifier and a single QTimer. Qt's dispatchers poll
+// their deadlines, behind a single QSocketNotifier (epoll: its timer is a timerfd in the set;
+// the fallback uses a single QTimer). Qt's dispatchers poll
 // every enabled notifier of a thread on every wake-up, so a notifier per descriptor makes a
 // wake-up cost the open connections; with one epoll set a wake-up costs the ready ones
 // (../shared/notes/qt-facts.md, "Qt's event dispatchers cost every open socket").

@@ -25,6 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 
 using namespace std::chrono_literals;
@@ -92,6 +93,7 @@ private Q_SLOTS:
     void abortFromContinuationKeepsTheFirstError();
     void cancelledReadConsumesNothing();
     void cancelledReadFinishesAtOnce();
+    void cancelledReadAfterMoveIsWithdrawnInTheNewThread();
     void cancelledWaitingWriteIsWithdrawn();
     void cancelledWaitingWriteIsWithdrawnAtOnce();
     void readDeadline();
@@ -257,6 +259,44 @@ void tst_Contract::cancelledReadFinishesAtOnce()
     b->shutdown(Flow::Direction::Write);
     const rilltest::Drained drained = rilltest::readToEnd(a.get());
     RILL_CHECK_DRAINED(drained, QByteArray("after"), ReadResult::eof());
+}
+
+// A read that waited long enough to be watched for cancel() in one thread, then the flow moved:
+// the cancel is handled in the flow's new thread (a watcher left in the old one would touch the
+// flow from there), and the bytes still go to the next read.
+void tst_Contract::cancelledReadAfterMoveIsWithdrawnInTheNewThread()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QFuture<ReadResult> cancelled = a->read();
+    // Synchronised on a timer of this thread due later than the flow's cancel watching.
+    auto [c, d] = PipeFlow::createPair();
+    QFuture<ReadResult> timesOut = c->read(QDeadlineTimer(20));
+    QVERIFY(rilltest::waitFor(timesOut));
+    QVERIFY(isKind(timesOut.result(), Error::Kind::TimedOut));
+
+    QThread thread;
+    thread.start();
+    a->moveToThread(&thread);
+    const auto cleanup = qScopeGuard([&] {
+        QMetaObject::invokeMethod(a.get(), [&] { a.reset(); }, Qt::BlockingQueuedConnection);
+        thread.quit();
+        thread.wait();
+    });
+    std::atomic<QThread *> finishedIn{nullptr};
+    // Runs in the thread that finishes the cancelled future.
+    const QFuture<ReadResult> handled = cancelled.onCanceled([&finishedIn] {
+        finishedIn = QThread::currentThread();
+        return ReadResult::eof();
+    });
+    cancelled.cancel();
+    QTRY_VERIFY(cancelled.isFinished());
+    QTRY_VERIFY(finishedIn.load() != nullptr);
+    QCOMPARE(finishedIn.load(), &thread);
+    b->write("kept");
+    QFuture<ReadResult> next;
+    QMetaObject::invokeMethod(a.get(), [&] { next = a->read(); }, Qt::BlockingQueuedConnection);
+    QVERIFY(rilltest::waitFor(next));
+    QCOMPARE(next.result(), ReadResult::fromData("kept"));
 }
 
 void tst_Contract::cancelledReadConsumesNothing()
