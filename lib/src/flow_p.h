@@ -61,8 +61,8 @@ public:
     // enough that a reader who stops reading pushes back on its peer.
     static constexpr qint64 ReadAhead = 64 * 1024;
     static constexpr qint64 NoDeadline = std::numeric_limits<qint64>::max();
-    // How long a read or write waits before it is watched for cancel() (see watchCancelSoon()).
-    static constexpr qint64 CancelWatchDelayNs = 1000000;
+    // When waiting reads and writes are watched for cancel() (see watchCancelSoon()).
+    static constexpr qint64 CancelWatchDelayNs = 5000000;
 
     FlowPrivate();
     virtual ~FlowPrivate();

@@ -84,7 +84,7 @@ class FlowPrivate;
 ///   each write, FlowStats::bytesUnsent counts the bytes.
 ///
 /// **Threads.** A flow lives in its QObject's thread, and its futures are finished there
-/// (a cancelled one too, within about two milliseconds of cancel()). Every public
+/// (a cancelled one too, within about ten milliseconds of cancel()). Every public
 /// function, getters and setters included, may be called from any thread: operations and
 /// setters from another thread are carried out in the flow's thread (a setter's value is
 /// visible to getters at once), getters return a snapshot. A continuation attached with
@@ -192,7 +192,7 @@ public:
     ///   passed takes what is buffered at once, or times out.
     /// - **Cancel:** a read whose future is cancelled (QFuture::cancel(), from any thread)
     ///   consumes nothing: the bytes go to the next read, and the cancelled future finishes,
-    ///   without a result, within about two milliseconds (the flow's thread must be running
+    ///   without a result, within about ten milliseconds (the flow's thread must be running
     ///   its event loop).
     ///
     /// A socket flow reads ahead at most 64 KiB beyond what read() callers took, so a reader who
@@ -212,7 +212,7 @@ public:
     /// - **Deadline:** a write still waiting at \a deadline is withdrawn: nothing of it is
     ///   sent, and the future resolves with an error of kind TimedOut (writeRejected()).
     /// - **Cancel:** a write whose future is cancelled while it waits (from any thread) is
-    ///   withdrawn within about two milliseconds: nothing of it is sent, the future finishes
+    ///   withdrawn within about ten milliseconds: nothing of it is sent, the future finishes
     ///   without a result and writeRejected() says Canceled. Cancelling an accepted write
     ///   changes nothing.
     ///
