@@ -73,8 +73,18 @@ class ListenerPrivate
 {
 public:
     explicit ListenerPrivate(Listener *q) : q(q) {}
+    ~ListenerPrivate()
+    {
+        // Closing the TCP listener may finish its accepts at once, and their continuations
+        // (context q, still alive) would run into a half-destroyed object: they check this.
+        destroying = true;
+        closeTls();
+        tcp.reset();
+        local.reset();
+    }
 
     Listener *q;
+    bool destroying = false;
     std::unique_ptr<TcpListener> tcp;
     std::unique_ptr<LocalListener> local;
     QList<QThread *> workers;
@@ -100,13 +110,13 @@ public:
             return;
         TcpListener *listener = tcp.get();
         listener->accept().then(q, [this, listener](FlowResult<TcpFlow> result) {
-            if (tcp.get() != listener || !listener->isListening())
+            if (destroying || tcp.get() != listener || !listener->isListening())
                 return; // closed or listening anew meanwhile; the result deletes the flow
             if (!result.isOk()) {
                 // Accept errors are the TCP listener's to report and retry; wait a moment
                 // rather than asking again at once.
                 QTimer::singleShot(100, q, [this, listener] {
-                    if (tcp.get() == listener)
+                    if (!destroying && tcp.get() == listener)
                         acceptNext();
                 });
                 return;
@@ -115,6 +125,8 @@ public:
                                      tlsConfiguration);
             TlsFlow::handshake(flow, QDeadlineTimer(handshakeTimeout))
                     .then(q, [this, listener](FlowResult<TlsFlow> handshaken) {
+                        if (destroying)
+                            return;
                         if (!handshaken.isOk()) {
                             qCDebug(lcTls) << "listener: handshake failed:" << handshaken.error();
                             Q_EMIT q->handshakeFailed(handshaken.error());
