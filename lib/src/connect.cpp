@@ -6,6 +6,7 @@
 #include "promise_p.h"
 
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QPointer>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 
@@ -78,6 +79,10 @@ public:
         // Closing the TCP listener may finish its accepts at once, and their continuations
         // (context q, still alive) would run into a half-destroyed object: they check this.
         destroying = true;
+        // Handshakes still running end here (their futures finish, Aborted), while q lives:
+        // Qt 6.4 asserts a continuation's context is alive when its future finishes.
+        for (const QPointer<TlsFlow> &flow : std::as_const(handshaking))
+            delete flow.data();
         closeTls();
         tcp.reset();
         local.reset();
@@ -101,6 +106,7 @@ public:
     QSslConfiguration tlsConfiguration = QSslConfiguration::defaultConfiguration();
     std::chrono::milliseconds handshakeTimeout{10000};
     std::deque<FlowResult<Flow>> ready;
+    QList<QPointer<TlsFlow>> handshaking;
     std::list<Waiter> waiting;
     int nextWorker = 0;
 
@@ -123,10 +129,14 @@ public:
             }
             auto *flow = new TlsFlow(result.takeFlow().release(), TlsFlow::Mode::Server,
                                      tlsConfiguration);
+            handshaking.append(flow);
             TlsFlow::handshake(flow, QDeadlineTimer(handshakeTimeout))
                     .then(q, [this, listener](FlowResult<TlsFlow> handshaken) {
                         if (destroying)
                             return;
+                        handshaking.removeIf([](const QPointer<TlsFlow> &f) {
+                            return f.isNull() || f->isEncrypted() || f->state() == Flow::State::Closed;
+                        });
                         if (!handshaken.isOk()) {
                             qCDebug(lcTls) << "listener: handshake failed:" << handshaken.error();
                             Q_EMIT q->handshakeFailed(handshaken.error());

@@ -219,7 +219,12 @@ public:
         // this flow, which may be deleted before the wire's close() resolves.
         wire->setParent(nullptr);
         const QDeadlineTimer deadline(m_failed ? 2000 : 10000);
-        wire->close(deadline).then(wire, [wire](const CloseResult &) { wire->deleteLater(); });
+        // Not then(context, ...): Qt 6.4 asserts that a continuation's context still lives
+        // when the future finishes, and the wire may be gone by then (its thread ended).
+        wire->close(deadline).then([guard = QPointer<Flow>(wire)](const CloseResult &) {
+            if (guard)
+                guard->deleteLater();
+        });
     }
 
     // ---- for TlsFlow
@@ -557,7 +562,12 @@ private:
             return;
         out.truncate(n);
         m_wireBytesPending += n;
-        m_wire->write(out).then(m_context.data(), [this, n](const WriteResult &result) {
+        // Continuations on the wire's futures are synchronous (they run in the wire's thread,
+        // which is ours) and check that the transport still lives: then(context, ...) would
+        // assert in Qt 6.4 when the context died first (the flow deleted, its wire later).
+        m_wire->write(out).then([this, guard = m_context, n](const WriteResult &result) {
+            if (!guard)
+                return;
             m_wireBytesPending -= n;
             if (m_done)
                 return;
@@ -821,8 +831,8 @@ private:
             return false;
         qCDebug(lcTls) << flow() << "close_notify sent; shutting down the wire's write side";
         m_wire->shutdown(Flow::Direction::Write)
-                .then(m_context.data(), [this](const WriteResult &result) {
-                    if (m_done)
+                .then([this, guard = m_context](const WriteResult &result) {
+                    if (!guard || m_done)
                         return;
                     if (result.isError())
                         return writeFailed(result.error());
@@ -840,7 +850,9 @@ private:
         if (m_handshakeDone && (m_readClosed || readRoom() == 0))
             return;
         m_wireReadPending = true;
-        m_wire->read().then(m_context.data(), [this](const ReadResult &result) {
+        m_wire->read().then([this, guard = m_context](const ReadResult &result) {
+            if (!guard)
+                return;
             m_wireReadPending = false;
             if (m_done)
                 return;

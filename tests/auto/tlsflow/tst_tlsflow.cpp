@@ -25,6 +25,7 @@
 #include <QtCore/QRegularExpression>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
+#include <QtCore/QThread>
 #include <QtNetwork/QSslKey>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -919,7 +920,105 @@ private Q_SLOTS:
         QVERIFY(client.waitForExit());
     }
 
+    // TLS inside TLS: the wire of a TlsFlow may be another TlsFlow.
+    void tlsOverTls()
+    {
+        TlsPair outer = pipePair(clientConfig(), serverConfig());
+        TlsPair inner;
+        inner.client = std::make_unique<TlsFlow>(outer.client.release(), TlsFlow::Mode::Client,
+                                                 clientConfig(), QStringLiteral("localhost"));
+        inner.server = std::make_unique<TlsFlow>(outer.server.release(), TlsFlow::Mode::Server,
+                                                 serverConfig());
+        auto cleanup = destroyFirst(inner.client, inner.server);
+        QCOMPARE(inner.client->wire()->transportName(), QStringLiteral("tls"));
+        const QByteArray data = pattern(500000, 41);
+        inner.client->write(data);
+        inner.client->shutdown(Flow::Direction::Write);
+        Drained d = readToEnd(inner.server.get());
+        RILL_CHECK_DRAINED(d, data, ReadResult::eof());
+        inner.server->write("inner reply");
+        CloseResult cr;
+        auto sc = inner.server->close();
+        d = readToEnd(inner.client.get());
+        RILL_CHECK_DRAINED(d, QByteArrayLiteral("inner reply"), ReadResult::eof());
+        RILL_AWAIT(sc, cr);
+        QVERIFY2(cr.isOk(), qPrintable(debugString(cr)));
+        auto cc = inner.client->close();
+        RILL_AWAIT(cc, cr);
+        QVERIFY2(cr.isOk(), qPrintable(debugString(cr)));
+        QVERIFY(!inner.client->wire()); // released once both directions ended
+    }
+
+    // An address as the name: checked against the certificate's IP address, no SNI.
+    void addressAsName()
+    {
+        rill::Listener listener;
+        listener.setTlsConfiguration(serverConfig());
+        QVERIFY(listener.listen(Endpoint::tls(QStringLiteral("127.0.0.1"), 0)));
+        auto f = TlsFlow::connectToHost(QStringLiteral("127.0.0.1"), listener.endpoint().port(),
+                                        clientConfig());
+        FlowResult<TlsFlow> r;
+        RILL_AWAIT(f, r);
+        QVERIFY2(r.isOk(), qPrintable(errorMessage(r.error())));
+        QCOMPARE(r.flow()->peerVerifyName(), QStringLiteral("127.0.0.1"));
+        QCOMPARE(r.flow()->mode(), TlsFlow::Mode::Client);
+    }
+
+    // Encrypted flows handed to worker threads by the listener keep working there.
+    void listenerWorkerThreads()
+    {
+        QThread worker;
+        worker.start();
+        auto stop = qScopeGuard([&] { worker.quit(); worker.wait(); });
+        rill::Listener listener;
+        listener.setTlsConfiguration(serverConfig());
+        listener.setWorkerThreads({&worker});
+        QVERIFY(listener.listen(Endpoint::tls(QStringLiteral("127.0.0.1"), 0)));
+        auto accepted = listener.accept();
+        auto connected = TlsFlow::connectToHost(QStringLiteral("localhost"),
+                                                listener.endpoint().port(), clientConfig());
+        FlowResult<Flow> a;
+        FlowResult<TlsFlow> c;
+        RILL_AWAIT(accepted, a);
+        RILL_AWAIT(connected, c);
+        QVERIFY(a.isOk() && c.isOk());
+        Flow *server = a.flow();
+        QCOMPARE(server->thread(), &worker);
+        QCOMPARE(qobject_cast<TlsFlow *>(server)->wire()->thread(), &worker);
+        // Read and answer in the worker thread (blocking waits are fine off the flow's thread).
+        c.flow()->write("ping");
+        c.flow()->shutdown(Flow::Direction::Write);
+        QFuture<ReadResult> r1 = server->read();
+        RILL_AWAIT_VOID(r1);
+        QCOMPARE(r1.result(), ReadResult::fromData("ping"));
+        server->write("pong");
+        auto sc = server->close();
+        Drained d = readToEnd(c.flow());
+        RILL_CHECK_DRAINED(d, QByteArrayLiteral("pong"), ReadResult::eof());
+        RILL_AWAIT_VOID(sc);
+        QVERIFY(sc.result().isOk());
+        Flow *owned = a.takeFlow().release();
+        QMetaObject::invokeMethod(owned, [owned] { delete owned; }, Qt::BlockingQueuedConnection);
+    }
+
     // ---- misuse
+
+    // close() while the handshake runs: the flow waits for it, then closes cleanly.
+    void closeDuringHandshake()
+    {
+        TlsPair p = pipePair(clientConfig(), serverConfig());
+        auto cleanup = destroyFirst(p.client, p.server);
+        p.client->write("queued before the handshake");
+        auto cc = p.client->close(QDeadlineTimer(10s));
+        Drained d = readToEnd(p.server.get());
+        RILL_CHECK_DRAINED(d, QByteArrayLiteral("queued before the handshake"), ReadResult::eof());
+        auto sc = p.server->close();
+        CloseResult cr;
+        RILL_AWAIT(cc, cr);
+        QVERIFY2(cr.isOk(), qPrintable(debugString(cr)));
+        RILL_AWAIT(sc, cr);
+        QVERIFY2(cr.isOk(), qPrintable(debugString(cr)));
+    }
 
     void cancelReadDuringHandshake()
     {
