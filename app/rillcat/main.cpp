@@ -291,6 +291,9 @@ class Rillcat : public QObject
 {
 public:
     explicit Rillcat(const Options &options) : m_options(options) {}
+    // The listener goes first, while this object (the context of its accept's continuation)
+    // still lives: closing it finishes a waiting accept, and Qt 6.4 asserts on a dead context.
+    ~Rillcat() override { delete m_listener; }
 
     void start()
     {
