@@ -550,7 +550,8 @@ private:
         requestWireRead();
     }
 
-    // Pushes what OpenSSL wrote to the wire. Returns false if the flow ended meanwhile.
+    // Pushes what OpenSSL wrote to the wire. The wire may fail at once (its continuation runs
+    // inside write() then), so callers check m_done after it.
     void flushWire()
     {
         const int pending = int(BIO_ctrl_pending(m_wbio));

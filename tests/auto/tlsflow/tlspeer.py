@@ -134,7 +134,11 @@ def main():
     p.add_argument("--fin", action="store_true")
     a = p.parse_args()
 
-    data = a.text.encode() if a.text is not None else random.Random(a.seed).randbytes(a.bytes)
+    if a.text is not None:
+        data = a.text.encode()
+    else:  # in pieces: randbytes() takes at most 2**31 bits at once
+        rng = random.Random(a.seed)
+        data = b"".join(rng.randbytes(min(1 << 20, a.bytes - i)) for i in range(0, a.bytes, 1 << 20))
     server = a.role == "server"
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
     if a.cert:
@@ -190,18 +194,32 @@ def main():
         except ConnectionError:
             pass
     elif a.mode == "bulk":
+        # Encrypts ahead only while less than 1 MiB of ciphertext waits for the socket, so
+        # memory stays bounded whatever the size; close_notify follows the last byte.
         sock.setblocking(False)
-        view = memoryview(tls_encrypt_all(tls, data))
+        offset = 0
+        pending = b""
+        notified = False
         digest = hashlib.sha256()
         count = 0
         how = None
-        while how is None or view:
-            want_write = bool(view)
-            r, w, _ = select.select([sock] if how is None else [], [sock] if want_write else [], [])
+        while how is None or pending or not notified:
+            while len(pending) < (1 << 20) and not notified:
+                if offset < len(data):
+                    n = tls.obj.write(data[offset:offset + 262144])
+                    offset += n
+                else:
+                    try:
+                        tls.obj.unwrap()
+                    except ssl.SSLWantReadError:
+                        pass
+                    notified = True
+                pending += tls.out.read()
+            r, w, _ = select.select([sock] if how is None else [], [sock] if pending else [], [])
             if w:
                 try:
-                    n = sock.send(view[:262144])
-                    view = view[n:]
+                    n = sock.send(pending[:262144])
+                    pending = pending[n:]
                 except BlockingIOError:
                     pass
             if r:
@@ -227,28 +245,11 @@ def main():
                         how = "close_notify"
                     except ssl.SSLError as e:
                         how = "error: %s" % e
-                # anything the TLS object wants to send (key updates) goes after the data
-                extra = tls.out.read()
-                if extra:
-                    view = memoryview(bytes(view) + extra)
         sock.setblocking(True)
         event("received", count=count, sha256=digest.hexdigest(), how=how)
         sock.shutdown(socket.SHUT_WR)
     event("done", sent=len(data), sent_sha256=hashlib.sha256(data).hexdigest())
     sock.close()
-
-
-def tls_encrypt_all(tls, data):
-    """The whole data and close_notify, encrypted ahead (the MemoryBIO takes any amount)."""
-    view = memoryview(data)
-    while view:
-        n = tls.obj.write(view[:65536])
-        view = view[n:]
-    try:
-        tls.obj.unwrap()
-    except ssl.SSLWantReadError:
-        pass
-    return tls.out.read()
 
 
 if __name__ == "__main__":
