@@ -42,8 +42,9 @@ namespace rill {
 ///   with kind Tls. abort() aborts the wire. Once both directions ended cleanly (close()), the
 ///   wire is closed in turn and deleted.
 /// - **Renegotiation** is refused (SSL_OP_NO_RENEGOTIATION): a TLS 1.2 peer asking for it gets
-///   a no_renegotiation alert and the connection goes on; TLS 1.3 has none. Key updates are
-///   handled.
+///   a no_renegotiation alert. A peer may go on without it; OpenSSL's clients give up instead
+///   (a fatal handshake_failure alert), and the flow then fails with kind Tls after the bytes
+///   that came before. TLS 1.3 has no renegotiation; its key updates are handled.
 ///
 /// Configuration is Qt's QSslConfiguration:
 /// - protocol(): TlsV1_2, TlsV1_3, TlsV1_2OrLater, TlsV1_3OrLater; anything else means TLS 1.2
@@ -51,8 +52,8 @@ namespace rill {
 /// - ciphers(): applied when they differ from the default configuration's (TLS 1.3 suites and
 ///   TLS 1.2 ciphers by their OpenSSL names).
 /// - caCertificates(): the only authorities trusted; when empty, the system's store
-///   (OpenSSL's default paths). QSslConfiguration::defaultConfiguration() lists the system's
-///   certificates, so it trusts the system store too.
+///   (OpenSSL's default paths). QSslConfiguration::defaultConfiguration() has an empty list on
+///   Linux (Qt loads the system's certificates on demand), so it trusts the system's store.
 /// - localCertificateChain() (or localCertificate()) and privateKey(): this side's certificate,
 ///   required for a server, optional (a client certificate) for a client.
 /// - peerVerifyMode(): AutoVerifyPeer verifies the server as a client and asks nothing of the
