@@ -161,7 +161,9 @@ public:
         if (!m_wire)
             return later([this] { fail(Error::Kind::InvalidArgument, QStringLiteral("no flow under TLS")); });
         if (m_wire->thread() != flow()->thread()) {
-            m_wire = nullptr; // not ours to touch
+            // Ours to delete, not to touch: deleteLater() is safe from any thread.
+            m_wire->deleteLater();
+            m_wire = nullptr;
             return later([this] {
                 fail(Error::Kind::InvalidArgument,
                      QStringLiteral("the flow under TLS lives in another thread"));

@@ -174,6 +174,7 @@ public:
     void setHandshakeTimeout(std::chrono::milliseconds timeout);
 
     /// The flow under TLS, until it is released (after a clean end or a failure); else null.
+    /// Call it in the flow's thread.
     Flow *wire() const;
 
 Q_SIGNALS:

@@ -1092,6 +1092,21 @@ private Q_SLOTS:
         auto nf = none.read();
         RILL_AWAIT(nf, r);
         QVERIFY2(isKind(r, Error::Kind::InvalidArgument), qPrintable(debugString(r)));
+        // A wire living in another thread: refused, and deleted there (it was given to us).
+        {
+            QThread other;
+            other.start();
+            auto stop = qScopeGuard([&] { other.quit(); other.wait(); });
+            auto [w, peer] = PipeFlow::createPair();
+            w->moveToThread(&other);
+            QPointer<Flow> foreign = w.get();
+            TlsFlow elsewhere(w.release(), TlsFlow::Mode::Client, clientConfig());
+            auto ef = elsewhere.read();
+            RILL_AWAIT(ef, r);
+            QVERIFY2(isKind(r, Error::Kind::InvalidArgument), qPrintable(debugString(r)));
+            QVERIFY(r.error().message().contains(QLatin1String("another thread")));
+            QTRY_VERIFY_WITH_TIMEOUT(foreign.isNull(), 10000);
+        }
         // A server without a certificate.
         auto [x, y] = PipeFlow::createPair();
         TlsFlow bare(x.release(), TlsFlow::Mode::Server, QSslConfiguration::defaultConfiguration());
