@@ -1,10 +1,21 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/connect.h>
 #include <rill/listener.h>
+#include <rill/tlsflow.h>
 
 #include "promise_p.h"
 
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QPointer>
+#include <QtCore/QThread>
+#include <QtCore/QTimer>
+
+#include <deque>
+#include <list>
+
 namespace rill {
+
+Q_DECLARE_LOGGING_CATEGORY(lcTls)
 
 namespace {
 
@@ -36,6 +47,9 @@ QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint, QDeadlineTimer dea
     switch (endpoint.type()) {
     case Endpoint::Type::Tcp:
         return generic(TcpFlow::connectToHost(endpoint.host(), endpoint.port(), deadline));
+    case Endpoint::Type::Tls:
+        return generic(TlsFlow::connectToHost(endpoint.host(), endpoint.port(),
+                                              QSslConfiguration::defaultConfiguration(), deadline));
     case Endpoint::Type::Unix:
         return generic(LocalFlow::connectToServer(endpoint.path(), deadline));
     case Endpoint::Type::Pipe:
@@ -59,13 +73,144 @@ QFuture<FlowResult<Flow>> connectTo(const Endpoint &endpoint)
 class ListenerPrivate
 {
 public:
+    explicit ListenerPrivate(Listener *q) : q(q) {}
+    ~ListenerPrivate()
+    {
+        // Closing the TCP listener may finish its accepts at once, and their continuations
+        // (context q, still alive) would run into a half-destroyed object: they check this.
+        destroying = true;
+        // Handshakes still running end here (their futures finish, Aborted), while q lives:
+        // Qt 6.4 asserts a continuation's context is alive when its future finishes.
+        for (const QPointer<TlsFlow> &flow : std::as_const(handshaking))
+            delete flow.data();
+        closeTls();
+        tcp.reset();
+        local.reset();
+    }
+
+    Listener *q;
+    bool destroying = false;
     std::unique_ptr<TcpListener> tcp;
     std::unique_ptr<LocalListener> local;
     QList<QThread *> workers;
     Error error;
+
+    // TLS: the TCP listener is drained by acceptNext(); each connection's handshake runs
+    // here, and only encrypted flows reach ready (or a waiting accept()).
+    struct Waiter
+    {
+        Promise<FlowResult<Flow>> promise;
+        std::unique_ptr<QTimer> timer;
+    };
+    bool tls = false;
+    QSslConfiguration tlsConfiguration = QSslConfiguration::defaultConfiguration();
+    std::chrono::milliseconds handshakeTimeout{10000};
+    std::deque<FlowResult<Flow>> ready;
+    QList<QPointer<TlsFlow>> handshaking;
+    std::list<Waiter> waiting;
+    int nextWorker = 0;
+
+    void acceptNext()
+    {
+        if (!tcp || !tcp->isListening())
+            return;
+        TcpListener *listener = tcp.get();
+        listener->accept().then(q, [this, listener](FlowResult<TcpFlow> result) {
+            if (destroying || tcp.get() != listener || !listener->isListening())
+                return; // closed or listening anew meanwhile; the result deletes the flow
+            if (!result.isOk()) {
+                // Accept errors are the TCP listener's to report and retry; wait a moment
+                // rather than asking again at once.
+                QTimer::singleShot(100, q, [this, listener] {
+                    if (!destroying && tcp.get() == listener)
+                        acceptNext();
+                });
+                return;
+            }
+            auto *flow = new TlsFlow(result.takeFlow().release(), TlsFlow::Mode::Server,
+                                     tlsConfiguration);
+            handshaking.append(flow);
+            TlsFlow::handshake(flow, QDeadlineTimer(handshakeTimeout))
+                    .then(q, [this, listener](FlowResult<TlsFlow> handshaken) {
+                        if (destroying)
+                            return;
+                        handshaking.removeIf([](const QPointer<TlsFlow> &f) {
+                            return f.isNull() || f->isEncrypted() || f->state() == Flow::State::Closed;
+                        });
+                        if (!handshaken.isOk()) {
+                            qCDebug(lcTls) << "listener: handshake failed:" << handshaken.error();
+                            Q_EMIT q->handshakeFailed(handshaken.error());
+                            return;
+                        }
+                        if (tcp.get() == listener && listener->isListening())
+                            deliver(generic(std::move(handshaken)));
+                    });
+            acceptNext();
+        });
+    }
+
+    void deliver(FlowResult<Flow> result)
+    {
+        if (!workers.isEmpty()) {
+            QThread *worker = workers.at(nextWorker++ % workers.size());
+            result.flow()->moveToThread(worker);
+        }
+        while (!waiting.empty()) {
+            Waiter waiter = std::move(waiting.front());
+            waiting.pop_front();
+            if (waiter.promise.tryFinish(result))
+                return;
+        }
+        ready.push_back(std::move(result));
+        Q_EMIT q->newConnection();
+    }
+
+    QFuture<FlowResult<Flow>> acceptTls(QDeadlineTimer deadline)
+    {
+        if (!ready.empty()) {
+            FlowResult<Flow> result = std::move(ready.front());
+            ready.pop_front();
+            return readyFuture(std::move(result));
+        }
+        if (!tcp || !tcp->isListening())
+            return readyFuture(FlowResult<Flow>::fromError(
+                    Error(Error::Kind::Closed, QStringLiteral("the listener is not listening"))));
+        waiting.emplace_back();
+        auto it = std::prev(waiting.end());
+        QFuture<FlowResult<Flow>> future = it->promise.future();
+        if (!deadline.isForever()) {
+            it->timer = std::make_unique<QTimer>();
+            it->timer->setSingleShot(true);
+            QObject::connect(it->timer.get(), &QTimer::timeout, q, [this, timer = it->timer.get()] {
+                for (auto w = waiting.begin(); w != waiting.end(); ++w) {
+                    if (w->timer.get() != timer)
+                        continue;
+                    Waiter waiter = std::move(*w);
+                    waiting.erase(w);
+                    waiter.promise.tryFinish(FlowResult<Flow>::fromError(
+                            Error(Error::Kind::TimedOut, QStringLiteral("no connection in time"),
+                                  q->endpointString())));
+                    waiter.timer.release()->deleteLater(); // we are inside its signal
+                    return;
+                }
+            });
+            it->timer->start(int(qMax<qint64>(0, deadline.remainingTime())));
+        }
+        return future;
+    }
+
+    void closeTls()
+    {
+        ready.clear();
+        std::list<Waiter> waiters = std::move(waiting);
+        waiting.clear();
+        for (Waiter &w : waiters)
+            w.promise.tryFinish(FlowResult<Flow>::fromError(
+                    Error(Error::Kind::Closed, QStringLiteral("the listener is closed"))));
+    }
 };
 
-Listener::Listener(QObject *parent) : QObject(parent), d_rill(new ListenerPrivate) {}
+Listener::Listener(QObject *parent) : QObject(parent), d_rill(new ListenerPrivate(this)) {}
 
 Listener::~Listener() = default;
 
@@ -76,10 +221,13 @@ bool Listener::listen(const Endpoint &endpoint)
                          endpointString());
         return false;
     }
+    d_rill->closeTls();
     d_rill->tcp.reset();
     d_rill->local.reset();
+    d_rill->tls = endpoint.type() == Endpoint::Type::Tls;
     bool ok = false;
     switch (endpoint.type()) {
+    case Endpoint::Type::Tls:
     case Endpoint::Type::Tcp: {
         QHostAddress address;
         if (!address.setAddress(endpoint.host())) {
@@ -93,11 +241,15 @@ bool Listener::listen(const Endpoint &endpoint)
             }
         }
         d_rill->tcp = std::make_unique<TcpListener>();
-        d_rill->tcp->setWorkerThreads(d_rill->workers);
+        if (!d_rill->tls)
+            d_rill->tcp->setWorkerThreads(d_rill->workers); // TLS moves flows after the handshake
         ok = d_rill->tcp->listen(address, endpoint.port());
         d_rill->error = d_rill->tcp->error();
-        connect(d_rill->tcp.get(), &TcpListener::newConnection, this, &Listener::newConnection);
+        if (!d_rill->tls)
+            connect(d_rill->tcp.get(), &TcpListener::newConnection, this, &Listener::newConnection);
         connect(d_rill->tcp.get(), &TcpListener::errorOccurred, this, &Listener::errorOccurred);
+        if (ok && d_rill->tls)
+            d_rill->acceptNext();
         break;
     }
     case Endpoint::Type::Unix:
@@ -130,6 +282,7 @@ void Listener::close()
         d_rill->tcp->close();
     if (d_rill->local)
         d_rill->local->close();
+    d_rill->closeTls();
     Q_EMIT listeningChanged(false);
 }
 
@@ -140,6 +293,10 @@ bool Listener::isListening() const
 
 Endpoint Listener::endpoint() const
 {
+    if (d_rill->tcp && d_rill->tls) {
+        const Endpoint e = d_rill->tcp->endpoint();
+        return Endpoint::tls(e.host(), e.port());
+    }
     if (d_rill->tcp)
         return d_rill->tcp->endpoint();
     if (d_rill->local)
@@ -158,6 +315,8 @@ Error Listener::error() const
 
 QFuture<FlowResult<Flow>> Listener::accept(QDeadlineTimer deadline)
 {
+    if (d_rill->tls)
+        return d_rill->acceptTls(deadline);
     if (d_rill->tcp)
         return generic(d_rill->tcp->accept(deadline));
     if (d_rill->local)
@@ -169,7 +328,7 @@ QFuture<FlowResult<Flow>> Listener::accept(QDeadlineTimer deadline)
 void Listener::setWorkerThreads(const QList<QThread *> &threads)
 {
     d_rill->workers = threads;
-    if (d_rill->tcp)
+    if (d_rill->tcp && !d_rill->tls)
         d_rill->tcp->setWorkerThreads(threads);
     if (d_rill->local)
         d_rill->local->setWorkerThreads(threads);
@@ -177,7 +336,7 @@ void Listener::setWorkerThreads(const QList<QThread *> &threads)
 
 QList<QThread *> Listener::workerThreads() const
 {
-    if (d_rill->tcp)
+    if (d_rill->tcp && !d_rill->tls)
         return d_rill->tcp->workerThreads();
     if (d_rill->local)
         return d_rill->local->workerThreads();
@@ -186,11 +345,37 @@ QList<QThread *> Listener::workerThreads() const
 
 int Listener::pendingConnections() const
 {
+    if (d_rill->tls)
+        return int(d_rill->ready.size());
     if (d_rill->tcp)
         return d_rill->tcp->pendingConnections();
     if (d_rill->local)
         return d_rill->local->pendingConnections();
     return 0;
+}
+
+} // namespace rill
+
+namespace rill {
+
+void Listener::setTlsConfiguration(const QSslConfiguration &configuration)
+{
+    d_rill->tlsConfiguration = configuration;
+}
+
+QSslConfiguration Listener::tlsConfiguration() const
+{
+    return d_rill->tlsConfiguration;
+}
+
+void Listener::setHandshakeTimeout(std::chrono::milliseconds timeout)
+{
+    d_rill->handshakeTimeout = timeout;
+}
+
+std::chrono::milliseconds Listener::handshakeTimeout() const
+{
+    return d_rill->handshakeTimeout;
 }
 
 } // namespace rill

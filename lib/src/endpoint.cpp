@@ -14,6 +14,13 @@ Endpoint Endpoint::tcp(const QString &host, quint16 port)
     return e;
 }
 
+Endpoint Endpoint::tls(const QString &host, quint16 port)
+{
+    Endpoint e = tcp(host, port);
+    e.m_type = Type::Tls;
+    return e;
+}
+
 Endpoint Endpoint::local(const QString &path)
 {
     Endpoint e;
@@ -51,8 +58,9 @@ Endpoint Endpoint::parse(const QString &text, Error *error)
             return invalid(QStringLiteral("the pipe's name is empty"));
         return pipe(text.mid(5));
     }
-    if (!text.startsWith(QLatin1String("tcp:")))
-        return invalid(QStringLiteral("expected tcp:HOST:PORT or unix:PATH"));
+    const bool isTls = text.startsWith(QLatin1String("tls:"));
+    if (!text.startsWith(QLatin1String("tcp:")) && !isTls)
+        return invalid(QStringLiteral("expected tcp:HOST:PORT, tls:HOST:PORT or unix:PATH"));
     const QString rest = text.mid(4);
     QString host;
     QString portText;
@@ -85,17 +93,20 @@ Endpoint Endpoint::parse(const QString &text, Error *error)
     const uint port = portText.toUInt(&ok, 10);
     if (!ok || port > 65535 || portText.isEmpty() || !portText.at(0).isDigit())
         return invalid(QStringLiteral("the port must be a number from 0 to 65535"));
-    return tcp(host, quint16(port));
+    return isTls ? tls(host, quint16(port)) : tcp(host, quint16(port));
 }
 
 QString Endpoint::toString() const
 {
     switch (m_type) {
     case Type::Tcp:
+    case Type::Tls: {
+        const QLatin1String scheme = m_type == Type::Tls ? QLatin1String("tls:") : QLatin1String("tcp:");
         // Concatenated, not arg(): a host may hold "%1" (an IPv6 zone such as "fe80::1%1").
         if (m_host.contains(QLatin1Char(':')))
-            return QLatin1String("tcp:[") + m_host + QLatin1String("]:") + QString::number(m_port);
-        return QLatin1String("tcp:") + m_host + QLatin1Char(':') + QString::number(m_port);
+            return scheme + QLatin1Char('[') + m_host + QLatin1String("]:") + QString::number(m_port);
+        return scheme + m_host + QLatin1Char(':') + QString::number(m_port);
+    }
     case Type::Unix:
         return QStringLiteral("unix:") + m_path;
     case Type::Pipe:

@@ -97,6 +97,10 @@ QString errorKindName(Error::Kind kind)
         return QStringLiteral("input discarded");
     case Error::Kind::OutOfResources:
         return QStringLiteral("out of resources");
+    case Error::Kind::Truncated:
+        return QStringLiteral("truncated");
+    case Error::Kind::Tls:
+        return QStringLiteral("TLS error");
     case Error::Kind::Other:
         break;
     }

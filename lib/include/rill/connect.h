@@ -9,6 +9,8 @@
 #include <rill/flow.h>
 #include <rill/flowresult.h>
 
+#include <QtNetwork/QSslConfiguration>
+
 #include <chrono>
 #include <memory>
 
@@ -16,8 +18,12 @@ QT_FORWARD_DECLARE_CLASS(QThread)
 
 namespace rill {
 
-/// Connects to any \a endpoint ("tcp:HOST:PORT" or "unix:PATH"): a TcpFlow or a LocalFlow,
-/// within that transport's default connect timeout.
+/// Connects to any \a endpoint ("tcp:HOST:PORT", "tls:HOST:PORT" or "unix:PATH"): a TcpFlow,
+/// a TlsFlow or a LocalFlow, within that transport's default connect timeout.
+///
+/// "tls:HOST:PORT" connects as TlsFlow::connectToHost() with the default QSslConfiguration
+/// (the system's authorities, HOST as SNI and as the name the certificate must carry) and
+/// resolves once the handshake completed, or with its error (kind Tls).
 ///
 /// Resolves as TcpFlow::connectToHost() or LocalFlow::connectToServer() does: with the
 /// connected flow, owned by the result, or an error naming the endpoint (TimedOut when the
@@ -35,6 +41,14 @@ class ListenerPrivate;
 /// programs that take an endpoint from their user.
 ///
 /// The same thread rules, accept errors and worker threads as TcpListener.
+///
+/// **TLS.** "tls:HOST:PORT" listens on TCP and hands out TlsFlow servers, configured with
+/// setTlsConfiguration() (its certificate and key at least), and only once their handshake
+/// completed: accept() never resolves with a flow still handshaking. Each handshake has
+/// handshakeTimeout() (10 s by default), so a silent client cannot hold a slot forever; a
+/// failed or timed-out handshake is not handed out but reported with handshakeFailed() (and
+/// logged in rill.tls at debug level). Handshakes run in the listener's thread; with worker
+/// threads, the encrypted flows are moved to them.
 class RILL_EXPORT Listener : public QObject
 {
     Q_OBJECT
@@ -80,6 +94,18 @@ public:
     /// The threads accepted flows are spread over; empty by default.
     QList<QThread *> workerThreads() const;
 
+    /// Sets the configuration of the TLS flows a "tls:" listener makes to \a configuration:
+    /// the server's certificate chain and private key; peerVerifyMode() VerifyPeer with
+    /// caCertificates() to require client certificates. Applies to listen() calls after it.
+    void setTlsConfiguration(const QSslConfiguration &configuration);
+    /// The configuration for TLS flows; QSslConfiguration::defaultConfiguration() unless set.
+    QSslConfiguration tlsConfiguration() const;
+    /// Sets how long a TLS client may take to complete its handshake to \a timeout; after it
+    /// the connection is dropped and handshakeFailed() says so (kind TimedOut).
+    void setHandshakeTimeout(std::chrono::milliseconds timeout);
+    /// The TLS handshake's time limit: 10 s unless set.
+    std::chrono::milliseconds handshakeTimeout() const;
+
 Q_SIGNALS:
     /// The listener started (\a listening true) or stopped listening.
     void listeningChanged(bool listening);
@@ -87,6 +113,9 @@ Q_SIGNALS:
     void newConnection();
     /// Accepting failed with \a error (once per episode); the listener retries by itself.
     void errorOccurred(const rill::Error &error);
+    /// A TLS client's handshake failed with \a error (kind Tls, or TimedOut after
+    /// handshakeTimeout()); the connection was dropped, not handed out.
+    void handshakeFailed(const rill::Error &error);
 
 private:
     std::unique_ptr<ListenerPrivate> d_rill;

@@ -11,8 +11,8 @@
 
 namespace rill {
 
-/// Where a flow goes: "tcp:HOST:PORT" (an IPv6 literal in brackets: "tcp:[::1]:80") or
-/// "unix:PATH"; "pipe:NAME" names an end of an in-memory PipeFlow pair (nothing connects to one).
+/// Where a flow goes: "tcp:HOST:PORT" (an IPv6 literal in brackets: "tcp:[::1]:80"),
+/// "tls:HOST:PORT" (TLS over TCP, TlsFlow) or "unix:PATH"; "pipe:NAME" names an end of an in-memory PipeFlow pair (nothing connects to one).
 ///
 /// The one parser and printer every Rill program uses, and the type of every endpoint Rill's
 /// API hands out. The transport of Unix domain sockets is called "unix" everywhere (scheme,
@@ -26,9 +26,9 @@ class RILL_EXPORT Endpoint
     Q_GADGET
     /// The transport. \sa type()
     Q_PROPERTY(Type type READ type CONSTANT)
-    /// The host of a TCP endpoint. \sa host()
+    /// The host of a TCP or TLS endpoint. \sa host()
     Q_PROPERTY(QString host READ host CONSTANT)
-    /// The port of a TCP endpoint. \sa port()
+    /// The port of a TCP or TLS endpoint. \sa port()
     Q_PROPERTY(quint16 port READ port CONSTANT)
     /// The path of a Unix endpoint, or the name of a pipe. \sa path()
     Q_PROPERTY(QString path READ path CONSTANT)
@@ -39,6 +39,7 @@ public:
         Tcp,     ///< "tcp:HOST:PORT", a TCP connection (TcpFlow).
         Unix,    ///< "unix:PATH", a Unix domain socket (LocalFlow).
         Pipe,    ///< "pipe:NAME", an end of a PipeFlow pair.
+        Tls,     ///< "tls:HOST:PORT", TLS over a TCP connection (TlsFlow).
         Local = Unix, ///< Qt's name for Unix, after QLocalSocket.
     };
     Q_ENUM(Type)
@@ -47,6 +48,8 @@ public:
     Endpoint() = default;
     /// "tcp:HOST:PORT": \a host is a name or an address literal.
     static Endpoint tcp(const QString &host, quint16 port);
+    /// "tls:HOST:PORT": TLS over TCP to \a host (a name or an address literal) on \a port.
+    static Endpoint tls(const QString &host, quint16 port);
     /// "unix:PATH", the socket at \a path.
     static Endpoint local(const QString &path);
     /// "pipe:NAME", an end of a PipeFlow pair called \a name.
@@ -60,9 +63,10 @@ public:
     Type type() const { return m_type; }
     /// False for Type::Invalid.
     bool isValid() const { return m_type != Type::Invalid; }
-    /// The host of a TCP endpoint, as given (a name or an address, without brackets); else empty.
+    /// The host of a TCP or TLS endpoint, as given (a name or an address, without brackets);
+    /// else empty.
     QString host() const { return m_host; }
-    /// The port of a TCP endpoint; else 0.
+    /// The port of a TCP or TLS endpoint; else 0.
     quint16 port() const { return m_port; }
     /// The path of a Unix endpoint, or the name of a pipe; else empty.
     QString path() const { return m_path; }

@@ -64,6 +64,13 @@ public:
         /// Input was discarded unread (close() with more unread than it keeps).
         Discarded,
         OutOfResources, ///< Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+        /// The stream was cut: the flow under a TlsFlow ended without the peer's close_notify,
+        /// so what arrived may not be all the peer sent.
+        Truncated,
+        /// TLS failed: the handshake (a certificate not trusted, expired or for another name,
+        /// no shared cipher or version, a certificate missing), or a record that does not
+        /// decrypt, or an alert from the peer. The message says which in plain words.
+        Tls,
     };
     Q_ENUM(Kind)
 

@@ -80,8 +80,11 @@ void check(const QString &text)
         violated(text, "a valid endpoint overwrote the error", rill::errorMessage(error));
     switch (e.type()) {
     case Endpoint::Type::Tcp:
-        if (!text.startsWith(QLatin1String("tcp:")))
+    case Endpoint::Type::Tls:
+        if (e.type() == Endpoint::Type::Tcp && !text.startsWith(QLatin1String("tcp:")))
             violated(text, "a tcp endpoint from a text without tcp:", show(e));
+        if (e.type() == Endpoint::Type::Tls && !text.startsWith(QLatin1String("tls:")))
+            violated(text, "a tls endpoint from a text without tls:", show(e));
         if (e.host().isEmpty() || !e.path().isEmpty())
             violated(text, "a tcp endpoint without a host, or with a path", show(e));
         for (QChar c : e.host()) {

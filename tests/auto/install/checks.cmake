@@ -78,6 +78,7 @@ function(rill_check_installed_files prefix)
     foreach(file
             include/rill/global.h include/rill/flow.h include/rill/pipeflow.h include/rill/version.h
             include/rill/transport.h include/rill/deviceflow.h include/rill/descriptorflow.h
+            include/rill/tlsflow.h
             include/rill/flowtext.h include/rill/datalog.h include/rill/quick/inspector.h
             bin/rillcat
             ${LIBDIR}/librill.so ${LIBDIR}/librill-models.so ${LIBDIR}/librill-quick.so

@@ -18,7 +18,8 @@
 // RILL_MODEL_SEQUENCES the number of sequences per transport (default: each factory's
 // defaultSequences(), a fixed budget that keeps one ctest run well under a minute);
 // RILL_MODEL_TRANSPORT a comma-separated list of the transports to run (pipe, tcp, unix, example:
-// the example TransportFlow of docs/examples/transport; default all). The first seed is printed
+// the example TransportFlow of docs/examples/transport, tls: TlsFlow pairs over PipeFlow;
+// default all). The first seed is printed
 // at the start, so a crash can be replayed too: the same seed
 // crashes in the same sequence (for sockets, timing may differ between runs; a replay usually,
 // not always, fails the same way).
@@ -38,11 +39,13 @@
 #include <rill/localflow.h>
 #include <rill/pipeflow.h>
 #include <rill/tcpflow.h>
+#include <rill/tlsflow.h>
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QRandomGenerator>
 #include <QtCore/QTemporaryDir>
+#include <QtNetwork/QSslKey>
 #include <QtTest/QtTest>
 
 #include <algorithm>
@@ -108,6 +111,70 @@ public:
     }
     bool hasBufferSize() const override { return true; }
     int defaultSequences() const override { return 10000; }
+};
+
+// TLS over a PipeFlow pair (client A, server B), handed over once both are encrypted: a TlsFlow
+// is a flow, so the model holds for it. Aborting an end aborts its wire, so the peer sees the
+// PipeFlow's reset, but only once it reads or writes (its wire is read only while it wants
+// bytes), as for sockets. The certificate is made once with the openssl command.
+class TlsPairFactory final : public FlowPairFactory
+{
+public:
+    QString name() const override { return QStringLiteral("tls"); }
+    FlowPair createPair(qint64 bufferSize) override
+    {
+        if (!makeCertificate())
+            return {};
+        auto [a, b] = bufferSize > 0 ? PipeFlow::createPair(bufferSize) : PipeFlow::createPair();
+        auto client = std::make_unique<rill::TlsFlow>(a.release(), rill::TlsFlow::Mode::Client,
+                                                      m_client, QStringLiteral("localhost"));
+        auto server = std::make_unique<rill::TlsFlow>(b.release(), rill::TlsFlow::Mode::Server,
+                                                      m_server);
+        if (!QTest::qWaitFor([&] { return client->isEncrypted() && server->isEncrypted(); },
+                             10000)) {
+            m_error = QStringLiteral("no handshake: ") + rill::errorMessage(client->error());
+            return {};
+        }
+        return {std::move(client), std::move(server)};
+    }
+    QString lastError() const override { return m_error; }
+    bool hasBufferSize() const override { return true; }
+    int defaultSequences() const override { return 200; }
+    bool peerResetNoticedWithoutIo() const override { return false; }
+
+private:
+    bool makeCertificate()
+    {
+        if (!m_server.privateKey().isNull())
+            return true;
+        QProcess openssl;
+        openssl.setWorkingDirectory(m_dir.path());
+        openssl.start(QStringLiteral("openssl"),
+                      QStringLiteral("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                                     "-keyout key.pem -out cert.pem -days 30 -subj /CN=localhost "
+                                     "-addext subjectAltName=DNS:localhost")
+                              .split(QLatin1Char(' ')));
+        QFile key(m_dir.filePath(QStringLiteral("key.pem")));
+        const QList<QSslCertificate> certs =
+                openssl.waitForFinished(60000) && openssl.exitCode() == 0
+                        ? QSslCertificate::fromPath(m_dir.filePath(QStringLiteral("cert.pem")))
+                        : QList<QSslCertificate>();
+        if (certs.isEmpty() || !key.open(QIODevice::ReadOnly)) {
+            m_error = QStringLiteral("openssl req failed: ")
+                    + QString::fromLocal8Bit(openssl.readAllStandardError());
+            return false;
+        }
+        m_server = QSslConfiguration::defaultConfiguration();
+        m_server.setLocalCertificate(certs.first());
+        m_server.setPrivateKey(QSslKey(key.readAll(), QSsl::Ec));
+        m_client = QSslConfiguration::defaultConfiguration();
+        m_client.setCaCertificates(certs); // the self-signed certificate is the one authority
+        return !m_server.privateKey().isNull();
+    }
+
+    QTemporaryDir m_dir;
+    QSslConfiguration m_server, m_client;
+    QString m_error;
 };
 
 // The example transport of docs/examples/transport, written against rill/transport.h alone: a
@@ -301,6 +368,8 @@ std::unique_ptr<FlowPairFactory> makeFactory(const QString &name)
         return std::make_unique<TcpPairFactory>();
     if (name == QLatin1String("example"))
         return std::make_unique<ExamplePairFactory>();
+    if (name == QLatin1String("tls"))
+        return std::make_unique<TlsPairFactory>();
     if (name == QLatin1String("unix"))
         return std::make_unique<LocalPairFactory>();
     return nullptr;
@@ -1728,7 +1797,7 @@ QStringList envTransports()
 const QStringList &allTransports()
 {
     static const QStringList names{QStringLiteral("pipe"), QStringLiteral("tcp"), QStringLiteral("unix"),
-                                   QStringLiteral("example")};
+                                   QStringLiteral("example"), QStringLiteral("tls")};
     return names;
 }
 

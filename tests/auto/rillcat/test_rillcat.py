@@ -23,6 +23,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -118,7 +119,7 @@ class Rillcat:
 
     def listening_endpoint(self):
         line = self.stderr_line()
-        match = re.fullmatch(r"listening on ((?:tcp|unix):.+)", line)
+        match = re.fullmatch(r"listening on ((?:tcp|tls|unix):.+)", line)
         if not match:
             raise AssertionError("expected 'listening on ENDPOINT', got %r" % line)
         return match.group(1)
@@ -884,6 +885,330 @@ class Proxy(Base):
             self.assertIn(target, line)
             self.assertIn("refused", line)
         self.assertTrue(cat.running(), cat.describe())
+
+
+# ---- TLS: peers are Python's ssl module (SSLObject over MemoryBIO, so a peer can send
+# close_notify and read on) and openssl s_server; certificates made with the openssl command.
+
+CERTS = None
+
+
+def make_certificates():
+    """ca, server (localhost, 127.0.0.1), expired, misnamed (other.example), client: in a
+    temporary folder that lives as long as the run."""
+    global CERTS
+    if CERTS:
+        return CERTS
+    d = tempfile.mkdtemp(prefix="rillcat-tls-")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True,
+                       timeout=TIMEOUT)
+    with open(os.path.join(d, "localhost.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    with open(os.path.join(d, "other.ext"), "w") as f:
+        f.write("subjectAltName=DNS:other.example\n")
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "30",
+        "-subj", "/CN=rillcat-test-ca")
+    run("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
+    for name, days, ext in (("server", "30", "localhost.ext"), ("expired", "-1", "localhost.ext"),
+                            ("other", "30", "other.ext")):
+        run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".crt", "-days", days, "-extfile", ext)
+    run("req", *ec, "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=rillcat-client")
+    run("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "client.crt", "-days", "30")
+    CERTS = d
+    return d
+
+
+class TlsConn:
+    """One side of a TLS connection over a blocking socket, through SSLObject and MemoryBIO."""
+
+    def __init__(self, sock, context, server_side, hostname=None):
+        self.sock = sock
+        self.inc = ssl.MemoryBIO()
+        self.out = ssl.MemoryBIO()
+        self.obj = context.wrap_bio(self.inc, self.out, server_side=server_side,
+                                    server_hostname=hostname)
+
+    def _flush(self):
+        data = self.out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _feed(self):
+        data = self.sock.recv(65536)
+        if data:
+            self.inc.write(data)
+        else:
+            self.inc.write_eof()
+
+    def handshake(self):
+        while True:
+            try:
+                self.obj.do_handshake()
+                self._flush()
+                return
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._feed()
+
+    def send(self, data):
+        self.obj.write(data)
+        self._flush()
+
+    def close_notify(self):
+        try:
+            self.obj.unwrap()
+        except ssl.SSLWantReadError:
+            pass  # sent; the peer's is not here yet
+        self._flush()
+
+    def read_to_end(self):
+        """(data, how): how is "close_notify", "eof" (truncated) or the error."""
+        data = bytearray()
+        while True:
+            try:
+                chunk = self.obj.read(65536)
+                if not chunk:
+                    return bytes(data), "close_notify"
+                data += chunk
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._feed()
+            except ssl.SSLZeroReturnError:
+                return bytes(data), "close_notify"
+            except ssl.SSLEOFError:
+                return bytes(data), "eof"
+            except (ssl.SSLError, OSError) as e:
+                return bytes(data), "error: %s" % e
+
+
+class Tls(Base):
+    def setUp(self):
+        super().setUp()
+        self.certs = make_certificates()
+
+    def cert(self, name):
+        return os.path.join(self.certs, name)
+
+    def server_context(self, cert="server.crt", require_client=False):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert(cert), self.cert("server.key"))
+        if require_client:
+            context.load_verify_locations(self.cert("ca.crt"))
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+    def client_context(self, client_cert=False):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(self.cert("ca.crt"))
+        if client_cert:
+            context.load_cert_chain(self.cert("client.crt"), self.cert("client.key"))
+        return context
+
+    def tls_server(self, handler, cert="server.crt"):
+        """A one-connection TLS server on 127.0.0.1; handler(conn) runs in a thread after the
+        handshake (or gets the handshake's exception). Returns (port, Background)."""
+        server, _ = tcp_server()
+        self.addCleanup(server.close)
+        context = self.server_context(cert)
+
+        def run():
+            sock = accept(server)
+            with sock:
+                conn = TlsConn(sock, context, True)
+                try:
+                    conn.handshake()
+                except (ssl.SSLError, OSError) as e:
+                    return handler(None, e)
+                return handler(conn, None)
+        return server.getsockname()[1], Background(run)
+
+    def test_connect_half_close(self):
+        """At stdin's end rillcat sends close_notify and then the FIN, and prints the reply
+        the server sends after it until the server's close_notify; exit 0."""
+        def reply_after_close_notify(conn, error):
+            self.assertIsNone(error)
+            request, how = conn.read_to_end()
+            fin = conn.sock.recv(100)  # after close_notify comes the FIN
+            conn.send(b"reply to " + request)
+            conn.close_notify()
+            conn.sock.shutdown(socket.SHUT_WR)
+            return request, how, fin
+        port, server = self.tls_server(reply_after_close_notify)
+        cat = self.rillcat("--ca", self.cert("ca.crt"), "tls:localhost:%d" % port)
+        cat.process.stdin.write(b"the request")
+        cat.process.stdin.close()
+        self.assertEqual(read_to_eof(cat.process.stdout), b"reply to the request")
+        self.assertExit(cat, 0)
+        request, how, fin = server.result()
+        self.assertEqual((request, how, fin), (b"the request", "close_notify", b""))
+
+    def test_peer_close_notify_does_not_stop_sending(self):
+        def greet_then_listen(conn, error):
+            self.assertIsNone(error)
+            conn.send(b"greeting")
+            conn.close_notify()
+            conn.sock.shutdown(socket.SHUT_WR)
+            return conn.read_to_end()
+        port, server = self.tls_server(greet_then_listen)
+        cat = self.rillcat("--ca", self.cert("ca.crt"), "tls:localhost:%d" % port)
+        self.assertEqual(read_to_eof(cat.process.stdout), b"greeting")
+        cat.process.stdin.write(b"the rest of stdin, after the server's close_notify")
+        cat.process.stdin.close()
+        self.assertEqual(server.result(),
+                         (b"the rest of stdin, after the server's close_notify", "close_notify"))
+        self.assertExit(cat, 0)
+
+    def test_truncated(self):
+        def cut_short(conn, error):
+            self.assertIsNone(error)
+            conn.send(b"partial answer")
+            conn.sock.shutdown(socket.SHUT_WR)  # a FIN without close_notify
+            return conn.sock.recv(100)
+        port, server = self.tls_server(cut_short)
+        endpoint = "tls:localhost:%d" % port
+        cat = self.rillcat("--ca", self.cert("ca.crt"), endpoint)
+        self.assertEqual(read_to_eof(cat.process.stdout), b"partial answer")
+        self.assertExit(cat, 1)
+        self.assertOneErrorLine(cat, "rillcat: %s: " % endpoint, "truncated")
+        server.result()
+
+    def test_bad_certificates(self):
+        cases = [("expired.crt", ["--ca", self.cert("ca.crt")], "certificate has expired"),
+                 ("other.crt", ["--ca", self.cert("ca.crt")],
+                  "certificate is for other.example, not localhost"),
+                 ("server.crt", [], "certificate is not trusted")]  # the system's CAs only
+        for cert, options, words in cases:
+            with self.subTest(cert=cert, options=options):
+                def refused(conn, error):
+                    if conn:  # the handshake may complete on the server's side (TLS 1.3)
+                        return conn.read_to_end()
+                    return b"", str(error)
+                port, server = self.tls_server(refused, cert=cert)
+                endpoint = "tls:localhost:%d" % port
+                cat = self.rillcat(*options, endpoint)
+                cat.process.stdin.write(b"must not be sent")
+                cat.process.stdin.close()
+                self.assertEqual(read_to_eof(cat.process.stdout), b"")
+                self.assertExit(cat, 1)
+                self.assertOneErrorLine(cat, "rillcat: %s: " % endpoint, "certificate", words)
+                data, _ = server.result()
+                self.assertEqual(data, b"", "application data was sent")
+
+    def test_openssl_s_server(self):
+        server = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:0", "-naccept",
+                                   "1", "-cert", self.cert("server.crt"), "-key",
+                                   self.cert("server.key")],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: (server.poll() is None and server.kill(), server.wait(TIMEOUT)))
+        for _ in range(10):  # "Using default temp DH parameters" may come first
+            line = server.stdout.readline().decode()
+            match = re.match(r"ACCEPT 127\.0\.0\.1:(\d+)", line)
+            if match or not line:
+                break
+        self.assertTrue(match, line)
+        cat = self.rillcat("--ca", self.cert("ca.crt"), "tls:localhost:%s" % match.group(1))
+        cat.process.stdin.write(b"hello s_server\n")
+        cat.process.stdin.close()
+        # Our close_notify ends s_server's session; it answers with its own and exits.
+        self.assertEqual(read_to_eof(cat.process.stdout), b"")
+        self.assertExit(cat, 0)
+        output = server.communicate(timeout=TIMEOUT)[0]
+        self.assertIn(b"hello s_server\n", output)
+
+    def listen_cat(self, *extra):
+        cat = self.rillcat("--listen", "tls:127.0.0.1:0", "--cert", self.cert("server.crt"),
+                           "--key", self.cert("server.key"), *extra)
+        endpoint = cat.listening_endpoint()
+        self.assertRegex(endpoint, r"^tls:127\.0\.0\.1:[1-9][0-9]*$")
+        return cat, int(endpoint.rsplit(":", 1)[1])
+
+    def tls_connect(self, port, client_cert=False):
+        sock = connect("tcp:127.0.0.1:%d" % port)
+        self.addCleanup(sock.close)
+        conn = TlsConn(sock, self.client_context(client_cert), False, "localhost")
+        return conn
+
+    def test_listen_with_client_certificate(self):
+        cat, port = self.listen_cat("--ca", self.cert("ca.crt"))
+        conn = self.tls_connect(port, client_cert=True)
+        conn.handshake()
+        conn.send(b"up")
+        conn.close_notify()
+        conn.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(read_to_eof(cat.process.stdout), b"up")
+        cat.process.stdin.write(b"down")
+        cat.process.stdin.close()
+        self.assertEqual(conn.read_to_end(), (b"down", "close_notify"))
+        self.assertExit(cat, 0)
+
+    def test_listen_client_certificate_missing(self):
+        cat, port = self.listen_cat("--ca", self.cert("ca.crt"))
+        conn = self.tls_connect(port)
+        try:
+            conn.handshake()  # TLS 1.3: the client learns of the refusal on its next read
+            data, how = conn.read_to_end()
+        except (ssl.SSLError, OSError) as e:
+            data, how = b"", str(e)
+        self.assertEqual(data, b"")
+        self.assertNotEqual(how, "close_notify")
+        self.assertExit(cat, 1)
+        errors = [line for line in cat.stderr_lines if line.startswith("rillcat: ")]
+        self.assertEqual(len(errors), 1, cat.describe())
+        self.assertIn("certificate", errors[0])
+        self.assertEqual(cat.process.stdout.read(), b"")
+
+    def test_proxy_tls_front_to_tcp(self):
+        backend, target = self.server("tcp")
+        Proxy.serve(self, backend, Proxy.answer_after_eof)
+        cat = self.rillcat("--cert", self.cert("server.crt"), "--key", self.cert("server.key"),
+                           "--proxy", "tls:127.0.0.1:0", target)
+        port = int(cat.listening_endpoint().rsplit(":", 1)[1])
+        conn = self.tls_connect(port)
+        conn.handshake()
+        conn.send(b"through the proxy")
+        conn.close_notify()
+        conn.sock.shutdown(socket.SHUT_WR)
+        request = b"through the proxy"
+        self.assertEqual(conn.read_to_end(),
+                         (b"%d bytes, sha256 %s" % (len(request), sha256(request).encode()),
+                          "close_notify"))
+        self.assertTrue(cat.running(), cat.describe())
+
+    def test_proxy_tcp_front_to_tls(self):
+        def reply_after_close_notify(conn, error):
+            self.assertIsNone(error)
+            request, how = conn.read_to_end()
+            conn.send(b"tls says: " + request)
+            conn.close_notify()
+            conn.sock.shutdown(socket.SHUT_WR)
+            return how
+        port, server = self.tls_server(reply_after_close_notify)
+        cat = self.rillcat("--ca", self.cert("ca.crt"), "--proxy", "tcp:127.0.0.1:0",
+                           "tls:localhost:%d" % port)
+        sock = connect(cat.listening_endpoint())
+        self.addCleanup(sock.close)
+        sock.sendall(b"hi")
+        sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(sock_read_to_eof(sock), b"tls says: hi")
+        self.assertEqual(server.result(), "close_notify")
+
+    def test_tls_usage_errors(self):
+        cases = [["--cert", self.cert("server.crt"), "tls:127.0.0.1:1"],  # no --key
+                 ["--ca", self.cert("ca.crt"), "tcp:127.0.0.1:1"],        # not tls:
+                 ["--listen", "tls:127.0.0.1:0"],                         # no certificate
+                 ["--ca", self.cert("missing.crt"), "tls:127.0.0.1:1"],
+                 ["--ca"]]
+        for args in cases:
+            with self.subTest(args=args):
+                cat = self.rillcat(*args, stdin=subprocess.DEVNULL)
+                self.assertExit(cat, 2, timeout=10)
+                self.assertIn("usage: rillcat", cat.stderr())
 
 
 # ---------------------------------------------------------------------------------------------

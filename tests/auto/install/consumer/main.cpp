@@ -2,8 +2,10 @@
 // Uses the installed Rill: a pipe pair, a request, a reply, both ends closed. Prints
 // "rill consumer: ok", then the version it was compiled with and the one it runs with, and exits
 // 0 when all went as it should. Built by CMake, qmake and a plain compiler call with pkg-config
-// (install_test.cmake), so it needs only the core library.
+// (install_test.cmake), so it needs only the core library. A TlsFlow too: the installed library
+// brings OpenSSL along by itself, the consumer links nothing more.
 #include <rill/pipeflow.h>
+#include <rill/tlsflow.h>
 #include <rill/version.h>
 
 #include <QtCore/QCoreApplication>
@@ -77,6 +79,20 @@ int main(int argc, char **argv)
     if (RILL_VERSION
         != RILL_VERSION_CHECK(RILL_VERSION_MAJOR, RILL_VERSION_MINOR, RILL_VERSION_PATCH))
         return fail(QStringLiteral("RILL_VERSION does not match its parts"));
+
+    // A TLS server without a certificate fails (kind Tls) as soon as the event loop runs.
+    auto [wire, other] = rill::PipeFlow::createPair();
+    rill::TlsFlow tls(wire.release(), rill::TlsFlow::Mode::Server,
+                      QSslConfiguration::defaultConfiguration());
+    rill::Error tlsError;
+    tls.read().then(&tls, [&](const rill::ReadResult &r) {
+        tlsError = r.error();
+        app.quit();
+    });
+    QTimer::singleShot(30000, &app, [&] { app.exit(2); });
+    if (app.exec() != 0 || tlsError.kind() != rill::Error::Kind::Tls)
+        return fail(QStringLiteral("a TLS server without a certificate did not fail as it should: ")
+                    + rill::errorMessage(tlsError));
     QTextStream(stdout) << "rill consumer: ok" << Qt::endl
                         << "compiled with " << RILL_VERSION_STR << ", runs with " << rill::version()
                         << Qt::endl;
