@@ -31,6 +31,11 @@ class FaultTransport;
 /// wrapped flow that already failed makes this one fail with its error; one that is still
 /// connecting makes this one connect with it.
 ///
+/// Split reads are delivered one segment per read(): a segment waits until a read waits or the
+/// flow holds nothing unread (the flow does not tell its transport when read() is called, so
+/// the wrapper looks again at once for a few turns of the event loop, then every millisecond).
+/// While the flow is closing, bytes go as they come, so that close() never waits on the reader.
+///
 /// Destroyed while a test has failed, a flow whose plan makes random choices prints its seed
 /// (category rill.test, as a warning), so that the case replays with RILL_TEST_SEED.
 class RILL_TEST_EXPORT FaultyFlow : public rill::TransportFlow {
@@ -54,9 +59,11 @@ public:
     FaultPlan plan() const;
     /// The wrapped flow, still owned by this one; for looking at, not for reading or writing.
     rill::Flow *innerFlow() const;
-    /// Bytes the flow under test was given to read so far (after the faults).
+    /// Bytes the flow under test was given to read so far (after the faults); call it in the
+    /// flow's thread.
     qint64 bytesDelivered() const;
-    /// Bytes of the flow under test handed to the wrapped flow so far.
+    /// Bytes of the flow under test handed to the wrapped flow so far; call it in the flow's
+    /// thread.
     qint64 bytesPassed() const;
 
 Q_SIGNALS:
