@@ -278,6 +278,8 @@ private Q_SLOTS:
     void scriptUnexpectedEndOfStream();
     void verifyListsUnplayedSteps();
     void scriptWaitsStallsAndResets();
+    void scriptBehindFaults_data();
+    void scriptBehindFaults();
 
     void readAllWithDeadlineConsumesNothingMore();
     void streamDifferenceIsReadable();
@@ -810,6 +812,38 @@ void TestTestkit::scriptWaitsStallsAndResets()
         QVERIFY(isError(all.end, Error::Kind::Reset));
         QVERIFY(flow.verify()); // the reset was scripted: nothing is left
     }
+}
+
+void TestTestkit::scriptBehindFaults_data()
+{
+    QTest::addColumn<FaultPlan>("faults");
+    using D = Direction;
+    QTest::newRow("one byte") << FaultPlan().oneByte(D::Read).oneByte(D::Write);
+    QTest::newRow("random split")
+        << FaultPlan().randomSegments(3, D::Read).randomSegments(3, D::Write);
+    QTest::newRow("held writes") << FaultPlan().holdWrites(1ms);
+}
+
+// A scripted peer behind a FaultyFlow: the script is played whatever the split, both ways.
+void TestTestkit::scriptBehindFaults()
+{
+    RILL_FETCH_FAULTS(faults);
+    auto script = std::make_unique<ScriptedFlow>(
+        Script().send("HELLO\r\n").expect("OK\r\n").eof().expectEof());
+    ScriptedFlow *peer = script.get();
+    FaultyFlow flow(std::move(script), faults);
+    // The script ends its side only after our answer.
+    const WriteResult answered = rill::test::writeAll(&flow, "OK\r\n");
+    QVERIFY2(answered.isOk(), qPrintable(rilltest::debugString(answered)));
+    const rill::test::ReadAll hello = rill::test::readAll(&flow);
+    QCOMPARE(hello.data, QByteArray("HELLO\r\n"));
+    QVERIFY(hello.isEof());
+    auto shutdown = flow.shutdown(Flow::Direction::Write);
+    QVERIFY(rill::test::waitForFinished(shutdown));
+    QVERIFY(shutdown.result().isOk());
+    QTRY_VERIFY2_WITH_TIMEOUT(peer->isFinished(), qPrintable(peer->report()), 15000);
+    QVERIFY(peer->verify());
+    QCOMPARE(flow.innerFlow(), peer);
 }
 
 // ---- 5
