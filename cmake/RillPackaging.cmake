@@ -2,7 +2,8 @@
 # packaging component of install(), the install prefix /usr.
 #
 #   component  package           what
-#   runtime    librill0          the shared libraries: librill, librill-models, librill-quick
+#   runtime    librill0          the shared libraries: librill, librill-models, librill-quick,
+#                                librill-test
 #   dev        librill-dev       headers, CMake package, pkg-config files
 #   programs   rill-tools        rillcat, rill-inspector (desktop file, icons), rill-demo
 #   qml        qml6-module-rill  the QML module Rill (plugin, qmldir, types)
@@ -53,7 +54,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # dpkg-shlibdeps must find Rill's own libraries for the programs and the plugin, in the build
 # tree; they belong to no installed package, so their dependency is the exact one below.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
-    ${PROJECT_BINARY_DIR}/lib ${PROJECT_BINARY_DIR}/lib/models ${PROJECT_BINARY_DIR}/qml)
+    ${PROJECT_BINARY_DIR}/lib ${PROJECT_BINARY_DIR}/lib/models ${PROJECT_BINARY_DIR}/lib/test
+    ${PROJECT_BINARY_DIR}/qml)
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 
 # runtime: its shlibs file lets packages built against it depend on it; the libraries are
@@ -71,10 +73,11 @@ set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "Rill: MirageOS-style flows for Qt 6 (li
 Byte streams whose read, write, shutdown and close return QFutures, with
 half-close in both directions and a bounded send queue: TCP, Unix sockets and
 in-memory pipes, listeners, framing (Channel), copy and proxy; models for
-views of flows; the library of the QML module Rill.
+views of flows; the library of the QML module Rill; scripted and
+fault-injecting flows for QTest suites.
 
-This package holds the shared libraries librill, librill-models and
-librill-quick.")
+This package holds the shared libraries librill, librill-models,
+librill-quick and librill-test.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME librill-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
@@ -83,8 +86,8 @@ set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "qt6-base-dev, qt6-declarative-dev, libqt6o
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "rill-doc")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "Rill: MirageOS-style flows for Qt 6 (development files)
 Headers, the CMake package Rill (find_package(Rill COMPONENTS Core Models
-Quick)) and the pkg-config files rill, rill-models and rill-quick, for
-CMake, qmake and Meson projects.")
+Quick Test)) and the pkg-config files rill, rill-models, rill-quick and
+rill-test, for CMake, qmake and Meson projects.")
 
 set(CPACK_DEBIAN_PROGRAMS_PACKAGE_NAME rill-tools)
 set(CPACK_DEBIAN_PROGRAMS_PACKAGE_SECTION net)

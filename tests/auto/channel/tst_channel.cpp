@@ -18,6 +18,9 @@
 //      keeps every buffer bounded; an automatic flush's error is kept; shutdown and close flush
 //      first.
 //   4. The three ways to wait: then(context), result() from another thread, co_await.
+//   5. Under every fault mode of Rill::Test (rill::test::addFaultRows()): framed reads of a
+//      mixed stream, and lines written, through a FaultyFlow that splits, delays, holds,
+//      stalls, ends or resets the stream at its middle.
 #include "../shared/rng.h"
 #include "../shared/sockettest.h"
 
@@ -25,6 +28,8 @@
 #include <rill/connect.h>
 #include <rill/endpoint.h>
 #include <rill/pipeflow.h>
+#include <rill/test/faultyflow.h>
+#include <rill/test/qtesthelpers.h>
 
 #include <QCoroFuture>
 #include <QCoroTask>
@@ -691,6 +696,12 @@ private Q_SLOTS:
     void thenWithContext();
     void resultFromAnotherThread();
     void coAwait();
+
+    // 5. Under every fault mode
+    void framedReadsUnderEveryFault_data();
+    void framedReadsUnderEveryFault();
+    void writtenLinesUnderEveryFault_data();
+    void writtenLinesUnderEveryFault();
 
 private:
     quint64 m_seed = 0;
@@ -1519,6 +1530,120 @@ void TestChannel::coAwait()
     QCoro::Task<QByteArray> asked = askOverChannel(f.channel.get(), "hi");
     QVERIFY(spinUntil([&] { return asked.isReady(); }));
     QCOMPARE(QCoro::waitFor(asked), QByteArray("you said hi"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Under every fault mode
+
+namespace {
+
+// A stream of every framing, broken (by the stall, end and reset rows) at its middle, byte 17:
+// right after the exact read.
+const QByteArray FramedStream = "first line\r\n12345delimited--\nno end";
+
+} // namespace
+
+void TestChannel::framedReadsUnderEveryFault_data()
+{
+    rill::test::addFaultRows(FramedStream.size());
+}
+
+void TestChannel::framedReadsUnderEveryFault()
+{
+    RILL_FETCH_FAULTS(faults);
+    using Outcome = rill::test::FaultPlan::Outcome;
+    auto [ours, peer] = PipeFlow::createPair();
+    rill::test::FaultyFlow flow(std::move(ours), faults);
+    Channel channel(&flow);
+    peer->write(FramedStream);
+    peer->shutdown(Flow::Direction::Write);
+
+    // A stall is seen by a read's deadline; nothing else may meet it.
+    const auto deadline = [&] {
+        return QDeadlineTimer(faults.outcome() == Outcome::Stall ? 150ms : DefaultTimeout);
+    };
+    const std::function<QFuture<ReadResult>()> reads[] = {
+        [&] { return channel.readLine(64, Channel::KeepTerminator, deadline()); },
+        [&] { return channel.readExactly(5, deadline()); },
+        [&] { return channel.readUntil("--", 64, Channel::StripTerminator, deadline()); },
+        [&] { return channel.readLine(64, Channel::StripTerminator, deadline()); },
+        [&] { return channel.readLine(64, Channel::StripTerminator, deadline()); },
+        [&] { return channel.readLine(64, Channel::StripTerminator, deadline()); },
+    };
+    QList<ReadResult> expected = { data("first line\r\n"), data("12345"), data("delimited"),
+                                   data(""), data("no end"), ReadResult::eof() };
+    // Broken at the middle, the third read meets the break, and every later read the same end.
+    const auto broken = [&](const ReadResult &end) {
+        for (int i = 2; i < expected.size(); ++i)
+            expected[i] = end;
+    };
+    switch (faults.outcome()) {
+    case Outcome::Complete:
+        break;
+    case Outcome::Stall: // the stall holds for good: every later read times out too
+        broken(ReadResult::fromError(Error(Error::Kind::TimedOut, {})));
+        break;
+    case Outcome::Eof:
+        broken(ReadResult::eof());
+        break;
+    case Outcome::Reset:
+        broken(ReadResult::fromError(Error(Error::Kind::Reset, {})));
+        break;
+    }
+    for (int i = 0; i < expected.size(); ++i) {
+        ReadResult got;
+        RILL_GET(reads[i](), got);
+        if (expected.at(i).isError()) {
+            RILL_VERIFY_ERROR(got, expected.at(i).error().kind());
+        } else {
+            QCOMPARE(got, expected.at(i));
+        }
+    }
+}
+
+void TestChannel::writtenLinesUnderEveryFault_data()
+{
+    // 20 lines of 10 bytes; the faults strike our writes at their middle.
+    rill::test::addFaultRows(200, rill::test::FaultPlan::Direction::Write);
+}
+
+void TestChannel::writtenLinesUnderEveryFault()
+{
+    RILL_FETCH_FAULTS(faults);
+    using Outcome = rill::test::FaultPlan::Outcome;
+    auto [ours, peer] = PipeFlow::createPair();
+    rill::test::FaultyFlow flow(std::move(ours), faults);
+    Channel channel(&flow);
+    QByteArray sent;
+    for (int i = 0; i < 20; ++i) {
+        const QByteArray line = QByteArray("line ") + QByteArray::number(1000 + i);
+        sent += line + '\n';
+        QVERIFY(channel.writeLine(line)); // far below the write buffer's limit
+    }
+    const QFuture<WriteResult> shutdown = channel.shutdown(Flow::Direction::Write);
+    const bool stalls = faults.outcome() == Outcome::Stall;
+    const rill::test::ReadAll theirs =
+            rill::test::readAll(peer.get(), QDeadlineTimer(stalls ? 150ms : DefaultTimeout));
+    if (faults.outcome() == Outcome::Complete) {
+        RILL_COMPARE_STREAMS(theirs.data, sent);
+        QVERIFY(theirs.isEof());
+        WriteResult result;
+        RILL_AWAIT(shutdown, result);
+        QCOMPARE(result, WriteResult::ok());
+        return;
+    }
+    // Broken at byte 100: the peer has exactly what went before (a reset may drop the bytes
+    // still in flight), and the channel's shutdown says the write side did not end cleanly.
+    if (faults.outcome() == Outcome::Reset)
+        QVERIFY(sent.left(100).startsWith(theirs.data));
+    else
+        RILL_COMPARE_STREAMS(theirs.data, sent.left(100));
+    QCOMPARE(theirs.finished, !stalls);
+    if (stalls)
+        flow.abort(); // what a deadline on the shutdown would do
+    WriteResult result;
+    RILL_AWAIT(shutdown, result);
+    QVERIFY2(result.isError(), qPrintable(debugString(result)));
 }
 
 QTEST_GUILESS_MAIN(TestChannel)

@@ -41,8 +41,8 @@ function(rill_check_rillcat bindir)
 endfunction()
 
 # rill_check_cmake_consumer(<prefix>): consumer/ with find_package(Rill COMPONENTS Core Models
-# Quick) against <prefix> alone, built and run; the versions it was compiled with and runs with
-# are project()'s.
+# Quick Test) against <prefix> alone, built and run (kit: a QTest suite on Rill::Test); the
+# versions it was compiled with and runs with are project()'s.
 function(rill_check_cmake_consumer prefix)
     set(consumer_build "${WORK_DIR}/cmake-consumer")
     set(configure_args
@@ -70,6 +70,9 @@ function(rill_check_cmake_consumer prefix)
                       "compiled with ${RILL_VERSION}, runs with ${RILL_VERSION}\n")
     rill_check_run("CMake: run the views consumer" "${consumer_build}/views")
     rill_check_expect("the views consumer" "${step_output}" "rill views: ok")
+    # Rill::Test: a QTest suite of a user's line protocol under every fault mode.
+    rill_check_run("CMake: run the test kit consumer" "${consumer_build}/kit")
+    rill_check_expect("the test kit consumer" "${step_output}" "Totals: [0-9]+ passed, 0 failed")
 endfunction()
 
 # rill_check_installed_files(<prefix> [<more files>...]): the files a user needs are there
@@ -80,14 +83,18 @@ function(rill_check_installed_files prefix)
             include/rill/transport.h include/rill/deviceflow.h include/rill/descriptorflow.h
             include/rill/tlsflow.h
             include/rill/flowtext.h include/rill/datalog.h include/rill/quick/inspector.h
+            include/rill/test/faultyflow.h include/rill/test/scriptedflow.h
+            include/rill/test/qtesthelpers.h
             bin/rillcat
             ${LIBDIR}/librill.so ${LIBDIR}/librill-models.so ${LIBDIR}/librill-quick.so
+            ${LIBDIR}/librill-test.so ${LIBDIR}/pkgconfig/rill-test.pc
             ${LIBDIR}/pkgconfig/rill.pc ${LIBDIR}/pkgconfig/rill-models.pc
             ${LIBDIR}/pkgconfig/rill-quick.pc
             ${LIBDIR}/cmake/Rill/RillConfig.cmake ${LIBDIR}/cmake/Rill/RillConfigVersion.cmake
             ${LIBDIR}/cmake/Rill/RillComponentCore.cmake ${LIBDIR}/cmake/Rill/RillCoreTargets.cmake
             ${LIBDIR}/cmake/Rill/RillComponentModels.cmake ${LIBDIR}/cmake/Rill/RillModelsTargets.cmake
             ${LIBDIR}/cmake/Rill/RillComponentQuick.cmake ${LIBDIR}/cmake/Rill/RillQuickTargets.cmake
+            ${LIBDIR}/cmake/Rill/RillComponentTest.cmake ${LIBDIR}/cmake/Rill/RillTestTargets.cmake
             ${LIBDIR}/qt6/qml/Rill/qmldir
             ${ARGN})
         if(NOT EXISTS "${prefix}/${file}")

@@ -4,12 +4,14 @@
 // Helpers shared by the QTest suites (not a library: header only, no CMakeLists.txt here).
 //
 // Synchronisation is only ever on futures, signals or an explicit condition, always with a
-// deadline that fails the test instead of hanging it. Nothing here sleeps.
+// deadline that fails the test instead of hanging it. Nothing here sleeps. Where Rill::Test
+// (rill/test/qtesthelpers.h) has a helper, the one here forwards to it.
 
 #include <rill/combinators.h>
 #include <rill/error.h>
 #include <rill/flow.h>
 #include <rill/result.h>
+#include <rill/test/qtesthelpers.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDeadlineTimer>
@@ -114,19 +116,7 @@ template<typename T>
 [[nodiscard]] bool waitFor(const QFuture<T> &future,
                            std::chrono::milliseconds timeout = DefaultTimeout)
 {
-    if (future.isFinished())
-        return true;
-    QEventLoop loop;
-    QFutureWatcher<T> watcher;
-    QObject::connect(&watcher, &QFutureWatcherBase::finished, &loop, &QEventLoop::quit);
-    QTimer deadline;
-    deadline.setSingleShot(true);
-    QObject::connect(&deadline, &QTimer::timeout, &loop, &QEventLoop::quit);
-    deadline.start(timeout);
-    watcher.setFuture(future);
-    if (!future.isFinished())
-        loop.exec();
-    return future.isFinished();
+    return rill::test::waitForFinished(future, QDeadlineTimer(timeout));
 }
 
 // Runs this thread's event loop until pred() holds. Returns false if the deadline passes first.
@@ -245,16 +235,13 @@ inline QByteArray pattern(qsizetype size, quint32 seed = 1)
     return bytes;
 }
 
-// Where two byte strings first differ, for failure messages.
+// Where two byte strings first differ, for failure messages: the offset, both sides around it
+// as text, a caret under the difference (rill::test::streamDifference()).
 inline QByteArray describeMismatch(const QByteArray &actual, const QByteArray &expected)
 {
-    qsizetype i = 0;
-    const qsizetype n = qMin(actual.size(), expected.size());
-    while (i < n && actual.at(i) == expected.at(i))
-        ++i;
-    return QByteArray("got ") + QByteArray::number(actual.size()) + " bytes, expected "
-            + QByteArray::number(expected.size()) + ", first difference at offset "
-            + QByteArray::number(i);
+    if (actual == expected)
+        return QByteArray("no difference (") + QByteArray::number(actual.size()) + " bytes)";
+    return rill::test::streamDifference(actual, expected).toUtf8();
 }
 
 // A thread with an event loop, and a context object living in it to run code there.
