@@ -577,7 +577,7 @@ void runTls(Env &env, Report &report)
             {64 * KiB, o.pick<qint64>(512 * MiB, 128 * MiB, 2 * MiB)},
             {1 * MiB, o.pick<qint64>(512 * MiB, 128 * MiB, 2 * MiB)},
     };
-    const int handshakes = o.pick(1000, 300, 20);
+    const int handshakes = o.pick(300, 100, 20);
 
     Section section;
     section.part = QStringLiteral("tls");
