@@ -666,7 +666,9 @@ void runTls(Env &env, Report &report)
                   << QStringLiteral("median of %1 runs per contender, ±half the range; contenders alternate, "
                                     "their order rotated each round")
                              .arg(reps);
-    hs.notes = section.notes;
+    // Each section gets the notes about it.
+    hs.notes = {section.notes.at(0), section.notes.at(1), section.notes.at(3), section.notes.at(4)};
+    section.notes.removeAt(3);
     report.add(section);
     report.add(hs);
     if (!negotiatedOk)
