@@ -12,6 +12,7 @@
 #include <rill/tcpflow.h>
 #include <rill/tlsflow.h>
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QHash>
@@ -544,6 +545,82 @@ RunResult qtBulk(Env &env, Tls &tls, qsizetype size, qint64 total)
     return finish(done, finished, start, total, sink);
 }
 
+// Whether something listens on 127.0.0.1:port (IPv4, /proc/net/tcp).
+bool listening(quint16 port)
+{
+    QFile f(QStringLiteral("/proc/net/tcp"));
+    if (!f.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray local = QByteArrayLiteral("0100007F:") + QByteArray::number(port, 16).toUpper().rightJustified(4, '0');
+    for (const QByteArray &line : f.readAll().split('\n')) {
+        const QList<QByteArray> fields = line.simplified().split(' ');
+        if (fields.size() > 3 && fields.at(1) == local && fields.at(3) == "0A")
+            return true;
+    }
+    return false;
+}
+
+// The raw anchor: `head -c total /dev/zero | openssl s_client` into `openssl s_server | wc -c`,
+// TLS 1.3 with Suite; from starting the client to the server's exit (its count checked).
+RunResult opensslRun(const QString &dir, qint64 total)
+{
+    quint16 port = 0;
+    {
+        QTcpServer probe;
+        if (!probe.listen(QHostAddress::LocalHost, 0))
+            return RunResult::failure(QStringLiteral("no free port: %1").arg(probe.errorString()));
+        port = probe.serverPort();
+    }
+    const QString common = QStringLiteral("-tls1_3 -ciphersuites %1").arg(Suite);
+    QProcess server;
+    server.setWorkingDirectory(dir);
+    // Its standard input stays open (s_server ends a connection at its input's end).
+    server.start(QStringLiteral("/bin/sh"),
+                 {QStringLiteral("-c"),
+                  QStringLiteral("openssl s_server -quiet -naccept 1 -accept 127.0.0.1:%1 -cert server.crt "
+                                 "-key server.key %2 2>/dev/null | wc -c")
+                          .arg(port)
+                          .arg(common)});
+    if (!server.waitForStarted(10000))
+        return RunResult::failure(QStringLiteral("openssl s_server did not start"));
+    QDeadlineTimer up(10000);
+    while (!listening(port)) {
+        if (up.hasExpired() || server.state() != QProcess::Running) {
+            server.kill();
+            server.waitForFinished(5000);
+            return RunResult::failure(QStringLiteral("openssl s_server is not listening on port %1").arg(port));
+        }
+        QThread::msleep(2);
+    }
+    QProcess client;
+    client.setWorkingDirectory(dir);
+    client.setStandardOutputFile(QProcess::nullDevice());
+    const Clock::time_point start = Clock::now();
+    client.start(QStringLiteral("/bin/sh"),
+                 {QStringLiteral("-c"),
+                  QStringLiteral("head -c %1 /dev/zero | openssl s_client -quiet -no_ign_eof -connect "
+                                 "127.0.0.1:%2 %3 -CAfile ca.crt -verify_return_error 2>/dev/null")
+                          .arg(total)
+                          .arg(port)
+                          .arg(common)});
+    const bool serverDone = server.waitForFinished(BulkRunTimeoutMs);
+    const Clock::time_point end = Clock::now();
+    const bool clientDone = client.waitForFinished(10000);
+    if (!serverDone || !clientDone) {
+        server.kill();
+        client.kill();
+        server.waitForFinished(5000);
+        client.waitForFinished(5000);
+        return RunResult::failure(QStringLiteral("openssl s_server / s_client did not finish"));
+    }
+    if (client.exitStatus() != QProcess::NormalExit || client.exitCode() != 0)
+        return RunResult::failure(QStringLiteral("openssl s_client failed (exit %1)").arg(client.exitCode()));
+    const qint64 got = server.readAllStandardOutput().trimmed().toLongLong();
+    if (got != total)
+        return RunResult::failure(QStringLiteral("openssl s_server received %1 bytes, %2 were sent").arg(got).arg(total));
+    return RunResult::success(double(total) / MiB / seconds(start, end));
+}
+
 struct SizePlan
 {
     qsizetype size;
@@ -585,7 +662,10 @@ void runTls(Env &env, Report &report)
     section.unit = QStringLiteral("MiB/s");
     section.decimals = 0;
     section.rillColumn = QStringLiteral("TlsFlow");
-    section.baselineColumns = {QStringLiteral("QSslSocket")};
+    section.baselineColumns = {QStringLiteral("QSslSocket"), QStringLiteral("openssl s_client")};
+    // The raw anchor writes what s_client reads from its input, 16 KiB at a time: the 16 KiB row.
+    const QString anchor = QStringLiteral("openssl s_client");
+    QList<RunResult> anchorRuns;
 
     bool negotiatedOk = true;
     QString negotiatedRill, negotiatedQt;
@@ -606,6 +686,8 @@ void runTls(Env &env, Report &report)
                 if (results[int(c)].last().ok)
                     negotiatedOk = negotiatedOk && tls.negotiatedAsAsked(c == Contender::Rill);
             }
+            if (p.size == 16 * KiB && o.wantsContender(anchor))
+                anchorRuns << opensslRun(dir, p.total);
             std::printf(" .");
             std::fflush(stdout);
         }
@@ -614,7 +696,8 @@ void runTls(Env &env, Report &report)
         row.label = QStringLiteral("bulk %1").arg(formatBytes(p.size));
         row.volume = formatBytes(p.total);
         row.rill = summarize(nameOf(Contender::Rill), results.value(int(Contender::Rill)));
-        row.baselines = {summarize(nameOf(Contender::Qt), results.value(int(Contender::Qt)))};
+        row.baselines = {summarize(nameOf(Contender::Qt), results.value(int(Contender::Qt))),
+                         summarize(anchor, p.size == 16 * KiB ? anchorRuns : QList<RunResult>())};
         row.targets << ratioTarget(row, 0, 1.0, true, QStringLiteral(">=1.00x QSslSocket"));
         if (p.size == 64 * KiB)
             row.targets << ratioTarget(row, 0, 1.3, true, QStringLiteral(">=1.30x QSslSocket"));
@@ -623,6 +706,7 @@ void runTls(Env &env, Report &report)
 
     Section hs = section;
     hs.rows.clear();
+    hs.baselineColumns = {QStringLiteral("QSslSocket")};
     hs.title = QStringLiteral("TLS 1.3 handshakes a second over loopback: TlsFlow against QSslSocket");
     hs.unit = QStringLiteral("handshakes/s");
     tls.keepServers(false);
@@ -660,6 +744,11 @@ void runTls(Env &env, Report &report)
                                     "encrypted buffers together, TlsFlow's queue has its default high-water "
                                     "mark; the clock runs from the first write to the reader's last byte")
                              .arg(formatBytes(ReadSize), formatBytes(QtWriteBound))
+                  << QStringLiteral("openssl s_client (the raw anchor, 16 KiB row only): `head -c N /dev/zero | "
+                                    "openssl s_client -quiet -no_ign_eof` into `openssl s_server -quiet "
+                                    "-naccept 1 | wc -c` (its count checked), same protocol and suite, timed "
+                                    "from starting the client (process start and handshake included) to the "
+                                    "server's exit")
                   << QStringLiteral("handshakes: one at a time from the main thread: connect, full handshake "
                                     "until both ends are encrypted (no session resumption), abort; the server "
                                     "in the worker thread reads each connection until it ends")
@@ -667,8 +756,8 @@ void runTls(Env &env, Report &report)
                                     "their order rotated each round")
                              .arg(reps);
     // Each section gets the notes about it.
-    hs.notes = {section.notes.at(0), section.notes.at(1), section.notes.at(3), section.notes.at(4)};
-    section.notes.removeAt(3);
+    hs.notes = {section.notes.at(0), section.notes.at(1), section.notes.at(4), section.notes.at(5)};
+    section.notes.removeAt(4);
     report.add(section);
     report.add(hs);
     if (!negotiatedOk)
