@@ -65,13 +65,12 @@ bool runWriter(Writer &writer, const Completion &done)
     return finished;
 }
 
-// A flow pair: a FlowReader on the server end in the worker; write(client, chunk, done) writes
-// `total` bytes in the main thread and returns whether the receiver saw them all in time.
+// A flow pair (client end in the main thread, server end in the worker): a FlowReader on the
+// server end in the worker; write(client, chunk, done) writes `total` bytes in the main thread
+// and returns whether the receiver saw them all in time.
 template<typename Write>
-RunResult flowSinkRun(Env &env, Connector &connector, Transport transport, qsizetype size,
-                      qint64 total, Write write)
+RunResult flowSinkRun(Env &env, FlowPair pair, qsizetype size, qint64 total, Write write)
 {
-    FlowPair pair = connector.rill(transport);
     if (!pair)
         return RunResult::failure(pair.error);
     Completion done;
@@ -93,6 +92,14 @@ RunResult flowSinkRun(Env &env, Connector &connector, Transport transport, qsize
         delete reader;
     });
     return finish(done, finished, start, total, sink);
+}
+
+// The same over a new pair of the connector's.
+template<typename Write>
+RunResult flowSinkRun(Env &env, Connector &connector, Transport transport, qsizetype size,
+                      qint64 total, Write write)
+{
+    return flowSinkRun(env, connector.rill(transport), size, total, std::move(write));
 }
 
 // Rill: Flow::write() of each chunk (FlowWriter).

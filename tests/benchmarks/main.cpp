@@ -13,7 +13,7 @@ namespace {
 
 const QStringList AllParts{QStringLiteral("bulk"), QStringLiteral("pingpong"), QStringLiteral("many"),
                            QStringLiteral("memory"), QStringLiteral("rillcat"), QStringLiteral("channel"),
-                           QStringLiteral("c10k")};
+                           QStringLiteral("c10k"), QStringLiteral("tls")};
 
 void usage(FILE *out)
 {
@@ -21,7 +21,7 @@ void usage(FILE *out)
                  "usage: rill-bench [--only PART,...] [--quick | --smoke] [--reps N] [--json PATH]\n"
                  "                  [--markdown PATH] [--plot PATH] [--rillcat PATH] [--verify]\n"
                  "                  [--contenders NAME,...] [--sizes BYTES,...]\n"
-                 "parts: bulk, pingpong, many, memory, rillcat, channel, c10k (default: all)\n"
+                 "parts: bulk, pingpong, many, memory, rillcat, channel, c10k, tls (default: all)\n"
                  "  --quick     a shorter run (less volume, fewer repetitions)\n"
                  "  --smoke     a few seconds: a few MiB per contender, every byte checked; exits\n"
                  "              non-zero if any contender failed or moved the wrong bytes\n"
@@ -34,9 +34,10 @@ void usage(FILE *out)
                  "              the c10k part runs)\n"
                  "  --rillcat PATH   the rillcat binary (default: the one in this build tree)\n"
                  "  --verify    check every byte's value, not only the count (on with --smoke)\n"
-                 "  --contenders NAME,...  bulk and pingpong: only contenders whose name contains one\n"
-                 "              (TcpFlow, LocalFlow, PipeFlow, QTcpSocket, QLocalSocket, POSIX, QCoro)\n"
-                 "  --sizes BYTES,...      bulk and pingpong: only these write or message sizes\n");
+                 "  --contenders NAME,...  bulk, pingpong, tls: only contenders whose name contains one\n"
+                 "              (TcpFlow, LocalFlow, PipeFlow, QTcpSocket, QLocalSocket, POSIX, QCoro,\n"
+                 "              TlsFlow, QSslSocket)\n"
+                 "  --sizes BYTES,...      bulk, pingpong, tls: only these write or message sizes\n");
 }
 
 } // namespace
@@ -139,6 +140,8 @@ int main(int argc, char **argv)
         bench::runChannel(env, report);
     if (options.wants(QStringLiteral("c10k")))
         bench::runC10k(env, report);
+    if (options.wants(QStringLiteral("tls")))
+        bench::runTls(env, report);
     const double elapsed = bench::secondsSince(start);
 
     report.printSummary();
