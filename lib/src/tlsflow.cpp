@@ -20,6 +20,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <deque>
+
 namespace rill {
 
 Q_LOGGING_CATEGORY(lcTls, "rill.tls", QtWarningMsg)
@@ -275,10 +277,13 @@ public:
         return self->m_config.peerVerifyMode() == QSslSocket::QueryPeer ? 1 : ok;
     }
 
-    static int alpnSelect(SSL *, const unsigned char **out, unsigned char *outlen,
-                          const unsigned char *in, unsigned int inlen, void *arg)
+    static int alpnSelect(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                          const unsigned char *in, unsigned int inlen, void *)
     {
-        auto *self = static_cast<TlsTransport *>(arg);
+        // The context is shared (see sharedContext()): the flow comes from the session.
+        auto *self = static_cast<TlsTransport *>(SSL_get_ex_data(ssl, transportIndex()));
+        if (!self)
+            return SSL_TLSEXT_ERR_NOACK;
         unsigned char *chosen = nullptr;
         // The server's list first: its order wins.
         if (SSL_select_next_proto(&chosen, outlen,
@@ -343,16 +348,62 @@ private:
 
     // ---- setting up OpenSSL from a QSslConfiguration
 
-    bool setUp(QString *why)
+    // Flows with the same mode and configuration share one context: making one loads the
+    // system's CA store (about 20 ms of CPU here), which made a handshake 11x slower than
+    // QSslSocket's. A context is not changed once made, so sessions of any thread may use it.
+    struct ContextCache
     {
-        ERR_clear_error();
+        struct Entry
+        {
+            TlsFlow::Mode mode;
+            QSslConfiguration config;
+            SSL_CTX *ctx;
+        };
+        QMutex mutex;
+        std::deque<Entry> entries; // the newest first
+    };
+    static ContextCache &contextCache()
+    {
+        // Never destroyed: at exit OpenSSL may have cleaned up before a static's destructor.
+        static ContextCache *cache = new ContextCache;
+        return *cache;
+    }
+    static constexpr size_t ContextCacheSize = 16;
+
+    // A context for this flow's mode and configuration, with a reference for the caller.
+    SSL_CTX *sharedContext(QString *why)
+    {
+        ContextCache &cache = contextCache();
+        {
+            QMutexLocker lock(&cache.mutex);
+            for (const ContextCache::Entry &e : cache.entries) {
+                if (e.mode == m_mode && e.config == m_config) {
+                    SSL_CTX_up_ref(e.ctx);
+                    return e.ctx;
+                }
+            }
+        }
+        SSL_CTX *ctx = makeContext(why);
+        if (!ctx)
+            return nullptr;
+        QMutexLocker lock(&cache.mutex);
+        SSL_CTX_up_ref(ctx);
+        cache.entries.push_front({m_mode, m_config, ctx});
+        if (cache.entries.size() > ContextCacheSize) {
+            SSL_CTX_free(cache.entries.back().ctx); // sessions keep their own references
+            cache.entries.pop_back();
+        }
+        return ctx;
+    }
+
+    SSL_CTX *makeContext(QString *why)
+    {
         SSL_CTX *ctx = SSL_CTX_new(TLS_method());
         if (!ctx) {
             *why = QStringLiteral("cannot make a TLS context: ") + takeOpenSslError();
-            return false;
+            return nullptr;
         }
-        // The SSL object keeps its own reference to the context.
-        const auto freeCtx = qScopeGuard([ctx] { SSL_CTX_free(ctx); });
+        auto freeCtx = qScopeGuard([ctx] { SSL_CTX_free(ctx); });
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION
                                          | SSL_OP_CIPHER_SERVER_PREFERENCE);
         int min = TLS1_2_VERSION, max = 0;
@@ -371,25 +422,7 @@ private:
         SSL_CTX_set_max_proto_version(ctx, max);
 
         if (!setCiphers(ctx, why))
-            return false;
-
-        // Trust: the configuration's authorities only, or the system's store.
-        const QList<QSslCertificate> cas = m_config.caCertificates();
-        if (cas.isEmpty()) {
-            SSL_CTX_set_default_verify_paths(ctx);
-        } else {
-            X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-            for (const QSslCertificate &ca : cas) {
-                if (X509 *x = toOpenSsl(ca)) {
-                    X509_STORE_add_cert(store, x);
-                    X509_free(x);
-                }
-            }
-            ERR_clear_error(); // a certificate listed twice is not an error
-        }
-
-        if (!setLocalCertificate(ctx, why))
-            return false;
+            return nullptr;
 
         int verify = SSL_VERIFY_NONE;
         switch (m_config.peerVerifyMode()) {
@@ -405,11 +438,42 @@ private:
             verify = m_mode == TlsFlow::Mode::Client ? SSL_VERIFY_PEER : SSL_VERIFY_NONE;
             break;
         }
-        SSL_CTX_set_verify(ctx, verify, &TlsTransport::verifyCallback);
 
+        // Trust: the configuration's authorities only, or the system's store (only loaded
+        // when this side checks its peer at all).
+        const QList<QSslCertificate> cas = m_config.caCertificates();
+        if (cas.isEmpty()) {
+            if (verify != SSL_VERIFY_NONE)
+                SSL_CTX_set_default_verify_paths(ctx);
+        } else {
+            X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+            for (const QSslCertificate &ca : cas) {
+                if (X509 *x = toOpenSsl(ca)) {
+                    X509_STORE_add_cert(store, x);
+                    X509_free(x);
+                }
+            }
+            ERR_clear_error(); // a certificate listed twice is not an error
+        }
+
+        if (!setLocalCertificate(ctx, why))
+            return nullptr;
+        SSL_CTX_set_verify(ctx, verify, &TlsTransport::verifyCallback);
+        if (m_mode == TlsFlow::Mode::Server && !m_config.allowedNextProtocols().isEmpty())
+            SSL_CTX_set_alpn_select_cb(ctx, &TlsTransport::alpnSelect, nullptr);
+        freeCtx.dismiss();
+        return ctx;
+    }
+
+    bool setUp(QString *why)
+    {
+        ERR_clear_error();
+        SSL_CTX *ctx = sharedContext(why);
+        if (!ctx)
+            return false;
+        // The SSL object keeps its own reference to the context.
+        const auto freeCtx = qScopeGuard([ctx] { SSL_CTX_free(ctx); });
         m_alpn = alpnWire(m_config.allowedNextProtocols());
-        if (!m_alpn.isEmpty() && m_mode == TlsFlow::Mode::Server)
-            SSL_CTX_set_alpn_select_cb(ctx, &TlsTransport::alpnSelect, this);
 
         m_ssl = SSL_new(ctx);
         if (!m_ssl) {
