@@ -129,8 +129,10 @@ RunResult qtRun(Env &env, QtPair<Socket> pair, qsizetype size, qint64 total)
     QtWriter writer(pair.client.get(), chunk, total);
     const Clock::time_point start = Clock::now();
     writer.start();
-    const bool finished = spinUntil([&] { return done.done(); }, BulkRunTimeoutMs);
+    const bool finished = spinUntil([&] { return done.done() || writer.failed(); }, BulkRunTimeoutMs);
     writer.stop();
+    if (writer.failed())
+        done.fail(QStringLiteral("sender: %1").arg(pair.client->errorString()));
     pair.client.reset();
     env.worker->call([&] {
         reader->stop();

@@ -176,18 +176,26 @@ void ChannelWriter::pump()
 // ---- QtWriter
 
 QtWriter::QtWriter(QIODevice *device, QByteArray chunk, qint64 total)
-    : m_device(device), m_chunk(std::move(chunk)), m_total(total)
+    : m_device(device), m_ssl(qobject_cast<QSslSocket *>(device)), m_chunk(std::move(chunk)),
+      m_total(total)
 {
     QObject::connect(device, &QIODevice::bytesWritten, &m_context, [this] { pump(); });
+    if (m_ssl)
+        QObject::connect(m_ssl, &QSslSocket::encryptedBytesWritten, &m_context, [this] { pump(); });
+}
+
+qint64 QtWriter::buffered() const
+{
+    return m_device->bytesToWrite() + (m_ssl ? m_ssl->encryptedBytesToWrite() : 0);
 }
 
 void QtWriter::pump()
 {
-    while (!m_stopped && m_sent < m_total && m_device->bytesToWrite() < QtWriteBound) {
+    while (!m_stopped && m_sent < m_total && buffered() < QtWriteBound) {
         const QByteArray piece = m_total - m_sent >= m_chunk.size() ? m_chunk
                                                                     : m_chunk.left(m_total - m_sent);
         if (m_device->write(piece) != piece.size()) {
-            m_stopped = true;
+            m_stopped = m_failed = true;
             return;
         }
         m_sent += piece.size();

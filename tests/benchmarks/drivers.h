@@ -17,6 +17,7 @@
 #include <QCoroTask>
 
 #include <QtNetwork/QLocalSocket>
+#include <QtNetwork/QSslSocket>
 #include <QtNetwork/QTcpSocket>
 
 namespace bench {
@@ -118,21 +119,27 @@ private:
 
 // ---- raw Qt
 
-// Writes `total` bytes as repeats of chunk, keeping at most QtWriteBound in Qt's buffer.
+// Writes `total` bytes as repeats of chunk, keeping at most QtWriteBound in Qt's buffers (for a
+// QSslSocket, the plain bytes not encrypted yet and the encrypted ones not sent: its
+// bytesToWrite() counts only the first).
 class QtWriter
 {
 public:
     QtWriter(QIODevice *device, QByteArray chunk, qint64 total);
     void start() { pump(); }
     void stop() { m_stopped = true; }
+    bool failed() const { return m_failed; } // a write() refused bytes
 
 private:
     void pump();
+    qint64 buffered() const;
     QIODevice *m_device;
+    QSslSocket *m_ssl; // m_device, if it is one
     QByteArray m_chunk;
     qint64 m_total;
     qint64 m_sent = 0;
     bool m_stopped = false;
+    bool m_failed = false;
     QObject m_context;
 };
 

@@ -272,44 +272,6 @@ protected:
     }
 };
 
-// Writes `total` bytes to a QSslSocket as repeats of chunk, keeping at most QtWriteBound in
-// its buffers: the plain bytes it has not encrypted yet and the encrypted ones it has not sent
-// (QSslSocket::bytesToWrite() counts only the first).
-class SslWriter
-{
-public:
-    SslWriter(QSslSocket *socket, QByteArray chunk, qint64 total)
-        : m_socket(socket), m_chunk(std::move(chunk)), m_total(total)
-    {
-        QObject::connect(socket, &QIODevice::bytesWritten, &m_context, [this] { pump(); });
-        QObject::connect(socket, &QSslSocket::encryptedBytesWritten, &m_context, [this] { pump(); });
-    }
-    void start() { pump(); }
-    void stop() { m_stopped = true; }
-    bool failed() const { return m_failed; }
-
-private:
-    void pump()
-    {
-        while (!m_stopped && m_sent < m_total
-               && m_socket->bytesToWrite() + m_socket->encryptedBytesToWrite() < QtWriteBound) {
-            const QByteArray piece = m_total - m_sent >= m_chunk.size() ? m_chunk : m_chunk.left(m_total - m_sent);
-            if (m_socket->write(piece) != piece.size()) {
-                m_stopped = m_failed = true;
-                return;
-            }
-            m_sent += piece.size();
-        }
-    }
-    QSslSocket *m_socket;
-    QByteArray m_chunk;
-    qint64 m_total;
-    qint64 m_sent = 0;
-    bool m_stopped = false;
-    bool m_failed = false;
-    QObject m_context;
-};
-
 class Tls
 {
 public:
@@ -516,35 +478,6 @@ RunResult rillBulk(Env &env, Tls &tls, qsizetype size, qint64 total)
                        });
 }
 
-RunResult qtBulk(Env &env, Tls &tls, qsizetype size, qint64 total)
-{
-    QtPair<QSslSocket> pair = tls.qtPair();
-    if (!pair)
-        return RunResult::failure(pair.error);
-    Completion done;
-    const QByteArray chunk = patternChunk(size);
-    Sink sink{total, 0, env.options.verify ? chunk : QByteArray(), &done};
-    QtReader *reader = nullptr;
-    env.worker->call([&] {
-        reader = new QtReader(pair.server, [&sink](const char *d, qint64 n) { return sink.onData(d, n); });
-        reader->start();
-    });
-    SslWriter writer(pair.client.get(), chunk, total);
-    const Clock::time_point start = Clock::now();
-    writer.start();
-    const bool finished = spinUntil([&] { return done.done() || writer.failed(); }, BulkRunTimeoutMs);
-    writer.stop();
-    if (writer.failed())
-        done.fail(QStringLiteral("sender: %1").arg(pair.client->errorString()));
-    pair.client.reset();
-    env.worker->call([&] {
-        reader->stop();
-        delete pair.server;
-        delete reader;
-    });
-    return finish(done, finished, start, total, sink);
-}
-
 // Whether something listens on 127.0.0.1:port (IPv4, /proc/net/tcp).
 bool listening(quint16 port)
 {
@@ -682,7 +615,7 @@ void runTls(Env &env, Report &report)
                 if (!o.wantsContender(nameOf(c)))
                     continue;
                 results[int(c)] << (c == Contender::Rill ? rillBulk(env, tls, p.size, p.total)
-                                                         : qtBulk(env, tls, p.size, p.total));
+                                                         : qtRun(env, tls.qtPair(), p.size, p.total));
                 if (results[int(c)].last().ok)
                     negotiatedOk = negotiatedOk && tls.negotiatedAsAsked(c == Contender::Rill);
             }
