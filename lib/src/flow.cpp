@@ -39,6 +39,15 @@ QString bytesText(qint64 bytes)
 template<typename T, typename Op>
 QFuture<T> onFlowThread(FlowPrivate *d, Op &&op)
 {
+    // The common case, a call from the flow's own thread, runs at once: no shared promise and
+    // no std::function to allocate for each read or write.
+    if (d->isFlowThread()) {
+        d->watchThread();
+        Promise<T> promise;
+        QFuture<T> future = promise.future();
+        op(d, std::move(promise));
+        return future;
+    }
     auto promise = std::make_shared<Promise<T>>();
     QFuture<T> future = promise->future();
     d->runOnFlowThread([d, promise, op = std::forward<Op>(op)] { op(d, std::move(*promise)); });
@@ -512,11 +521,12 @@ void FlowPrivate::acceptWaiting()
 
 // Qt 6.4 tells nobody of cancel() but a QFutureWatcher, and a watcher per operation (an
 // object, a posted event, a deferred delete) cost a busy PipeFlow two thirds of its small-write
-// throughput. Most reads and waiting writes are served within microseconds, so only those found
-// waiting at a tick CancelWatchDelayNs after the first wait get a watcher: a cancelled
-// operation finishes within about two ticks rather than at once, and consumes nothing either
-// way (deliver() and acceptWaiting() skip cancelled futures). A tick of 1 ms put the tick's own
-// wake-up into a ping-pong's 99th percentile.
+// throughput. Most reads and waiting writes are served within microseconds, so a watcher goes
+// only to an operation found waiting at two ticks in a row, CancelWatchDelayNs apart: one
+// seen at one tick only was served in between (a busy flow's reads are new at every tick). A
+// cancelled operation thus finishes within about two ticks rather than at once, and consumes
+// nothing either way (deliver() and acceptWaiting() skip cancelled futures). A tick of 1 ms
+// put the tick's own wake-up into a ping-pong's 99th percentile.
 void FlowPrivate::watchCancelSoon()
 {
     if (m_cancelWatchDueNs != NoDeadline)
@@ -528,18 +538,29 @@ void FlowPrivate::watchCancelSoon()
 void FlowPrivate::watchWaitingForCancel()
 {
     m_cancelWatchDueNs = NoDeadline;
+    bool newlyWaiting = false;
     for (PendingRead &r : m_pendingReads) {
-        if (!r.cancelWatch)
+        if (r.cancelWatch)
+            continue;
+        if (!std::exchange(r.seenAtTick, true))
+            newlyWaiting = true;
+        else
             r.cancelWatch = watchCancel(r.promise, [this](const QFutureWatcherBase *watch) {
                 withdrawCanceledRead(watch);
             });
     }
     for (WaitingWrite &w : m_waitingWrites) {
-        if (!w.cancelWatch)
+        if (w.cancelWatch)
+            continue;
+        if (!std::exchange(w.seenAtTick, true))
+            newlyWaiting = true;
+        else
             w.cancelWatch = watchCancel(w.promise, [this](const QFutureWatcherBase *watch) {
                 withdrawCanceledWrite(watch);
             });
     }
+    if (newlyWaiting)
+        watchCancelSoon();
 }
 
 // A waiting write's future was cancelled: withdraw it now rather than when the queue drains,

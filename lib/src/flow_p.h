@@ -159,6 +159,7 @@ public:
     // while the thread is ending is run when it ends (after the flow was aborted), so that
     // its future finishes with the flow's sticky result instead of waiting forever.
     void runOnFlowThread(std::function<void()> op);
+    bool isFlowThread() const { return QThread::currentThread() == q_ptr->thread(); }
 
     Relaxed<Flow::State> state{Flow::State::Connecting};
     Relaxed<Flow::ReadState> readState{Flow::ReadState::Open};
@@ -206,6 +207,7 @@ private:
         Promise<ReadResult> promise;
         qint64 deadlineNs;
         CancelWatch<ReadResult> cancelWatch; // see watchCancelSoon()
+        bool seenAtTick = false;             // waiting at a cancel-watch tick already
     };
     struct WaitingWrite
     {
@@ -215,6 +217,7 @@ private:
         Promise<WriteResult> promise;
         qint64 deadlineNs;
         CancelWatch<WriteResult> cancelWatch; // see watchCancelSoon()
+        bool seenAtTick = false;              // waiting at a cancel-watch tick already
     };
     // Lists, not deques: an idle flow holds one of each, and libstdc++'s empty std::deque
     // allocates 576 bytes where an empty list allocates nothing.

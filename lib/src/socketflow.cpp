@@ -7,6 +7,7 @@
 #include <QtCore/QSignalBlocker>
 
 #include <cerrno>
+#include <memory>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -249,16 +250,30 @@ void SocketFlowPrivate::ioReadable()
         // a reader who stops reading pushes back on its peer.
         const qint64 room = readRoom();
         const qint64 chunk = room < 0 ? m_readChunk : qBound<qint64>(1, room, m_readChunk);
-        QByteArray buffer(chunk, Qt::Uninitialized);
-        const ssize_t n = ::recv(fd, buffer.data(), size_t(chunk), 0);
+        // A flow of small messages reads into the thread's scratch buffer and allocates what
+        // arrived only (one allocation a message); a bulk flow reads into the buffer it hands
+        // on (no copy). Readers may hold on to data, so a mostly empty buffer is never kept.
+        const bool viaScratch = m_lastReadSmall && chunk <= MinReadChunk;
+        QByteArray buffer;
+        char *into;
+        if (viaScratch) {
+            static thread_local std::unique_ptr<char[]> scratch;
+            if (!scratch)
+                scratch.reset(new char[size_t(MinReadChunk)]);
+            into = scratch.get();
+        } else {
+            buffer = QByteArray(chunk, Qt::Uninitialized);
+            into = buffer.data();
+        }
+        const ssize_t n = ::recv(fd, into, size_t(chunk), 0);
         if (n > 0) {
             if (chunk == m_readChunk && n == chunk)
                 m_readChunk = qMin(chunk * 2, MaxReadChunk);
             else if (chunk == m_readChunk && n < chunk / 4)
                 m_readChunk = qMax(chunk / 2, MinReadChunk);
-            // Keep the allocation only when it is mostly used: readers may hold on to data.
-            if (n < chunk / 2)
-                buffer = QByteArray(buffer.constData(), qsizetype(n));
+            m_lastReadSmall = n < chunk / 2;
+            if (viaScratch || n < chunk / 2)
+                buffer = QByteArray(into, qsizetype(n));
             else
                 buffer.truncate(qsizetype(n));
             onReceived(std::move(buffer));

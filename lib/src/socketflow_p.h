@@ -82,6 +82,7 @@ private:
     int m_writeThroughError = 0; // errno of a failed write-through, reported at the next wake-up
     bool m_waitingForQtFlush = false;
     qint64 m_readChunk = MinReadChunk;
+    bool m_lastReadSmall = true; // the last recv() filled less than half its buffer
 };
 
 } // namespace rill
