@@ -308,6 +308,24 @@ QWidget *FlowDetailView::makeSidePanel()
     grid->setColumnStretch(1, 1);
     grid->setColumnStretch(2, 1);
 
+    m_layers = new QGroupBox(tr("TLS"), panel);
+    m_layers->setObjectName(QStringLiteral("layers"));
+    auto *layerForm = new QFormLayout(m_layers);
+    auto layerValue = [this](const QString &name) {
+        auto *label = new QLabel(m_layers);
+        label->setObjectName(name);
+        label->setWordWrap(true);
+        label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        return label;
+    };
+    m_layerText = layerValue(QStringLiteral("layerText"));
+    m_tlsSession = layerValue(QStringLiteral("tlsSession"));
+    m_tlsCertificate = layerValue(QStringLiteral("tlsCertificate"));
+    layerForm->addRow(tr("Layers"), m_layerText);
+    layerForm->addRow(tr("Session"), m_tlsSession);
+    layerForm->addRow(tr("Peer"), m_tlsCertificate);
+    m_layers->hide();
+
     auto *actions = new QGroupBox(tr("Actions"), panel);
     m_sendEdit = new QLineEdit(actions);
     m_sendEdit->setObjectName(QStringLiteral("sendEdit"));
@@ -339,6 +357,7 @@ QWidget *FlowDetailView::makeSidePanel()
     auto *column = new QVBoxLayout(panel);
     column->setContentsMargins(0, 0, 0, 0);
     column->addWidget(queues);
+    column->addWidget(m_layers);
     column->addWidget(actions);
     column->addStretch(1);
     return panel;
@@ -422,7 +441,8 @@ void FlowDetailView::refresh()
 
 void FlowDetailView::updateActions()
 {
-    rill::Flow *flow = m_monitor ? m_monitor->flow() : nullptr;
+    // A carried flow (a TLS flow's wire) is only watched: its bytes belong to the flow above.
+    rill::Flow *flow = m_monitor && !m_monitor->carrier() ? m_monitor->flow() : nullptr;
     using rill::Flow;
     const bool writable = flow && flow->writeState() == Flow::WriteState::Open;
     const bool live = flow && flow->state() != Flow::State::Closed;
@@ -449,14 +469,21 @@ void FlowDetailView::updateSidePanel()
         for (QLabel *label : {m_rillQueue, m_kernelQueue, m_rillReceive, m_kernelReceive,
                  m_rillState, m_kernelState})
             label->clear();
+        m_layers->hide();
         return;
     }
+    updateLayers(monitor);
     const int waiting = flow->writesWaiting();
     m_rillQueue->setText(
         tr("%1 queued of %2 (high-water mark)%3")
             .arg(rill::FlowText::bytes(flow->bytesQueued()), rill::FlowText::bytes(flow->highWaterMark()))
             .arg(waiting > 0 ? tr("<br><b>%n write(s) waiting</b>", nullptr, waiting) : QString()));
-    m_rillReceive->setText(monitor->isReading()
+    const FlowMonitor *carrier = monitor->carrier();
+    m_rillReceive->setText(carrier
+            ? tr("read by flow #%1 above it (%2 so far)")
+                  .arg(carrier->id())
+                  .arg(rill::FlowText::bytes(flow->stats().bytesRead))
+            : monitor->isReading()
             ? tr("the inspector reads (%1 so far)").arg(rill::FlowText::bytes(flow->stats().bytesRead))
             : tr("<b>reading paused</b>: read() is not called"));
     using namespace rill::FlowText;
@@ -481,6 +508,29 @@ void FlowDetailView::updateSidePanel()
         m_kernelReceive->clear();
         m_kernelState->clear();
     }
+}
+
+// TLS, and which flow runs over which: a TLS flow over a TCP flow shows as both, each row
+// pointing at the other.
+void FlowDetailView::updateLayers(const FlowMonitor *monitor)
+{
+    const FlowMonitor *tls = monitor->carrier() ? monitor->carrier() : monitor;
+    const QString session = rill::FlowText::tlsSessionText(tls->flow());
+    if (session.isEmpty()) {
+        m_layers->hide();
+        return;
+    }
+    const FlowMonitor *wire = tls->wire();
+    rill::Flow *wireFlow = wire ? wire->flow() : nullptr;
+    m_layerText->setText(monitor == tls
+            ? tr("TLS over flow #%1 (%2)")
+                  .arg(wire ? wire->id() : 0)
+                  .arg(wireFlow ? wireFlow->transportName() : tr("gone"))
+            : tr("this %1 flow carries TLS flow #%2").arg(monitor->flow()->transportName()).arg(tls->id()));
+    m_tlsSession->setText(session);
+    m_tlsCertificate->setText(
+        rill::FlowText::peerCertificateText(tls->flow(), QDateTime::currentDateTimeUtc()));
+    m_layers->show();
 }
 
 void FlowDetailView::appendData(bool restart)

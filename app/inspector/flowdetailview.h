@@ -13,6 +13,7 @@ QT_BEGIN_NAMESPACE
 class QAction;
 class QCheckBox;
 class QComboBox;
+class QGroupBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -49,6 +50,7 @@ public:
     QComboBox *sendMode() const { return m_sendMode; }
     QLabel *kernelLabel() const { return m_kernelState; }
     QLabel *headerLabel() const { return m_header; }
+    QGroupBox *layersBox() const { return m_layers; }
 
     // What to send, from the text field and the mode: text, text and a newline, or hex.
     // Returns false (and *error) for hex that is not hex.
@@ -69,6 +71,7 @@ private:
         const QString &tip);
     void updateActions();
     void updateSidePanel();
+    void updateLayers(const FlowMonitor *monitor);
     void appendData(bool restart);
     void appendEvents(bool restart);
     void sendFromField();
@@ -110,6 +113,10 @@ private:
     QLabel *m_kernelReceive = nullptr;
     QLabel *m_rillState = nullptr;
     QLabel *m_kernelState = nullptr;
+    QGroupBox *m_layers = nullptr; // TLS, and which flow runs over which
+    QLabel *m_layerText = nullptr;
+    QLabel *m_tlsSession = nullptr;
+    QLabel *m_tlsCertificate = nullptr;
 
     qint64 m_dataSerialShown = 0;
     qint64 m_eventSerialShown = 0;

@@ -45,13 +45,28 @@ void whenDone(rill::Flow *flow, FlowMonitor *monitor, QFuture<T> future, F &&f)
 
 } // namespace
 
-FlowMonitor::FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, QObject *parent)
-    : QObject(parent), m_flow(flow), m_id(id), m_name(name),
+FlowMonitor::FlowMonitor(
+    rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier, QObject *parent)
+    : QObject(parent), m_flow(flow), m_carrier(carrier), m_id(id), m_name(name),
       m_ledger(new rill::WriteLedgerModel(flow, this)), m_dataLog(new rill::DataLog(flow, this))
 {
+    if (carrier) {
+        carrier->m_wire = this;
+        m_reading = false;
+    }
     watch();
     sample();
     readNext();
+}
+
+bool FlowMonitor::refusedAsCarried()
+{
+    if (!m_carrier)
+        return false;
+    Q_EMIT actionFailed(tr("#%1 carries flow #%2: act on #%2, whose bytes these are")
+                            .arg(m_id)
+                            .arg(m_carrier->id()));
+    return true;
 }
 
 FlowMonitor::~FlowMonitor()
@@ -96,7 +111,7 @@ void FlowMonitor::watch()
 
 void FlowMonitor::setReading(bool reading)
 {
-    if (reading == m_reading)
+    if (reading == m_reading || (reading && refusedAsCarried()))
         return;
     m_reading = reading;
     logEvent(reading ? EventKind::ReadingResumed : EventKind::ReadingPaused);
@@ -155,7 +170,7 @@ void FlowMonitor::logEvent(EventKind kind, qint64 id, qint64 value, const QStrin
 void FlowMonitor::send(const QByteArray &bytes, const QString &what)
 {
     rill::Flow *flow = m_flow.data();
-    if (!flow)
+    if (!flow || refusedAsCarried())
         return;
     logEvent(EventKind::Action, 0, bytes.size(),
         QStringLiteral("send %1 (%2)").arg(what, rill::FlowText::bytes(bytes.size())));
@@ -168,7 +183,7 @@ void FlowMonitor::send(const QByteArray &bytes, const QString &what)
 void FlowMonitor::sendBurst(int buffers, qint64 bufferSize)
 {
     rill::Flow *flow = m_flow.data();
-    if (!flow || buffers <= 0)
+    if (!flow || buffers <= 0 || refusedAsCarried())
         return;
     QList<QByteArray> list;
     for (int i = 0; i < buffers; ++i) {
@@ -198,7 +213,7 @@ void FlowMonitor::reportFailure(const QString &what, const rill::WriteResult &re
 
 void FlowMonitor::shutdownWrite()
 {
-    if (!m_flow)
+    if (!m_flow || refusedAsCarried())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down write"));
     m_flow->shutdown(rill::Flow::Direction::Write).then(this, [this](const rill::WriteResult &r) {
@@ -210,7 +225,7 @@ void FlowMonitor::shutdownWrite()
 
 void FlowMonitor::shutdownRead()
 {
-    if (!m_flow)
+    if (!m_flow || refusedAsCarried())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down read"));
     m_flow->shutdown(rill::Flow::Direction::Read);
@@ -218,7 +233,7 @@ void FlowMonitor::shutdownRead()
 
 void FlowMonitor::close()
 {
-    if (!m_flow)
+    if (!m_flow || refusedAsCarried())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("close"));
     whenDone(m_flow, this, m_flow->close(), [](FlowMonitor *self, const rill::CloseResult &r) {
@@ -232,7 +247,7 @@ void FlowMonitor::close()
 
 void FlowMonitor::abort()
 {
-    if (!m_flow)
+    if (!m_flow || refusedAsCarried())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("abort"));
     m_flow->abort();

@@ -68,10 +68,16 @@ public:
     static constexpr int MaxEvents = 5000;
     static constexpr int MaxSamples = 600; // a minute at 10 samples a second
 
-    FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, QObject *parent = nullptr);
+    // carrier: the monitor of the flow that runs over this one (a TLS flow over its wire), or
+    // null. A carried flow is watched only: never read, and actions on it are refused, since
+    // its bytes belong to the flow above.
+    FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier = nullptr,
+        QObject *parent = nullptr);
     ~FlowMonitor() override;
 
     rill::Flow *flow() const { return m_flow.data(); }
+    FlowMonitor *carrier() const { return m_carrier.data(); } // the flow above, if any
+    FlowMonitor *wire() const { return m_wire.data(); }       // the flow below, if any
     qint64 id() const { return m_id; }
     QString name() const { return m_name; }
     void setName(const QString &name) { m_name = name; } // use InspectorSession::setName()
@@ -127,8 +133,11 @@ private:
     void onRead(const rill::ReadResult &result);
     void reportFailure(const QString &what, const rill::WriteResult &result);
     void watch();
+    bool refusedAsCarried(); // true (and says why) for an action on a carried flow
 
     QPointer<rill::Flow> m_flow;
+    QPointer<FlowMonitor> m_carrier;
+    QPointer<FlowMonitor> m_wire;
     qint64 m_id;
     QString m_name;
     rill::WriteLedgerModel *m_ledger;

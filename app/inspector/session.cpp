@@ -1,6 +1,8 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include "session.h"
 
+#include <rill/tlsflow.h>
+
 #include <QtCore/QCoreApplication>
 #include <QtCore/QPointer>
 
@@ -55,13 +57,29 @@ FlowMonitor *InspectorSession::addFlow(std::unique_ptr<rill::Flow> flow, const Q
     if (!raw || !m_model)
         return nullptr;
     const qint64 id = m_model->adoptFlow(std::move(flow), name);
-    auto *monitor = new FlowMonitor(raw, id, name, this);
-    m_monitors.insert(raw, monitor);
-    connect(raw, &QObject::destroyed, this, [this, raw] {
-        if (FlowMonitor *gone = m_monitors.take(raw))
+    FlowMonitor *monitor = track(raw, id, name, nullptr);
+    FlowMonitor *wireMonitor = nullptr;
+    if (auto *tls = qobject_cast<rill::TlsFlow *>(raw); tls && tls->wire()) {
+        rill::Flow *wire = tls->wire();
+        const QString wireName = tr("wire of #%1").arg(id);
+        wireMonitor = track(wire, m_model->addFlow(wire, wireName), wireName, monitor);
+    }
+    // Once both layers are known, so that a view shown the first finds the second.
+    Q_EMIT flowAdded(monitor);
+    if (wireMonitor)
+        Q_EMIT flowAdded(wireMonitor);
+    return monitor;
+}
+
+FlowMonitor *InspectorSession::track(
+    rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier)
+{
+    auto *monitor = new FlowMonitor(flow, id, name, carrier, this);
+    m_monitors.insert(flow, monitor);
+    connect(flow, &QObject::destroyed, this, [this, flow] {
+        if (FlowMonitor *gone = m_monitors.take(flow))
             gone->deleteLater();
     });
-    Q_EMIT flowAdded(monitor);
     return monitor;
 }
 

@@ -34,7 +34,9 @@ public:
     FlowMonitor *monitorAt(int row) const;
     QList<FlowMonitor *> monitors() const;
 
-    // The session owns the flow from now on; it shows in the table until removed.
+    // The session owns the flow from now on; it shows in the table until removed. A flow that
+    // runs over another (a TLS flow over its wire) shows with that one in a row of its own,
+    // watched only: its bytes belong to the flow above.
     FlowMonitor *addFlow(std::unique_ptr<rill::Flow> flow, const QString &name);
 
     // "tcp:HOST:PORT" or "unix:PATH". The flow shows once connected; else connectFailed().
@@ -61,6 +63,7 @@ Q_SIGNALS:
     void ticked();
 
 private:
+    FlowMonitor *track(rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier);
     void tick();
     void acceptNext(rill::Listener *listener, const AcceptHandler &onAccepted);
 

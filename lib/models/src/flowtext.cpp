@@ -1,5 +1,8 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/flowtext.h>
+#include <rill/tlsflow.h>
+
+#include <QtNetwork/QSslCertificate>
 
 namespace rill::FlowText {
 
@@ -151,6 +154,47 @@ QString writeResultText(const WriteResult &result)
     if (result.isEof())
         return QStringLiteral("the write side is closed (end of stream)");
     return errorMessage(result.error());
+}
+
+QString tlsSessionText(const Flow *flow)
+{
+    const auto *tls = qobject_cast<const TlsFlow *>(flow);
+    if (!tls)
+        return {};
+    if (!tls->isEncrypted())
+        return QStringLiteral("handshake running");
+    QString text = tls->sessionProtocol() == QSsl::TlsV1_3 ? QStringLiteral("TLS 1.3")
+            : tls->sessionProtocol() == QSsl::TlsV1_2      ? QStringLiteral("TLS 1.2")
+                                                          : QStringLiteral("TLS");
+    text += QStringLiteral(", ") + tls->sessionCipherName();
+    if (const QByteArray alpn = tls->nextNegotiatedProtocol(); !alpn.isEmpty())
+        text += QStringLiteral(", ALPN ") + QString::fromUtf8(alpn);
+    return text;
+}
+
+QString peerCertificateText(const Flow *flow, const QDateTime &now)
+{
+    const auto *tls = qobject_cast<const TlsFlow *>(flow);
+    if (!tls)
+        return {};
+    const QSslCertificate certificate = tls->peerCertificate();
+    if (certificate.isNull())
+        return tls->isEncrypted() ? QStringLiteral("no certificate") : QString();
+    auto name = [](const QSslCertificate &c, bool subject) {
+        const auto attribute = QSslCertificate::CommonName;
+        QStringList parts = subject ? c.subjectInfo(attribute) : c.issuerInfo(attribute);
+        return parts.isEmpty() ? (subject ? c.subjectDisplayName() : c.issuerDisplayName())
+                               : QStringLiteral("CN=") + parts.join(QStringLiteral(", CN="));
+    };
+    const QDateTime expiry = certificate.expiryDate().toUTC();
+    const QString date = expiry.toString(Qt::ISODate).left(10);
+    const qint64 daysLeft = now.toUTC().daysTo(expiry);
+    const QString validity = expiry < now
+            ? QStringLiteral("expired on %1").arg(date)
+            : QStringLiteral("valid until %1 (%2 left)")
+                      .arg(date, daysLeft == 1 ? QStringLiteral("1 day")
+                                               : QStringLiteral("%1 days").arg(daysLeft));
+    return QStringLiteral("%1, issued by %2, %3").arg(name(certificate, true), name(certificate, false), validity);
 }
 
 QString bytes(qint64 count)

@@ -3,6 +3,7 @@
 // demo's bytes flow; the UI's actions reach the flows and the table and detail views show what
 // happened; peers nobody here wrote (Python) see the half-closes; logs stay bounded; the
 // program's headless and screenshot modes work.
+#include "../shared/testcerts.h"
 #include "../shared/testutil.h"
 
 #include "delegates.h"
@@ -13,6 +14,8 @@
 #include "session.h"
 
 #include <rill/flowtablemodel.h>
+#include <rill/listener.h>
+#include <rill/tlsflow.h>
 
 #include <QtCore/QDir>
 #include <QtCore/QJsonDocument>
@@ -20,12 +23,15 @@
 #include <QtCore/QProcess>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSet>
+#include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
 #include <QtGui/QImage>
 #include <QtNetwork/QTcpServer>
+#include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 #include <QtWidgets/QAbstractButton>
 #include <QtWidgets/QComboBox>
+#include <QtWidgets/QGroupBox>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QLineEdit>
 #include <QtWidgets/QPlainTextEdit>
@@ -235,6 +241,7 @@ private Q_SLOTS:
     void stallingTheReaderFillsTheQueue();
     void pausingReadingFillsTheKernelQueue();
     void abortShowsTheError();
+    void tlsFlowShowsAsBothLayers();
     void connectSendAndHalfCloseWithAPythonPeer();
     void listenAcceptsAPythonClient();
     void connectFailureIsShown();
@@ -517,6 +524,85 @@ void tst_Inspector::abortShowsTheError()
         "abort should be disabled on a closed flow");
     QVERIFY2(!window->findChild<QAbstractButton *>(QStringLiteral("sendActionButton"))->isEnabled(),
         "send should be disabled on a failed flow");
+}
+
+// A TLS flow over a TCP flow shows as both: the TLS row with its session and peer certificate,
+// the TCP row below it watched only (the inspector neither reads it nor acts on it, which would
+// break the TLS stream). The server's close_notify turns the TLS row's read lamp.
+void tst_Inspector::tlsFlowShowsAsBothLayers()
+{
+    if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+        QSKIP("the openssl command is not installed");
+    QTemporaryDir dir;
+    QString why;
+    QVERIFY2(testcerts::makeCaAndServer(dir.path(), &why), qPrintable(why));
+    QSslConfiguration serverConfig = QSslConfiguration::defaultConfiguration();
+    serverConfig.setLocalCertificate(testcerts::loadCert(dir.filePath(QStringLiteral("server.crt"))));
+    serverConfig.setPrivateKey(testcerts::loadKey(dir.filePath(QStringLiteral("server.key"))));
+    QSslConfiguration clientConfig = QSslConfiguration::defaultConfiguration();
+    clientConfig.setCaCertificates({testcerts::loadCert(dir.filePath(QStringLiteral("ca.crt")))});
+
+    auto window = openWindow({}, false);
+    QVERIFY(QTest::qWaitForWindowExposed(window.get()));
+    rill::TcpListener listener;
+    QVERIFY(listener.listen(QHostAddress::LocalHost, 0));
+    auto accepted = listener.accept();
+    auto connecting = rill::TlsFlow::connectToHost(QStringLiteral("127.0.0.1"), listener.serverPort(), clientConfig);
+    QTRY_VERIFY_WITH_TIMEOUT(accepted.isFinished(), Timeout);
+    auto wire = accepted.result().takeFlow();
+    QVERIFY(wire);
+    auto server = std::make_unique<rill::TlsFlow>(
+        wire.release(), rill::TlsFlow::Mode::Server, serverConfig);
+    QTRY_VERIFY_WITH_TIMEOUT(connecting.isFinished(), Timeout);
+    auto connected = connecting.result();
+    QVERIFY2(connected.isOk(), qPrintable(rill::errorMessage(connected.error())));
+    rill::TlsFlow *tls = connected.flow();
+    FlowMonitor *tlsMonitor = window->session()->addFlow(connected.takeFlow(), QStringLiteral("tls client"));
+    QVERIFY(tlsMonitor);
+    FlowMonitor *wireMonitor = tlsMonitor->wire();
+    QVERIFY2(wireMonitor, "the TLS flow's TCP flow should have a row of its own");
+    QCOMPARE(wireMonitor->flow(), tls->wire());
+    QCOMPARE(wireMonitor->carrier(), tlsMonitor);
+    QCOMPARE(window->session()->model()->rowCount(), 2);
+    QCOMPARE(cellText(window.get(), tls, FlowTableModel::TransportColumn), QStringLiteral("tls"));
+    QCOMPARE(cellText(window.get(), tls->wire(), FlowTableModel::TransportColumn), QStringLiteral("tcp"));
+
+    // The TLS row: session and certificate.
+    CLICK_ROW(window, tls);
+    auto *detail = window->detailView();
+    QVERIFY2(detail->layersBox()->isVisible(), "a TLS flow should show its TLS panel");
+    const QString session = window->findChild<QLabel *>(QStringLiteral("tlsSession"))->text();
+    QVERIFY2(session.contains(QStringLiteral("TLS 1.")) && session.contains(tls->sessionCipherName()),
+        qPrintable(session));
+    const QString peer = window->findChild<QLabel *>(QStringLiteral("tlsCertificate"))->text();
+    QVERIFY2(peer.contains(QStringLiteral("CN=localhost"))
+            && peer.contains(QStringLiteral("issued by CN=Rill-Test-CA"))
+            && peer.contains(QStringLiteral("valid until")),
+        qPrintable(peer));
+    const QString layers = window->findChild<QLabel *>(QStringLiteral("layerText"))->text();
+    QVERIFY2(layers.contains(QStringLiteral("#%1").arg(wireMonitor->id())), qPrintable(layers));
+
+    // The TCP row: watched only.
+    CLICK_ROW(window, tls->wire());
+    QVERIFY(detail->layersBox()->isVisible());
+    QVERIFY2(window->findChild<QLabel *>(QStringLiteral("layerText"))->text().contains(
+                 QStringLiteral("carries TLS flow #%1").arg(tlsMonitor->id())),
+        qPrintable(window->findChild<QLabel *>(QStringLiteral("layerText"))->text()));
+    for (const char *name : {"sendActionButton", "abortActionButton", "shutdownWriteActionButton"})
+        QVERIFY2(!window->findChild<QAbstractButton *>(QLatin1String(name))->isEnabled(), name);
+    QSignalSpy refused(wireMonitor, &FlowMonitor::actionFailed);
+    wireMonitor->abort();
+    QCOMPARE(refused.size(), 1);
+    QCOMPARE(tls->wire()->state(), Flow::State::Open);
+
+    // Bytes through TLS still arrive (the inspector reads the TLS flow, not its wire), and the
+    // server's close_notify is the TLS flow's end of stream.
+    QVERIFY(server->write(QByteArray("hello over tls\n")).result().isOk());
+    QTRY_VERIFY_WITH_TIMEOUT(tlsMonitor->dataLog()->bytesIn() > 0, Timeout);
+    server->shutdown(Flow::Direction::Write);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        cell(window.get(), tls, FlowTableModel::ReadStateRole).value<Flow::ReadState>(),
+        Flow::ReadState::Eof, Timeout);
 }
 
 void tst_Inspector::connectSendAndHalfCloseWithAPythonPeer()

@@ -10,6 +10,7 @@
 //
 // Certificates are made at test time with the openssl command in a temporary folder.
 // Knobs: RILL_TLS_BULK_MIB (default 4; 256 for the full run).
+#include "../shared/testcerts.h"
 #include "../shared/testutil.h"
 
 #include <rill/connect.h>
@@ -174,35 +175,11 @@ private:
     QList<QJsonObject> m_events;
 };
 
-// Runs the openssl command; false (and the reason in *why) if it fails.
-bool openssl(const QString &dir, const QStringList &arguments, QString *why)
-{
-    QProcess p;
-    p.setWorkingDirectory(dir);
-    p.start(QStringLiteral("openssl"), arguments);
-    if (!p.waitForFinished(60000) || p.exitCode() != 0) {
-        *why = QStringLiteral("openssl %1: %2")
-                       .arg(arguments.join(u' '), QString::fromLocal8Bit(p.readAllStandardError()));
-        return false;
-    }
-    return true;
-}
-
-QSslKey loadKey(const QString &path)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return QSslKey();
-    return QSslKey(f.readAll(), QSsl::Ec);
-}
-
-QSslCertificate loadCert(const QString &path)
-{
-    const auto list = QSslCertificate::fromPath(path);
-    return list.isEmpty() ? QSslCertificate() : list.first();
-}
-
 } // namespace
+
+using testcerts::loadCert;
+using testcerts::loadKey;
+using testcerts::openssl;
 
 class TestTlsFlow : public QObject
 {
@@ -262,18 +239,13 @@ private Q_SLOTS:
         auto run = [&](const QString &line) {
             return openssl(d, line.split(u' ', Qt::SkipEmptyParts), &why);
         };
-        QFile ext(path(QStringLiteral("localhost.ext")));
-        QVERIFY(ext.open(QIODevice::WriteOnly));
-        ext.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-        ext.close();
+        // ca.crt, server.crt and localhost.ext, which the certificates below use too.
+        QVERIFY2(testcerts::makeCaAndServer(d, &why), qPrintable(why));
         QFile other(path(QStringLiteral("other.ext")));
         QVERIFY(other.open(QIODevice::WriteOnly));
         other.write("subjectAltName=DNS:other.example\n");
         other.close();
         const QString ec = QStringLiteral("-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes");
-        QVERIFY2(run(QStringLiteral("req -x509 %1 -keyout ca.key -out ca.crt -days 30 -subj /CN=Rill-Test-CA").arg(ec)), qPrintable(why));
-        QVERIFY2(run(QStringLiteral("req %1 -keyout server.key -out server.csr -subj /CN=localhost").arg(ec)), qPrintable(why));
-        QVERIFY2(run(QStringLiteral("x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 30 -extfile localhost.ext")), qPrintable(why));
         // Expired: valid until one day before it was made (openssl takes -days -1).
         QVERIFY2(run(QStringLiteral("x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out expired.crt -days -1 -extfile localhost.ext")), qPrintable(why));
         QVERIFY2(run(QStringLiteral("x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out other.crt -days 30 -extfile other.ext")), qPrintable(why));

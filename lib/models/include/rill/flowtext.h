@@ -8,6 +8,7 @@
 #include <rill/modelsglobal.h>
 
 #include <QtCore/QByteArrayView>
+#include <QtCore/QDateTime>
 #include <QtCore/QString>
 #include <QtCore/QStringList>
 
@@ -57,6 +58,14 @@ RILL_MODELS_EXPORT QString readResultText(const ReadResult &result);
 /// Why a write was not accepted: "" for Ok, "the write side is closed (end of stream)" at Eof
 /// (the bytes were not taken), or the error's message (errorMessage()).
 RILL_MODELS_EXPORT QString writeResultText(const WriteResult &result);
+
+/// For a TLS flow (rill::TlsFlow), its session: "TLS 1.3, TLS_AES_128_GCM_SHA256, ALPN h2",
+/// or "handshake running" before it completed; empty for any other flow.
+RILL_MODELS_EXPORT QString tlsSessionText(const Flow *flow);
+/// For a TLS flow, its peer's certificate: subject, issuer and expiry as of  now, such as
+/// "CN=localhost, issued by CN=Test CA, valid until 2027-01-05 (29 days left)" or "... expired
+/// on 2026-01-05"; "no certificate" when the peer sent none; empty for any other flow.
+RILL_MODELS_EXPORT QString peerCertificateText(const Flow *flow, const QDateTime &now);
 
 /// A byte \a count for people: "12 B", "1.5 KiB", "12 KiB", "3.4 MiB", "1.25 GiB"; "-" if
 /// negative.
