@@ -3,6 +3,7 @@
 #include "../shared/testutil.h"
 
 #include <rill/flowtext.h>
+#include <rill/pipeflow.h>
 
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSet>
@@ -26,6 +27,7 @@ private Q_SLOTS:
     void printable_data();
     void printable();
     void hexDump();
+    void tlsTextsAreEmptyForOtherFlows();
 };
 
 void tst_FlowText::stateWords()
@@ -176,4 +178,14 @@ void tst_FlowText::hexDump()
 }
 
 QTEST_GUILESS_MAIN(tst_FlowText)
+// The TLS texts name a TlsFlow's session and certificate (tst_inspector checks those, with a
+// real handshake); any other flow has none.
+void tst_FlowText::tlsTextsAreEmptyForOtherFlows()
+{
+    auto [a, b] = rill::PipeFlow::createPair();
+    QVERIFY(rill::FlowText::tlsSessionText(a.get()).isEmpty());
+    QVERIFY(rill::FlowText::peerCertificateText(a.get(), QDateTime::currentDateTimeUtc()).isEmpty());
+    QVERIFY(rill::FlowText::tlsSessionText(nullptr).isEmpty());
+}
+
 #include "tst_flowtext.moc"
