@@ -109,14 +109,24 @@ public:
     QList<QPointer<TlsFlow>> handshaking;
     std::list<Waiter> waiting;
     int nextWorker = 0;
+    int maxPending = 30;    // handshakes and handshaken flows not yet taken, at most
+    bool accepting = false; // a TCP accept() is out
 
+    // Takes TCP connections while fewer than maxPending are handshaking or waiting for
+    // accept(): past that, the kernel's backlog holds the rest and pushes back on clients,
+    // as for a plain listener, instead of the handshakes (each with its buffers) piling up.
     void acceptNext()
     {
-        if (!tcp || !tcp->isListening())
+        if (!tcp || !tcp->isListening() || accepting
+            || handshaking.size() + qsizetype(ready.size()) >= maxPending)
             return;
         TcpListener *listener = tcp.get();
+        accepting = true;
         listener->accept().then(q, [this, listener](FlowResult<TcpFlow> result) {
-            if (destroying || tcp.get() != listener || !listener->isListening())
+            if (destroying)
+                return;
+            accepting = false;
+            if (tcp.get() != listener || !listener->isListening())
                 return; // closed or listening anew meanwhile; the result deletes the flow
             if (!result.isOk()) {
                 // Accept errors are the TCP listener's to report and retry; wait a moment
@@ -140,10 +150,10 @@ public:
                         if (!handshaken.isOk()) {
                             qCDebug(lcTls) << "listener: handshake failed:" << handshaken.error();
                             Q_EMIT q->handshakeFailed(handshaken.error());
-                            return;
-                        }
-                        if (tcp.get() == listener && listener->isListening())
+                        } else if (tcp.get() == listener && listener->isListening()) {
                             deliver(generic(std::move(handshaken)));
+                        }
+                        acceptNext(); // a place may have become free
                     });
             acceptNext();
         });
@@ -170,6 +180,7 @@ public:
         if (!ready.empty()) {
             FlowResult<Flow> result = std::move(ready.front());
             ready.pop_front();
+            acceptNext(); // a place became free
             return readyFuture(std::move(result));
         }
         if (!tcp || !tcp->isListening())
@@ -201,6 +212,7 @@ public:
 
     void closeTls()
     {
+        accepting = false; // the TCP listener goes too; its accept finishes unheeded
         ready.clear();
         std::list<Waiter> waiters = std::move(waiting);
         waiting.clear();
@@ -241,6 +253,7 @@ bool Listener::listen(const Endpoint &endpoint)
             }
         }
         d_rill->tcp = std::make_unique<TcpListener>();
+        d_rill->tcp->setMaxPendingConnections(d_rill->maxPending);
         if (!d_rill->tls)
             d_rill->tcp->setWorkerThreads(d_rill->workers); // TLS moves flows after the handshake
         ok = d_rill->tcp->listen(address, endpoint.port());
@@ -254,6 +267,7 @@ bool Listener::listen(const Endpoint &endpoint)
     }
     case Endpoint::Type::Unix:
         d_rill->local = std::make_unique<LocalListener>();
+        d_rill->local->setMaxPendingConnections(d_rill->maxPending);
         d_rill->local->setWorkerThreads(d_rill->workers);
         ok = d_rill->local->listen(endpoint.path());
         d_rill->error = d_rill->local->error();
@@ -346,7 +360,7 @@ QList<QThread *> Listener::workerThreads() const
 int Listener::pendingConnections() const
 {
     if (d_rill->tls)
-        return int(d_rill->ready.size());
+        return int(d_rill->handshaking.size() + qsizetype(d_rill->ready.size()));
     if (d_rill->tcp)
         return d_rill->tcp->pendingConnections();
     if (d_rill->local)
@@ -366,6 +380,22 @@ void Listener::setTlsConfiguration(const QSslConfiguration &configuration)
 QSslConfiguration Listener::tlsConfiguration() const
 {
     return d_rill->tlsConfiguration;
+}
+
+int Listener::maxPendingConnections() const
+{
+    return d_rill->maxPending;
+}
+
+void Listener::setMaxPendingConnections(int count)
+{
+    d_rill->maxPending = qMax(1, count);
+    if (d_rill->tcp)
+        d_rill->tcp->setMaxPendingConnections(d_rill->maxPending);
+    if (d_rill->local)
+        d_rill->local->setMaxPendingConnections(d_rill->maxPending);
+    if (d_rill->tls)
+        d_rill->acceptNext(); // more may fit now
 }
 
 void Listener::setHandshakeTimeout(std::chrono::milliseconds timeout)

@@ -47,7 +47,10 @@ class ListenerPrivate;
 /// completed: accept() never resolves with a flow still handshaking. Each handshake has
 /// handshakeTimeout() (10 s by default), so a silent client cannot hold a slot forever; a
 /// failed or timed-out handshake is not handed out but reported with handshakeFailed() (and
-/// logged in rill.tls at debug level). Handshakes run in the listener's thread; with worker
+/// logged in rill.tls at debug level). At most maxPendingConnections() handshakes run at once,
+/// handshaken flows waiting for accept() included; past that, new clients wait in the kernel's
+/// backlog, so a crowd of clients that never finish (or a server that stops calling accept())
+/// cannot make the listener hold more. Handshakes run in the listener's thread; with worker
 /// threads, the encrypted flows are moved to them.
 class RILL_EXPORT Listener : public QObject
 {
@@ -86,8 +89,15 @@ public:
     /// as TcpListener::accept() (deadline, accept errors, thread end, cancel), in the
     /// listener's thread.
     QFuture<FlowResult<Flow>> accept(QDeadlineTimer deadline = QDeadlineTimer::Forever);
-    /// Connections accepted by the kernel and waiting for accept().
+    /// Connections accepted by the kernel and waiting for accept(); for "tls:", those still
+    /// handshaking too.
     int pendingConnections() const;
+    /// The most connections taken from the kernel and not yet handed out by accept() (for
+    /// "tls:", handshakes running included); 30 unless set.
+    int maxPendingConnections() const;
+    /// Sets maxPendingConnections() to \a count (at least 1), as
+    /// TcpListener::setMaxPendingConnections(). Call it in the listener's thread.
+    void setMaxPendingConnections(int count);
     /// Spreads accepted flows over \a threads, as TcpListener::setWorkerThreads(); kept across
     /// listen() calls. Call it in the listener's thread.
     void setWorkerThreads(const QList<QThread *> &threads);

@@ -583,6 +583,46 @@ private Q_SLOTS:
         QCOMPARE(n.error().kind(), Error::Kind::Closed);
     }
 
+    // maxPendingConnections() bounds the handshakes running at once: with one place taken by
+    // a client that never speaks, a good client waits in the kernel's backlog and is served
+    // only once the silent one is gone. (Without the bound it would be served at once, before
+    // the silent one is dropped: the order of the two events tells.)
+    void listenerBoundsHandshakes()
+    {
+        rill::Listener listener;
+        listener.setTlsConfiguration(serverConfig());
+        listener.setHandshakeTimeout(1h);
+        listener.setMaxPendingConnections(1);
+        QCOMPARE(listener.maxPendingConnections(), 1);
+        QVERIFY(listener.listen(Endpoint::tls(QStringLiteral("127.0.0.1"), 0)));
+        QSignalSpy failedHandshakes(&listener, &rill::Listener::handshakeFailed);
+        const quint16 port = listener.endpoint().port();
+        auto silentF = rill::TcpFlow::connectToHost(QStringLiteral("127.0.0.1"), port);
+        FlowResult<rill::TcpFlow> silent;
+        RILL_AWAIT(silentF, silent);
+        QVERIFY(silent.isOk());
+        QTRY_COMPARE_WITH_TIMEOUT(listener.pendingConnections(), 1, 10000);
+
+        auto good = TlsFlow::connectToHost(QStringLiteral("localhost"), port, clientConfig());
+        qsizetype failedWhenServed = -1;
+        auto served = good.then(&listener, [&](const FlowResult<TlsFlow> &) {
+            failedWhenServed = failedHandshakes.size();
+        });
+        rill::TcpFlow *silentFlow = silent.flow();
+        QTimer::singleShot(200ms, silentFlow, [silentFlow] { silentFlow->abort(); });
+        QTRY_VERIFY_WITH_TIMEOUT(served.isFinished(), 20000);
+        QCOMPARE(failedWhenServed, 1);
+        FlowResult<TlsFlow> g = good.result();
+        QVERIFY2(g.isOk(), qPrintable(errorMessage(g.error())));
+        // The good client's flow waits for accept(), and counts as pending until taken.
+        QTRY_COMPARE_WITH_TIMEOUT(listener.pendingConnections(), 1, 10000);
+        auto accepted = listener.accept(10s);
+        FlowResult<Flow> a;
+        RILL_AWAIT(accepted, a);
+        QVERIFY2(a.isOk(), qPrintable(errorMessage(a.error())));
+        QCOMPARE(listener.pendingConnections(), 0);
+    }
+
     // connectTo("tls:...") uses the system's authorities: our test CA is not among them.
     void connectToEndpointUsesSystemTrust()
     {
