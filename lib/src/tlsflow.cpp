@@ -241,6 +241,8 @@ public:
         QSslCipher cipher;
         QByteArray alpn;
         QList<QSslCertificate> chain;
+        bool resumed = false;
+        QByteArray ticket; // a client's session to resume, DER (i2d_SSL_SESSION)
     };
 
     Session session() const
@@ -275,6 +277,21 @@ public:
         }
         // QueryPeer asks for the certificate without failing on it.
         return self->m_config.peerVerifyMode() == QSslSocket::QueryPeer ? 1 : ok;
+    }
+
+    // A client got a session it may resume later (TLS 1.3: a ticket after the handshake).
+    static int newSession(SSL *ssl, SSL_SESSION *session)
+    {
+        auto *self = static_cast<TlsTransport *>(SSL_get_ex_data(ssl, transportIndex()));
+        const int length = i2d_SSL_SESSION(session, nullptr);
+        if (!self || length <= 0)
+            return 0;
+        QByteArray der(length, Qt::Uninitialized);
+        auto *out = reinterpret_cast<unsigned char *>(der.data());
+        i2d_SSL_SESSION(session, &out);
+        QMutexLocker lock(&self->m_sessionMutex);
+        self->m_session.ticket = std::move(der);
+        return 0; // not kept: OpenSSL frees it
     }
 
     static int alpnSelect(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -374,10 +391,14 @@ private:
     SSL_CTX *sharedContext(QString *why)
     {
         ContextCache &cache = contextCache();
+        // A session to resume is the SSL object's, not the context's: it must not make one
+        // context per session.
+        QSslConfiguration key = m_config;
+        key.setSessionTicket({});
         {
             QMutexLocker lock(&cache.mutex);
             for (const ContextCache::Entry &e : cache.entries) {
-                if (e.mode == m_mode && e.config == m_config) {
+                if (e.mode == m_mode && e.config == key) {
                     SSL_CTX_up_ref(e.ctx);
                     return e.ctx;
                 }
@@ -388,7 +409,7 @@ private:
             return nullptr;
         QMutexLocker lock(&cache.mutex);
         SSL_CTX_up_ref(ctx);
-        cache.entries.push_front({m_mode, m_config, ctx});
+        cache.entries.push_front({m_mode, key, ctx});
         if (cache.entries.size() > ContextCacheSize) {
             SSL_CTX_free(cache.entries.back().ctx); // sessions keep their own references
             cache.entries.pop_back();
@@ -461,6 +482,17 @@ private:
         SSL_CTX_set_verify(ctx, verify, &TlsTransport::verifyCallback);
         if (m_mode == TlsFlow::Mode::Server && !m_config.allowedNextProtocols().isEmpty())
             SSL_CTX_set_alpn_select_cb(ctx, &TlsTransport::alpnSelect, nullptr);
+        // Resumption, as QSslSocket: a server sends tickets unless SslOptionDisableSessionTickets;
+        // a client keeps the session it gets only with SslOptionDisableSessionPersistence off.
+        if (m_mode == TlsFlow::Mode::Server && m_config.testSslOption(QSsl::SslOptionDisableSessionTickets)) {
+            SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+            SSL_CTX_set_num_tickets(ctx, 0);
+        }
+        if (m_mode == TlsFlow::Mode::Client
+            && !m_config.testSslOption(QSsl::SslOptionDisableSessionPersistence)) {
+            SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+            SSL_CTX_sess_set_new_cb(ctx, &TlsTransport::newSession);
+        }
         freeCtx.dismiss();
         return ctx;
     }
@@ -491,6 +523,16 @@ private:
             if (!m_alpn.isEmpty())
                 SSL_set_alpn_protos(m_ssl, reinterpret_cast<const unsigned char *>(m_alpn.constData()),
                                     unsigned(m_alpn.size()));
+            if (const QByteArray ticket = m_config.sessionTicket(); !ticket.isEmpty()) {
+                // Something else than a session (or one of another library) means a full
+                // handshake, as when the server does not accept it.
+                auto *in = reinterpret_cast<const unsigned char *>(ticket.constData());
+                if (SSL_SESSION *session = d2i_SSL_SESSION(nullptr, &in, long(ticket.size()))) {
+                    SSL_set_session(m_ssl, session);
+                    SSL_SESSION_free(session);
+                }
+                ERR_clear_error();
+            }
             if (!m_verifyName.isEmpty()) {
                 const QByteArray name = m_verifyName.toUtf8();
                 X509_VERIFY_PARAM *param = SSL_get0_param(m_ssl);
@@ -707,7 +749,14 @@ private:
             for (int i = 0; i < sk_X509_num(chain); ++i)
                 s.chain << toQt(sk_X509_value(chain, i));
         }
+        // A resumed session keeps the peer's certificate, not its chain.
+        if (s.chain.isEmpty() && m_mode == TlsFlow::Mode::Client) {
+            if (X509 *peer = SSL_get0_peer_certificate(m_ssl))
+                s.chain << toQt(peer);
+        }
+        s.resumed = SSL_session_reused(m_ssl) == 1;
         QMutexLocker lock(&m_sessionMutex);
+        s.ticket = m_session.ticket; // TLS 1.2 gives it during the handshake
         m_session = s;
     }
 
@@ -1105,6 +1154,16 @@ QString TlsFlow::sessionCipherName() const
 QByteArray TlsFlow::nextNegotiatedProtocol() const
 {
     return tls(transport())->session().alpn;
+}
+
+bool TlsFlow::isSessionResumed() const
+{
+    return tls(transport())->session().resumed;
+}
+
+QByteArray TlsFlow::sessionTicket() const
+{
+    return tls(transport())->session().ticket;
 }
 
 QList<QSslCertificate> TlsFlow::peerCertificateChain() const

@@ -95,6 +95,8 @@ class RILL_EXPORT TlsFlow : public TransportFlow
     Q_PROPERTY(QString sessionCipherName READ sessionCipherName NOTIFY encrypted)
     /// The protocol chosen by ALPN. \sa nextNegotiatedProtocol()
     Q_PROPERTY(QByteArray nextNegotiatedProtocol READ nextNegotiatedProtocol NOTIFY encrypted)
+    /// Whether the handshake resumed a session. \sa isSessionResumed()
+    Q_PROPERTY(bool sessionResumed READ isSessionResumed NOTIFY encrypted)
     /// The peer's certificate chain. \sa peerCertificateChain()
     Q_PROPERTY(QList<QSslCertificate> peerCertificateChain READ peerCertificateChain NOTIFY
                        encrypted)
@@ -157,6 +159,15 @@ public:
     /// The negotiated cipher's OpenSSL name ("TLS_AES_256_GCM_SHA384"), empty before the
     /// handshake.
     QString sessionCipherName() const;
+    /// True if the handshake resumed the session given with QSslConfiguration::setSessionTicket()
+    /// instead of running in full; from any thread.
+    bool isSessionResumed() const;
+    /// A client's session, to resume with a later connection to the same server: pass it to
+    /// QSslConfiguration::setSessionTicket() of that connection's configuration. Empty until the
+    /// server sent one (TLS 1.3 sends it after the handshake, so it comes with the first bytes
+    /// read), and always empty unless the configuration has
+    /// QSsl::SslOptionDisableSessionPersistence off, as for QSslSocket. From any thread.
+    QByteArray sessionTicket() const;
     /// The protocol ALPN chose ("h2", "http/1.1"), empty if none.
     QByteArray nextNegotiatedProtocol() const;
     /// The peer's certificate chain, its own certificate first; empty if it sent none.

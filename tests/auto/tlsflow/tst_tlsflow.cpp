@@ -341,6 +341,66 @@ private Q_SLOTS:
         RILL_CHECK_DRAINED(d, QByteArrayLiteral("still talking"), ReadResult::eof());
     }
 
+    // A client with session persistence on (QSsl::SslOptionDisableSessionPersistence off, as
+    // for QSslSocket) gets a session from the server's ticket, and a later connection given it
+    // with setSessionTicket() resumes instead of running the full handshake, on both sides.
+    // With persistence off (the default) no session is kept; a ticket that is not a session
+    // means a full handshake, not a failure.
+    void sessionResumption_data()
+    {
+        QTest::addColumn<int>("protocol");
+        QTest::newRow("TLS 1.3") << int(QSsl::TlsV1_3);
+        QTest::newRow("TLS 1.2") << int(QSsl::TlsV1_2);
+    }
+    void sessionResumption()
+    {
+        QFETCH(int, protocol);
+        QSslConfiguration client = clientConfig();
+        client.setProtocol(QSsl::SslProtocol(protocol));
+        client.setSslOption(QSsl::SslOptionDisableSessionPersistence, false);
+        // One exchange: the bytes read bring the ticket (TLS 1.3 sends it after the handshake).
+        auto exchange = [](TlsPair &p) {
+            p.server->write("hello");
+            auto r = p.client->read();
+            ReadResult got;
+            RILL_AWAIT(r, got);
+            QCOMPARE(got, ReadResult::fromData("hello"));
+        };
+        QByteArray ticket;
+        {
+            TlsPair first = pipePair(client, serverConfig());
+            auto cleanup = destroyFirst(first.client, first.server);
+            exchange(first);
+            QVERIFY(!first.client->isSessionResumed());
+            QTRY_VERIFY_WITH_TIMEOUT(!first.client->sessionTicket().isEmpty(), 10000);
+            ticket = first.client->sessionTicket();
+        }
+        QSslConfiguration again = client;
+        again.setSessionTicket(ticket);
+        {
+            TlsPair second = pipePair(again, serverConfig());
+            auto cleanup = destroyFirst(second.client, second.server);
+            exchange(second);
+            QVERIFY2(second.client->isSessionResumed(), "the client should resume its session");
+            QVERIFY2(second.server->isSessionResumed(), "the server should resume the session");
+            QCOMPARE(second.client->peerCertificate(), loadCert(path(QStringLiteral("server.crt"))));
+        }
+        QSslConfiguration garbage = client;
+        garbage.setSessionTicket("not a session");
+        QSslConfiguration noPersistence = clientConfig();
+        noPersistence.setProtocol(QSsl::SslProtocol(protocol));
+        for (const QSslConfiguration &c : {garbage, noPersistence}) {
+            TlsPair p = pipePair(c, serverConfig());
+            auto cleanup = destroyFirst(p.client, p.server);
+            exchange(p);
+            QVERIFY(!p.client->isSessionResumed());
+            if (c.testSslOption(QSsl::SslOptionDisableSessionPersistence)) {
+                // What the client read came after any ticket, which it has handled.
+                QVERIFY(p.client->sessionTicket().isEmpty());
+            }
+        }
+    }
+
     // The wire ends without close_notify: the bytes before it, then Truncated, never Eof.
     void truncationOverPipe()
     {
