@@ -362,6 +362,7 @@ public:
     // a cut-off.
     void sayGoodbye()
     {
+        drain();
         m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("exit")}}));
         m_socket->flush();
     }

@@ -9,6 +9,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QTimer>
 #include <QtNetwork/QLocalSocket>
 
 #include <cerrno>
@@ -147,11 +148,15 @@ void ProbeClientPrivate::handle(const QCborMap &m)
             return;
         }
     } else if (t == QLatin1String("gone")) {
+        // Kept a moment, so that a short-lived flow is seen, and so that a process that
+        // destroys its flows as it exits leaves its last picture.
         if (known) {
-            flows.erase(it);
-            Q_EMIT q->eventReceived(m);
-            Q_EMIT q->flowRemoved(id);
-            return;
+            f->state = Flow::State::Closed;
+            QTimer::singleShot(ProbeClient::GoneFlowLingerMs, q, [this, id] {
+                if (state == ProbeClient::State::Ended || !flows.erase(id))
+                    return;
+                Q_EMIT q->flowRemoved(id);
+            });
         }
     } else if (t == QLatin1String("lost")) {
         lost = m.value(QStringLiteral("count")).toInteger();

@@ -135,6 +135,10 @@ public:
     };
     Q_ENUM(State)
 
+    /// How long a flow destroyed in its process stays in flows() (as Closed), in milliseconds;
+    /// after the process ended, it stays.
+    static constexpr int GoneFlowLingerMs = 2000;
+
     /// A client attached to nothing.
     explicit ProbeClient(QObject *parent = nullptr);
     /// Detaches.
@@ -183,7 +187,7 @@ Q_SIGNALS:
     void ended(const QString &reason);
     /// Flow \a id appeared.
     void flowAdded(quint64 id);
-    /// Flow \a id was destroyed in its process.
+    /// Flow \a id, destroyed in its process GoneFlowLingerMs ago, left flows().
     void flowRemoved(quint64 id);
     /// Something of flow \a id changed.
     void flowChanged(quint64 id);
