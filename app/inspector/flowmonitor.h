@@ -10,6 +10,7 @@
 
 #include <rill/datalog.h>
 #include <rill/flow.h>
+#include <rill/probe.h>
 #include <rill/writeledgermodel.h>
 
 #include <QtCore/QDateTime>
@@ -69,9 +70,20 @@ public:
     static constexpr int MaxSamples = 600; // a minute at 10 samples a second
 
     FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, QObject *parent = nullptr);
+    // A flow of another process (--attach): what its probe publishes. The ledger and the events
+    // come from the probe's events, the samples from its counters; its data, the inspector's
+    // read loop and the kernel view are not available, and actions go to the probe (which
+    // refuses them unless the process allowed control).
+    FlowMonitor(rill::ProbeClient *client, quint64 remoteId, qint64 id, const QString &name,
+        QObject *parent = nullptr);
     ~FlowMonitor() override;
 
-    rill::Flow *flow() const { return m_flow.data(); }
+    rill::Flow *flow() const { return m_flow.data(); } // null for a remote flow
+    bool isRemote() const { return m_remoteId != 0; }
+    rill::ProbeClient *probeClient() const { return m_client.data(); }
+    quint64 remoteId() const { return m_remoteId; }
+    // What the views show of the flow, local or remote (id 0 if there is none any more).
+    rill::ProbeFlow info() const;
     qint64 id() const { return m_id; }
     QString name() const { return m_name; }
     void setName(const QString &name) { m_name = name; } // use InspectorSession::setName()
@@ -127,6 +139,7 @@ private:
     void onRead(const rill::ReadResult &result);
     void reportFailure(const QString &what, const rill::WriteResult &result);
     void watch();
+    void watchRemote();
 
     QPointer<rill::Flow> m_flow;
     qint64 m_id;
@@ -143,6 +156,8 @@ private:
     qint64 m_eventsDropped = 0;
     qint64 m_eventSerial = 0;
     std::deque<Sample> m_samples;
+    QPointer<rill::ProbeClient> m_client; // a remote flow's
+    quint64 m_remoteId = 0;
 };
 
 } // namespace inspector

@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 
     if (probeClient) {
         rill::ProbeClient *client = probeClient.get();
-        session->model()->showProbeFlows(client);
+        session->attach(client);
         if (printer)
             printer->setProbeClient(client);
         const QString title = QStringLiteral("Rill Inspector: process %1").arg(client->process().pid);

@@ -274,6 +274,8 @@ QVariant FlowTableModelPrivate::value(const Row &row, int role) const
         return s.lastError;
     case FlowTableModel::FlowRole:
         return QVariant::fromValue(row.flow.data());
+    case FlowTableModel::ProbeFlowIdRole:
+        return row.remoteId;
     default:
         return {};
     }
@@ -565,6 +567,7 @@ QHash<int, QByteArray> FlowTableModel::roleNames() const
         {LastErrorRole, "lastError"},
         {FlowRole, "flow"},
         {LampRole, "lamp"},
+        {ProbeFlowIdRole, "probeFlowId"},
     };
 }
 

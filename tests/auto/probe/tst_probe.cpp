@@ -3,7 +3,9 @@
 // program with no probe code, started with RILL_INSPECT, whose peer is a loopback socket here.
 #include "../shared/testutil.h"
 
+#include <rill/flowtablemodel.h>
 #include <rill/probe.h>
+#include <rill/writeledgermodel.h>
 
 #include <QtCore/QCborValue>
 #include <QtCore/QFileInfo>
@@ -13,6 +15,16 @@
 #include <QtNetwork/QTcpServer>
 #include <QtNetwork/QTcpSocket>
 #include <QtTest/QtTest>
+
+#ifdef PROBE_WINDOW_TEST
+#include "flowdetailview.h"
+#include "mainwindow.h"
+#include "session.h"
+
+#include <QtWidgets/QTabWidget>
+#include <QtWidgets/QTableView>
+#include <QtWidgets/QLabel>
+#endif
 
 #include <memory>
 #include <sys/socket.h>
@@ -102,6 +114,8 @@ private Q_SLOTS:
     void otherUserRefused();
     void slowSubscriberCutOff();
     void inspectorAttach();
+    void rillcatHonoursEnvironment();
+    void windowAttached();
     void inspectorAttachErrors();
 };
 
@@ -213,9 +227,19 @@ void tst_Probe::attachShowsFlows()
     QCOMPARE(flow.readState, Flow::ReadState::Open);
     QCOMPARE(flow.highWaterMark, Flow::DefaultHighWaterMark);
 
+    // The table model shows it as it shows a local flow.
+    FlowTableModel model;
+    model.showProbeFlows(&client);
+    QCOMPARE(model.rowCount(), 1);
+    QVERIFY(!model.flow(0));
+    auto cell = [&model](int column) { return model.data(model.index(0, column), FlowTableModel::IdRole + column); };
+    QCOMPARE(cell(FlowTableModel::PeerEndpointColumn).toString(), flow.peerEndpoint);
+    QCOMPARE(cell(FlowTableModel::TransportColumn).toString(), QStringLiteral("tcp"));
+
     // Counters follow (sent a few times a second).
     child->peer->write(QByteArray(1000, 'a'));
     QTRY_COMPARE_WITH_TIMEOUT(client.flow(flow.id).stats.bytesRead, qint64(1000), 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(FlowTableModel::BytesInColumn).toLongLong(), qint64(1000), 15000);
 }
 
 void tst_Probe::halfCloseAndExitShow()
@@ -251,6 +275,8 @@ void tst_Probe::waitingWritesShow()
             [&ledger](const QCborMap &m) { ledger << typeOf(m); });
     QVERIFY(attachTo(client, child->pid()));
     const quint64 id = client.flows().first().id;
+    WriteLedgerModel ledgerModel;
+    ledgerModel.setProbeFlow(&client, id);
     QTRY_VERIFY_WITH_TIMEOUT(client.flow(id).writesWaiting >= 1, 15000);
     QCOMPARE(client.flow(id).highWaterMark, qint64(64 * 1024));
     QTRY_VERIFY_WITH_TIMEOUT(client.flow(id).bytesQueued >= 64 * 1024, 15000);
@@ -264,6 +290,9 @@ void tst_Probe::waitingWritesShow()
     QTRY_VERIFY_WITH_TIMEOUT(ledger.contains(QStringLiteral("writeQueued"))
                                      && ledger.contains(QStringLiteral("writeAccepted")),
                              15000);
+    // The ledger model, fed by the probe's events as by a local flow's signals.
+    QTRY_VERIFY_WITH_TIMEOUT(ledgerModel.rowCount() > 0, 15000);
+    QVERIFY(!ledgerModel.flow());
     child->process.kill();
     QVERIFY(child->process.waitForFinished());
 }
@@ -452,6 +481,83 @@ void tst_Probe::inspectorAttach()
 #endif
 }
 
+void tst_Probe::rillcatHonoursEnvironment()
+{
+#ifndef RILLCAT
+    QSKIP("rillcat is not built");
+#else
+    // rillcat has no probe code: the environment alone starts its probe.
+    QTcpServer server;
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    QProcess rillcat;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("RILL_INSPECT"), QStringLiteral("1"));
+    rillcat.setProcessEnvironment(env);
+    rillcat.start(QStringLiteral(RILLCAT),
+                  {QStringLiteral("tcp:127.0.0.1:%1").arg(server.serverPort())});
+    QVERIFY(spinUntil([&] { return server.hasPendingConnections(); }));
+    QTcpSocket *peer = server.nextPendingConnection();
+    const QString path = Probe::socketDirectory() + QLatin1Char('/')
+            + QString::number(rillcat.processId());
+    QVERIFY(spinUntil([&] { return QFileInfo::exists(path); }));
+    ProbeClient client;
+    QVERIFY(attachTo(client, rillcat.processId()));
+    QCOMPARE(client.process().program, QStringLiteral("rillcat"));
+    bool found = false;
+    for (const ProbeFlow &flow : client.flows()) {
+        if (flow.peerEndpoint == QStringLiteral("tcp:127.0.0.1:%1").arg(server.serverPort()))
+            found = true;
+    }
+    QVERIFY(found);
+    // It ends as usual: stdin closed, the peer closes too.
+    rillcat.closeWriteChannel();
+    peer->disconnectFromHost();
+    QVERIFY(spinUntil([&] { return rillcat.state() == QProcess::NotRunning; }));
+    QTRY_COMPARE_WITH_TIMEOUT(client.state(), ProbeClient::State::Ended, 15000);
+    QVERIFY(!QFileInfo::exists(path));
+#endif
+}
+
+void tst_Probe::windowAttached()
+{
+#ifndef PROBE_WINDOW_TEST
+    QSKIP("the inspector's window is not built");
+#else
+    using namespace inspector;
+    auto child = startChild(QStringLiteral("stall"));
+    QVERIFY(child);
+    MainWindow::Options options;
+    options.demo = false;
+    MainWindow window(options);
+    window.show();
+    QString error;
+    QVERIFY2(window.attachTo(child->pid(), &error), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(window.session()->model()->rowCount(), 1, 15000);
+    window.flowTable()->selectRow(0);
+    FlowDetailView *detail = window.detailView();
+    QTRY_VERIFY_WITH_TIMEOUT(detail->monitor() && detail->monitor()->isRemote(), 15000);
+    const QString peer = QStringLiteral("tcp:127.0.0.1:%1").arg(child->server.serverPort());
+    QTRY_VERIFY_WITH_TIMEOUT(detail->headerLabel()->text().contains(peer), 15000);
+
+    // Its ledger, as the probe tells it, once the peer reads a little.
+    qint64 drained = 0;
+    QTcpSocket *peerSocket = child->peer;
+    QVERIFY(spinUntil([&] {
+        drained += peerSocket->read(1024 * 1024).size();
+        return drained >= 4 * 1024 * 1024;
+    }));
+    detail->tabs()->setCurrentIndex(FlowDetailView::LedgerTab);
+    QTRY_VERIFY_WITH_TIMEOUT(detail->monitor()->ledger()->rowCount() > 0, 15000);
+    QVERIFY(!detail->monitor()->samples().empty());
+
+    // Control is the process's to allow: refused here, and said.
+    QSignalSpy failed(detail->monitor(), &FlowMonitor::actionFailed);
+    detail->monitor()->abort();
+    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 15000);
+    QVERIFY(failed[0][0].toString().contains(QStringLiteral("not allowed")));
+#endif
+}
+
 void tst_Probe::inspectorAttachErrors()
 {
 #ifndef RILL_INSPECTOR
@@ -488,5 +594,9 @@ void tst_Probe::inspectorAttachErrors()
 #endif
 }
 
+#ifdef PROBE_WINDOW_TEST
+QTEST_MAIN(tst_Probe)
+#else
 QTEST_GUILESS_MAIN(tst_Probe)
+#endif
 #include "tst_probe.moc"

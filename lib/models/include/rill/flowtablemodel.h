@@ -76,6 +76,8 @@ public:
         /// "ended", ...); "" in the columns that show no state. Column-dependent, unlike the
         /// others.
         LampRole,
+        /// The flow's id in its process, in a row of showProbeFlows(); 0 in other rows.
+        ProbeFlowIdRole,
     };
     Q_ENUM(Role)
 
