@@ -431,10 +431,13 @@ void FlowDetailView::updateActions()
     const bool live = flow.id && flow.state != Flow::State::Closed;
     for (QAction *a : {m_send, m_sendFile, m_burst})
         a->setEnabled(writable && local);
-    m_shutdownWrite->setEnabled(writable);
-    m_shutdownRead->setEnabled(flow.id && flow.readState == Flow::ReadState::Open);
+    // The probe refuses control unless its process allowed it (RILL_INSPECT=control).
+    const bool controllable = local
+        || (m_monitor && m_monitor->probeClient() && m_monitor->probeClient()->controlAllowed());
+    m_shutdownWrite->setEnabled(writable && controllable);
+    m_shutdownRead->setEnabled(flow.id && controllable && flow.readState == Flow::ReadState::Open);
     m_close->setEnabled(live && local && flow.state != Flow::State::Closing);
-    m_abort->setEnabled(live);
+    m_abort->setEnabled(live && controllable);
     m_pauseReading->setEnabled(flow.id && local);
     {
         const QSignalBlocker blocker(m_pauseReading);
