@@ -240,6 +240,28 @@ void tst_Probe::attachShowsFlows()
     child->peer->write(QByteArray(1000, 'a'));
     QTRY_COMPARE_WITH_TIMEOUT(client.flow(flow.id).stats.bytesRead, qint64(1000), 15000);
     QTRY_COMPARE_WITH_TIMEOUT(cell(FlowTableModel::BytesInColumn).toLongLong(), qint64(1000), 15000);
+
+    // The bytes only on request, and at most as many as asked for.
+    QByteArray data;
+    connect(&client, &ProbeClient::dataReceived, this,
+            [&data, &flow](quint64 id, bool sent, const QByteArray &bytes) {
+                if (id == flow.id && !sent)
+                    data += bytes;
+            });
+    QCOMPARE(data, QByteArray());
+    client.requestData(flow.id, 10);
+    QTcpSocket *peer = child->peer;
+    QVERIFY(spinUntil([&] {
+        if (peer->bytesToWrite() == 0)
+            peer->write("0123456789");
+        return data.size() >= 10;
+    }));
+    QCOMPARE(data, QByteArray("0123456789"));
+    // More goes by (the counters say so after it), none of it sent to us.
+    const qint64 before = client.flow(flow.id).stats.bytesRead;
+    peer->write("abcdefghij");
+    QTRY_VERIFY_WITH_TIMEOUT(client.flow(flow.id).stats.bytesRead >= before + 10, 15000);
+    QCOMPARE(data, QByteArray("0123456789"));
 }
 
 void tst_Probe::halfCloseAndExitShow()
