@@ -397,15 +397,16 @@ void FlowDetailView::setMonitor(FlowMonitor *monitor)
 void FlowDetailView::refresh()
 {
     FlowMonitor *monitor = m_monitor.data();
-    rill::Flow *flow = monitor ? monitor->flow() : nullptr;
-    if (!flow) {
+    // Local or attached (another process's, through its probe): the same view.
+    const rill::ProbeFlow flow = monitor ? monitor->info() : rill::ProbeFlow();
+    if (!flow.id) {
         m_header->setText(tr("<b>No flow selected</b> &nbsp; Select a row in the table above."));
     } else {
         m_header->setText(
             tr("<b>#%1 %2</b> &nbsp; %3 &nbsp; %4 → %5")
                 .arg(monitor->id())
-                .arg(monitor->name().toHtmlEscaped(), flow->transportName(),
-                    flow->localEndpoint().toString().toHtmlEscaped(), flow->peerEndpoint().toString().toHtmlEscaped()));
+                .arg(monitor->name().toHtmlEscaped(), flow.transport,
+                    flow.localEndpoint.toHtmlEscaped(), flow.peerEndpoint.toHtmlEscaped()));
     }
     updateActions();
     updateSidePanel();
@@ -441,18 +442,23 @@ void FlowDetailView::refresh()
 
 void FlowDetailView::updateActions()
 {
+    const rill::ProbeFlow flow = m_monitor ? m_monitor->info() : rill::ProbeFlow();
+    // An attached flow: what the probe takes (shut down, abort); the rest needs the flow here.
     // A carried flow (a TLS flow's wire) is only watched: its bytes belong to the flow above.
-    rill::Flow *flow = m_monitor && !m_monitor->carrier() ? m_monitor->flow() : nullptr;
+    const bool local = m_monitor && !m_monitor->isRemote() && !m_monitor->carrier();
     using rill::Flow;
-    const bool writable = flow && flow->writeState() == Flow::WriteState::Open;
-    const bool live = flow && flow->state() != Flow::State::Closed;
+    const bool writable = flow.id && flow.writeState == Flow::WriteState::Open;
+    const bool live = flow.id && flow.state != Flow::State::Closed;
     for (QAction *a : {m_send, m_sendFile, m_burst})
-        a->setEnabled(writable);
-    m_shutdownWrite->setEnabled(writable);
-    m_shutdownRead->setEnabled(flow && flow->readState() == Flow::ReadState::Open);
-    m_close->setEnabled(live && flow->state() != Flow::State::Closing);
-    m_abort->setEnabled(live);
-    m_pauseReading->setEnabled(flow != nullptr);
+        a->setEnabled(writable && local);
+    // The probe refuses control unless its process allowed it (RILL_INSPECT=control).
+    const bool controllable = local
+        || (m_monitor && m_monitor->probeClient() && m_monitor->probeClient()->controlAllowed());
+    m_shutdownWrite->setEnabled(writable && controllable);
+    m_shutdownRead->setEnabled(flow.id && controllable && flow.readState == Flow::ReadState::Open);
+    m_close->setEnabled(live && local && flow.state != Flow::State::Closing);
+    m_abort->setEnabled(live && controllable);
+    m_pauseReading->setEnabled(flow.id && local);
     {
         const QSignalBlocker blocker(m_pauseReading);
         m_pauseReading->setChecked(m_monitor && !m_monitor->isReading());
@@ -464,8 +470,8 @@ void FlowDetailView::updateActions()
 void FlowDetailView::updateSidePanel()
 {
     FlowMonitor *monitor = m_monitor.data();
-    rill::Flow *flow = monitor ? monitor->flow() : nullptr;
-    if (!flow) {
+    const rill::ProbeFlow flow = monitor ? monitor->info() : rill::ProbeFlow();
+    if (!flow.id) {
         for (QLabel *label : {m_rillQueue, m_kernelQueue, m_rillReceive, m_kernelReceive,
                  m_rillState, m_kernelState})
             label->clear();
@@ -473,26 +479,29 @@ void FlowDetailView::updateSidePanel()
         return;
     }
     updateLayers(monitor);
-    const int waiting = flow->writesWaiting();
+    const int waiting = flow.writesWaiting;
     m_rillQueue->setText(
         tr("%1 queued of %2 (high-water mark)%3")
-            .arg(rill::FlowText::bytes(flow->bytesQueued()), rill::FlowText::bytes(flow->highWaterMark()))
+            .arg(rill::FlowText::bytes(flow.bytesQueued), rill::FlowText::bytes(flow.highWaterMark))
             .arg(waiting > 0 ? tr("<br><b>%n write(s) waiting</b>", nullptr, waiting) : QString()));
     const FlowMonitor *carrier = monitor->carrier();
-    m_rillReceive->setText(carrier
-            ? tr("read by flow #%1 above it (%2 so far)")
-                  .arg(carrier->id())
-                  .arg(rill::FlowText::bytes(flow->stats().bytesRead))
-            : monitor->isReading()
-            ? tr("the inspector reads (%1 so far)").arg(rill::FlowText::bytes(flow->stats().bytesRead))
-            : tr("<b>reading paused</b>: read() is not called"));
+    if (monitor->isRemote())
+        m_rillReceive->setText(tr("its process reads (%1 so far)").arg(rill::FlowText::bytes(flow.stats.bytesRead)));
+    else if (carrier)
+        m_rillReceive->setText(tr("read by flow #%1 above it (%2 so far)")
+                                   .arg(carrier->id())
+                                   .arg(rill::FlowText::bytes(flow.stats.bytesRead)));
+    else
+        m_rillReceive->setText(monitor->isReading()
+                ? tr("the inspector reads (%1 so far)").arg(rill::FlowText::bytes(flow.stats.bytesRead))
+                : tr("<b>reading paused</b>: read() is not called"));
     using namespace rill::FlowText;
     m_rillState->setText(tr("flow %1<br>read: <span style='color:%2'>●</span> %3<br>"
                             "write: <span style='color:%4'>●</span> %5")
-                             .arg(stateText(flow->state()), lampColor(lamp(flow->readState())),
-                                 readStateText(flow->readState()),
-                                 lampColor(lamp(flow->writeState())),
-                                 writeStateText(flow->writeState())));
+                             .arg(stateText(flow.state), lampColor(lamp(flow.readState)),
+                                 readStateText(flow.readState),
+                                 lampColor(lamp(flow.writeState)),
+                                 writeStateText(flow.writeState)));
     const KernelInfo kernel = monitor->kernelInfo();
     if (kernel.available) {
         m_kernelQueue->setText(
@@ -501,9 +510,10 @@ void FlowDetailView::updateSidePanel()
             tr("%1 received, not read (SIOCINQ)").arg(rill::FlowText::bytes(kernel.receiveQueue)));
         m_kernelState->setText(tr("TCP <b>%1</b>").arg(kernel.tcpStateName()));
     } else {
-        const QString none = flow->transportName() == QLatin1String("tcp")
-            ? tr("no socket any more")
-            : tr("shown for TCP on Linux");
+        const QString none = monitor->isRemote()
+            ? tr("not shown for a flow of another process")
+            : flow.transport == QLatin1String("tcp") ? tr("no socket any more")
+                                                     : tr("shown for TCP on Linux");
         m_kernelQueue->setText(none);
         m_kernelReceive->clear();
         m_kernelState->clear();

@@ -69,6 +69,83 @@ bool FlowMonitor::refusedAsCarried()
     return true;
 }
 
+FlowMonitor::FlowMonitor(
+    rill::ProbeClient *client, quint64 remoteId, qint64 id, const QString &name, QObject *parent)
+    : QObject(parent), m_id(id), m_name(name), m_ledger(new rill::WriteLedgerModel(this)),
+      m_dataLog(new rill::DataLog(this)), m_client(client), m_remoteId(remoteId)
+{
+    m_reading = false; // the process reads, not the inspector
+    m_ledger->setProbeFlow(client, remoteId);
+    watchRemote();
+    sample();
+}
+
+rill::ProbeFlow FlowMonitor::info() const
+{
+    if (isRemote())
+        return m_client ? m_client->flow(m_remoteId) : rill::ProbeFlow();
+    rill::ProbeFlow info;
+    const rill::Flow *flow = m_flow.data();
+    if (!flow)
+        return info;
+    info.id = quint64(m_id);
+    info.transport = flow->transportName();
+    info.localEndpoint = flow->localEndpoint().toString();
+    info.peerEndpoint = flow->peerEndpoint().toString();
+    info.state = flow->state();
+    info.readState = flow->readState();
+    info.writeState = flow->writeState();
+    info.stats = flow->stats();
+    info.bytesQueued = flow->bytesQueued();
+    info.highWaterMark = flow->highWaterMark();
+    info.writesWaiting = flow->writesWaiting();
+    const rill::Error error = flow->error();
+    info.error = error.isNone() ? QString() : rill::errorMessage(error);
+    return info;
+}
+
+// The probe's events, logged as a local flow's signals are.
+void FlowMonitor::watchRemote()
+{
+    rill::ProbeClient *client = m_client.data();
+    if (!client)
+        return;
+    const rill::ProbeFlow now = client->flow(m_remoteId);
+    if (!now.peerEndpoint.isEmpty())
+        logEvent(EventKind::Endpoints, 0, 0, now.localEndpoint + QStringLiteral(" -> ") + now.peerEndpoint);
+    connect(client, &rill::ProbeClient::eventReceived, this, [this](const QCborMap &m) {
+        if (quint64(m.value(QStringLiteral("flow")).toInteger()) != m_remoteId)
+            return;
+        const QString t = m.value(QStringLiteral("t")).toString();
+        const qint64 state = m.value(QStringLiteral("state")).toInteger();
+        const qint64 write = m.value(QStringLiteral("id")).toInteger();
+        if (t == QLatin1String("endpoints"))
+            logEvent(EventKind::Endpoints, 0, 0,
+                m.value(QStringLiteral("local")).toString() + QStringLiteral(" -> ")
+                    + m.value(QStringLiteral("peer")).toString());
+        else if (t == QLatin1String("state"))
+            logEvent(EventKind::State, 0, state);
+        else if (t == QLatin1String("read"))
+            logEvent(EventKind::ReadState, 0, state);
+        else if (t == QLatin1String("write"))
+            logEvent(EventKind::WriteState, 0, state);
+        else if (t == QLatin1String("error"))
+            logEvent(EventKind::Error, 0, 0, m.value(QStringLiteral("error")).toString());
+        else if (t == QLatin1String("writeQueued"))
+            logEvent(EventKind::WriteQueued, write, m.value(QStringLiteral("size")).toInteger());
+        else if (t == QLatin1String("writeAccepted"))
+            logEvent(EventKind::WriteAccepted, write);
+        else if (t == QLatin1String("writeSent"))
+            logEvent(EventKind::WriteSent, write);
+        else if (t == QLatin1String("writeRejected"))
+            logEvent(EventKind::WriteRejected, write, 0, m.value(QStringLiteral("error")).toString());
+    });
+    connect(client, &rill::ProbeClient::requestFailed, this, [this](const QString &message) {
+        logEvent(EventKind::ActionDone, 0, 0, message);
+        Q_EMIT actionFailed(message);
+    });
+}
+
 FlowMonitor::~FlowMonitor()
 {
     // Explicitly, not in ~QObject: that calls the flow's disconnectNotify() with a Qt lock
@@ -213,6 +290,12 @@ void FlowMonitor::reportFailure(const QString &what, const rill::WriteResult &re
 
 void FlowMonitor::shutdownWrite()
 {
+    if (isRemote()) {
+        logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down write (asked of the process)"));
+        if (m_client)
+            m_client->shutdownFlow(m_remoteId, rill::Flow::Direction::Write);
+        return;
+    }
     if (!m_flow || refusedAsCarried())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down write"));
@@ -225,6 +308,12 @@ void FlowMonitor::shutdownWrite()
 
 void FlowMonitor::shutdownRead()
 {
+    if (isRemote()) {
+        logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down read (asked of the process)"));
+        if (m_client)
+            m_client->shutdownFlow(m_remoteId, rill::Flow::Direction::Read);
+        return;
+    }
     if (!m_flow || refusedAsCarried())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down read"));
@@ -247,6 +336,12 @@ void FlowMonitor::close()
 
 void FlowMonitor::abort()
 {
+    if (isRemote()) {
+        logEvent(EventKind::Action, 0, 0, QStringLiteral("abort (asked of the process)"));
+        if (m_client)
+            m_client->abortFlow(m_remoteId);
+        return;
+    }
     if (!m_flow || refusedAsCarried())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("abort"));
@@ -258,11 +353,12 @@ void FlowMonitor::abort()
 void FlowMonitor::sample()
 {
     rill::Flow *flow = m_flow.data();
-    if (!flow)
+    const rill::ProbeFlow remote = isRemote() ? info() : rill::ProbeFlow();
+    if (!flow && !remote.id)
         return;
     Sample s;
     s.timeMs = QDateTime::currentMSecsSinceEpoch();
-    const rill::FlowStats stats = flow->stats();
+    const rill::FlowStats stats = flow ? flow->stats() : remote.stats;
     s.bytesIn = stats.bytesRead;
     s.bytesOut = stats.bytesWritten;
     s.rateIn = s.rateOut = 0;
@@ -272,10 +368,11 @@ void FlowMonitor::sample()
         s.rateIn = (s.bytesIn - last.bytesIn) * 1000 / dt;
         s.rateOut = (s.bytesOut - last.bytesOut) * 1000 / dt;
     }
-    s.bytesQueued = flow->bytesQueued();
-    s.highWaterMark = flow->highWaterMark();
-    s.writesWaiting = flow->writesWaiting();
-    s.kernel = kernelInfoOf(flow);
+    s.bytesQueued = flow ? flow->bytesQueued() : remote.bytesQueued;
+    s.highWaterMark = flow ? flow->highWaterMark() : remote.highWaterMark;
+    s.writesWaiting = flow ? flow->writesWaiting() : remote.writesWaiting;
+    if (flow)
+        s.kernel = kernelInfoOf(flow);
     m_samples.push_back(s);
     if (m_samples.size() > size_t(MaxSamples))
         m_samples.pop_front();

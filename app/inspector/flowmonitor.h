@@ -10,6 +10,7 @@
 
 #include <rill/datalog.h>
 #include <rill/flow.h>
+#include <rill/probe.h>
 #include <rill/writeledgermodel.h>
 
 #include <QtCore/QDateTime>
@@ -73,9 +74,20 @@ public:
     // its bytes belong to the flow above.
     FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier = nullptr,
         QObject *parent = nullptr);
+    // A flow of another process (--attach): what its probe publishes. The ledger and the events
+    // come from the probe's events, the samples from its counters; its data, the inspector's
+    // read loop and the kernel view are not available, and actions go to the probe (which
+    // refuses them unless the process allowed control).
+    FlowMonitor(rill::ProbeClient *client, quint64 remoteId, qint64 id, const QString &name,
+        QObject *parent = nullptr);
     ~FlowMonitor() override;
 
-    rill::Flow *flow() const { return m_flow.data(); }
+    rill::Flow *flow() const { return m_flow.data(); } // null for a remote flow
+    bool isRemote() const { return m_remoteId != 0; }
+    rill::ProbeClient *probeClient() const { return m_client.data(); }
+    quint64 remoteId() const { return m_remoteId; }
+    // What the views show of the flow, local or remote (id 0 if there is none any more).
+    rill::ProbeFlow info() const;
     FlowMonitor *carrier() const { return m_carrier.data(); } // the flow above, if any
     FlowMonitor *wire() const { return m_wire.data(); }       // the flow below, if any
     qint64 id() const { return m_id; }
@@ -134,6 +146,7 @@ private:
     void reportFailure(const QString &what, const rill::WriteResult &result);
     void watch();
     bool refusedAsCarried(); // true (and says why) for an action on a carried flow
+    void watchRemote();
 
     QPointer<rill::Flow> m_flow;
     QPointer<FlowMonitor> m_carrier;
@@ -152,6 +165,8 @@ private:
     qint64 m_eventsDropped = 0;
     qint64 m_eventSerial = 0;
     std::deque<Sample> m_samples;
+    QPointer<rill::ProbeClient> m_client; // a remote flow's
+    quint64 m_remoteId = 0;
 };
 
 } // namespace inspector

@@ -7,12 +7,14 @@
 #include "session.h"
 #include "tableprinter.h"
 
+#include <rill/probe.h>
 #include <rill/quick/inspector.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QTimer>
 #include <QtQuick/QQuickView>
 #include <QtWidgets/QApplication>
+#include <QtWidgets/QStatusBar>
 #include <QtWidgets/QTabWidget>
 
 #include <cstdio>
@@ -50,11 +52,23 @@ void fail(const QString &message)
     std::fprintf(stderr, "rill-inspector: %s\n", qPrintable(message));
 }
 
+// --list: one line per inspectable process of this user, "PID PROGRAM FLOWS".
+int listProcesses()
+{
+    for (const rill::ProbeProcess &p : rill::ProbeClient::processes()) {
+        const QString program = p.program.isEmpty() ? QStringLiteral("?") : p.program;
+        std::printf("%lld %s %d\n", p.pid, qPrintable(program), p.flows);
+    }
+    std::fflush(stdout);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
-    bool headless = hasArgument(argc, argv, "--headless");
+    const bool listing = hasArgument(argc, argv, "--list");
+    bool headless = hasArgument(argc, argv, "--headless") || listing;
     if (!headless && displayMissing(argc, argv)) {
         fail(QStringLiteral("no display (neither DISPLAY nor WAYLAND_DISPLAY is set): running "
                             "headless, the flow table printed every second. For the window, run "
@@ -107,10 +121,33 @@ int main(int argc, char **argv)
         QStringLiteral("view"), QStringLiteral("ledger"));
     const QCommandLineOption quickOption(QStringLiteral("quick"),
         QStringLiteral("Show the Qt Quick view (module Rill) instead of the Widgets window."));
+    const QCommandLineOption listOption(QStringLiteral("list"),
+        QStringLiteral("List the processes of this user that can be inspected: PID PROGRAM "
+                       "FLOWS, one a line."));
+    const QCommandLineOption attachOption(QStringLiteral("attach"),
+        QStringLiteral("Show the flows of process <pid> (started with RILL_INSPECT=1, or "
+                       "calling rill::Probe::start()) instead of the demo."),
+        QStringLiteral("pid"));
+    parser.addOptions({listOption, attachOption});
     parser.addOptions(
         {quickOption, headlessOption, printOption, screenshotOption, delayOption, durationOption, noDemoOption,
             clientsOption, speedOption, stallOption, connectOption, listenOption, showOption});
     parser.process(*app);
+    if (parser.isSet(listOption))
+        return listProcesses();
+
+    // --attach: the table follows another process's flows through its probe.
+    std::unique_ptr<rill::ProbeClient> probeClient;
+    if (parser.isSet(attachOption)) {
+        bool ok = false;
+        const qint64 pid = parser.value(attachOption).toLongLong(&ok);
+        QString error;
+        probeClient = std::make_unique<rill::ProbeClient>();
+        if (!ok || !probeClient->attach(pid, &error)) {
+            fail(ok ? error : QStringLiteral("--attach takes a process id"));
+            return 1;
+        }
+    }
 
     if (headless && parser.isSet(screenshotOption)) {
         fail(QStringLiteral(
@@ -122,7 +159,7 @@ int main(int argc, char **argv)
     demoOptions.clientsPerTransport = qMax(1, parser.value(clientsOption).toInt());
     demoOptions.speed = parser.value(speedOption).toInt();
     demoOptions.readerStalled = parser.isSet(stallOption);
-    const bool withDemo = !parser.isSet(noDemoOption);
+    const bool withDemo = !parser.isSet(noDemoOption) && !probeClient;
 
     std::unique_ptr<MainWindow> window;
     std::unique_ptr<InspectorSession> headlessSession;
@@ -178,6 +215,38 @@ int main(int argc, char **argv)
         }
     }
 
+    if (probeClient) {
+        rill::ProbeClient *client = probeClient.get();
+        session->attach(client);
+        if (printer)
+            printer->setProbeClient(client);
+        const QString title = QStringLiteral("Rill Inspector: process %1").arg(client->process().pid);
+        if (window)
+            window->setWindowTitle(title);
+        QObject::connect(client, &rill::ProbeClient::attached, session, [client, &window] {
+            const rill::ProbeProcess p = client->process();
+            std::fprintf(stderr, "rill-inspector: attached to process %lld (%s), %d flows\n",
+                p.pid, qPrintable(p.program), p.flows);
+            if (window) {
+                window->setWindowTitle(
+                    QStringLiteral("Rill Inspector: %1 (process %2)").arg(p.program).arg(p.pid));
+                window->statusBar()->showMessage(
+                    QStringLiteral("Attached to %1 (process %2)").arg(p.program).arg(p.pid));
+            }
+        });
+        // The table keeps the last picture; only the words change.
+        QObject::connect(client, &rill::ProbeClient::ended, session,
+            [&window](const QString &reason) {
+                fail(reason + QStringLiteral("; showing its last picture"));
+                if (window) {
+                    window->setWindowTitle(window->windowTitle() + QStringLiteral(" (ended)"));
+                    window->statusBar()->showMessage(reason + QStringLiteral(": the last picture"));
+                }
+            });
+        QObject::connect(client, &rill::ProbeClient::eventsLostChanged, session,
+            [](qint64 count) { fail(QStringLiteral("%1 events lost so far").arg(count)); });
+    }
+
     QObject::connect(session, &InspectorSession::connectFailed, session,
         [](const QString &endpoint, const QString &message) {
             fail(QStringLiteral("could not connect to %1: %2").arg(endpoint, message));
@@ -222,5 +291,6 @@ int main(int argc, char **argv)
     window.reset();
     headlessDemo.reset();
     headlessSession.reset();
+    probeClient.reset();
     return code;
 }

@@ -6,6 +6,7 @@
 #include "session.h"
 
 #include <rill/flowtablemodel.h>
+#include <rill/probe.h>
 
 #include <QtGui/QAction>
 #include <QtGui/QIcon>
@@ -20,7 +21,9 @@
 #include <QtWidgets/QSplitter>
 #include <QtWidgets/QStatusBar>
 #include <QtWidgets/QTabWidget>
+#include <QtWidgets/QPushButton>
 #include <QtWidgets/QTableView>
+#include <QtWidgets/QTableWidget>
 #include <QtWidgets/QTextBrowser>
 #include <QtWidgets/QToolBar>
 #include <QtWidgets/QVBoxLayout>
@@ -210,6 +213,10 @@ void MainWindow::makeActions()
     m_shortcuts = make(QStringLiteral("shortcutsAction"), tr("&Keyboard shortcuts"),
         QKeySequence(Qt::Key_F1), tr("Show the keyboard shortcuts"));
     m_quit = make(QStringLiteral("quitAction"), tr("&Quit"), QKeySequence::Quit, tr("Quit"));
+    m_attach = make(QStringLiteral("attachAction"), tr("&Attach to process..."),
+        QKeySequence(tr("Ctrl+Shift+A")),
+        tr("Show the flows of another program of yours started with RILL_INSPECT=1"));
+    connect(m_attach, &QAction::triggered, this, &MainWindow::showAttachDialog);
 
     connect(m_connect, &QAction::triggered, this, &MainWindow::connectToEndpoint);
     connect(m_listen, &QAction::triggered, this, &MainWindow::listenOnEndpoint);
@@ -306,6 +313,8 @@ void MainWindow::makeMenus()
     file->addAction(m_connect);
     file->addAction(m_listen);
     file->addAction(m_removeClosed);
+    file->addSeparator();
+    file->addAction(m_attach);
     file->addSeparator();
     file->addAction(m_quit);
 
@@ -426,6 +435,72 @@ void MainWindow::showShortcuts()
     layout->addWidget(buttons);
     dialog.resize(760, 520);
     dialog.exec();
+}
+
+void MainWindow::showAttachDialog()
+{
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Attach to process"));
+    auto *layout = new QVBoxLayout(&dialog);
+    layout->addWidget(new QLabel(
+        tr("Your programs started with RILL_INSPECT=1 (or calling rill::Probe::start()):"),
+        &dialog));
+    auto *table = new QTableWidget(&dialog);
+    table->setObjectName(QStringLiteral("processTable"));
+    table->setColumnCount(4);
+    table->setHorizontalHeaderLabels({tr("PID"), tr("Program"), tr("Flows"), tr("Since")});
+    table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table->setSelectionMode(QAbstractItemView::SingleSelection);
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table->verticalHeader()->hide();
+    table->horizontalHeader()->setStretchLastSection(true);
+    layout->addWidget(table);
+    auto fill = [table] {
+        const QList<rill::ProbeProcess> processes = rill::ProbeClient::processes();
+        table->setRowCount(int(processes.size()));
+        for (int row = 0; row < processes.size(); ++row) {
+            const rill::ProbeProcess &p = processes[row];
+            const QStringList cells = {QString::number(p.pid), p.program,
+                QString::number(p.flows), p.started.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"))};
+            for (int c = 0; c < cells.size(); ++c)
+                table->setItem(row, c, new QTableWidgetItem(cells[c]));
+        }
+        if (!processes.isEmpty())
+            table->selectRow(0);
+    };
+    fill();
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("Attach"));
+    QPushButton *refresh = buttons->addButton(tr("Refresh"), QDialogButtonBox::ActionRole);
+    connect(refresh, &QPushButton::clicked, &dialog, fill);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    connect(table, &QTableWidget::cellDoubleClicked, &dialog, &QDialog::accept);
+    layout->addWidget(buttons);
+    dialog.resize(560, 320);
+    if (dialog.exec() != QDialog::Accepted || table->currentRow() < 0)
+        return;
+    const qint64 pid = table->item(table->currentRow(), 0)->text().toLongLong();
+    QString error;
+    if (!attachTo(pid, &error))
+        showMessage(error);
+}
+
+bool MainWindow::attachTo(qint64 pid, QString *error)
+{
+    auto *client = new rill::ProbeClient(this);
+    if (!client->attach(pid, error)) {
+        delete client;
+        return false;
+    }
+    m_session->attach(client);
+    connect(client, &rill::ProbeClient::attached, this, [this, client] {
+        const rill::ProbeProcess p = client->process();
+        showMessage(tr("Attached to %1 (process %2): %3 flows").arg(p.program).arg(p.pid).arg(p.flows));
+    });
+    connect(client, &rill::ProbeClient::ended, this,
+        [this](const QString &reason) { showMessage(reason + tr(": its last picture stays")); });
+    return true;
 }
 
 void MainWindow::showMessage(const QString &text)

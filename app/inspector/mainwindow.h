@@ -41,6 +41,9 @@ public:
     void selectFlow(const rill::Flow *flow);
     rill::Flow *selectedFlow() const;
 
+    // Shows the flows of process pid (its probe's) in the table too; false and *error if not.
+    bool attachTo(qint64 pid, QString *error);
+
     // A PNG of the window as it is (QWidget::grab()).
     bool saveScreenshot(const QString &path, QString *error = nullptr);
 
@@ -53,6 +56,7 @@ private:
     void updateStatus();
     void updateDemoControls();
     void showShortcuts();
+    void showAttachDialog();
     void showMessage(const QString &text);
 
     InspectorSession *m_session = nullptr;
@@ -75,6 +79,7 @@ private:
     QAction *m_stallReader = nullptr;
     QAction *m_shortcuts = nullptr;
     QAction *m_quit = nullptr;
+    QAction *m_attach = nullptr;
     QList<QAction *> m_tabActions;
 };
 

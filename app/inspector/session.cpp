@@ -38,7 +38,38 @@ FlowMonitor *InspectorSession::monitorOf(const rill::Flow *flow) const
 
 FlowMonitor *InspectorSession::monitorAt(int row) const
 {
-    return monitorOf(m_model ? m_model->flow(row) : nullptr);
+    if (!m_model)
+        return nullptr;
+    if (rill::Flow *flow = m_model->flow(row))
+        return monitorOf(flow);
+    const quint64 remote
+        = m_model->data(m_model->index(row, 0), rill::FlowTableModel::ProbeFlowIdRole).toULongLong();
+    return remote ? m_remoteMonitors.value(remote) : nullptr;
+}
+
+void InspectorSession::attach(rill::ProbeClient *client)
+{
+    if (m_client)
+        disconnect(m_client, nullptr, this, nullptr);
+    qDeleteAll(m_remoteMonitors);
+    m_remoteMonitors.clear();
+    m_client = client;
+    if (!client || !m_model)
+        return;
+    m_model->showProbeFlows(client);
+    auto add = [this, client](quint64 id) {
+        if (m_remoteMonitors.contains(id))
+            return;
+        const QString name = QStringLiteral("%1 #%2").arg(client->process().program).arg(id);
+        m_remoteMonitors.insert(id, new FlowMonitor(client, id, qint64(id), name, this));
+    };
+    for (const rill::ProbeFlow &flow : client->flows())
+        add(flow.id);
+    connect(client, &rill::ProbeClient::flowAdded, this, add);
+    connect(client, &rill::ProbeClient::flowRemoved, this, [this](quint64 id) {
+        if (FlowMonitor *gone = m_remoteMonitors.take(id))
+            gone->deleteLater();
+    });
 }
 
 QList<FlowMonitor *> InspectorSession::monitors() const
@@ -181,6 +212,8 @@ void InspectorSession::tick()
         m_recentLags.erase(m_recentLags.begin());
     m_worstLag = qMax(m_worstLag, lag);
     for (FlowMonitor *monitor : std::as_const(m_monitors))
+        monitor->sample();
+    for (FlowMonitor *monitor : std::as_const(m_remoteMonitors))
         monitor->sample();
     Q_EMIT ticked();
 }

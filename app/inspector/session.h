@@ -9,10 +9,12 @@
 
 #include <rill/connect.h>
 #include <rill/flowtablemodel.h>
+#include <rill/probe.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QObject>
+#include <QtCore/QPointer>
 #include <QtCore/QTimer>
 
 #include <functional>
@@ -48,6 +50,11 @@ public:
     QString listen(const QString &endpoint, QString *error, const AcceptHandler &onAccepted = {});
     QStringList listeningEndpoints() const;
 
+    // Shows the flows of the process client is attached to (its probe's), each with a remote
+    // FlowMonitor; one process at a time (attaching again replaces the monitors).
+    void attach(rill::ProbeClient *client);
+    rill::ProbeClient *probeClient() const { return m_client.data(); }
+
     void setName(FlowMonitor *monitor, const QString &name); // in the table and the monitor
     void removeClosedFlows();
 
@@ -69,6 +76,8 @@ private:
 
     rill::FlowTableModel *m_model;
     QHash<const rill::Flow *, FlowMonitor *> m_monitors;
+    QHash<quint64, FlowMonitor *> m_remoteMonitors; // by the flow's id in its process
+    QPointer<rill::ProbeClient> m_client;
     std::vector<rill::Listener *> m_listeners;
     QTimer m_timer;
     QElapsedTimer m_sinceTick;

@@ -5,6 +5,7 @@
 
 #include <rill/flowtablemodel.h>
 #include <rill/flowtext.h>
+#include <rill/probe.h>
 
 #include <QtCore/QDateTime>
 
@@ -93,11 +94,21 @@ void TablePrinter::start(int intervalMs)
 
 void TablePrinter::printNow()
 {
+    QString where = QStringLiteral("listening on ")
+        + m_session->listeningEndpoints().join(QStringLiteral(", "));
+    if (m_client) {
+        const rill::ProbeProcess process = m_client->process();
+        where = QStringLiteral("process %1 (%2)").arg(process.pid).arg(process.program);
+        if (m_client->state() == rill::ProbeClient::State::Ended)
+            where += QStringLiteral(", ended: ") + m_client->endReason();
+        else if (m_client->eventsLost())
+            where += QStringLiteral(", %1 events lost").arg(m_client->eventsLost());
+    }
     const QString header
-        = QStringLiteral("--- %1 · %2 flows · listening on %3 · event loop lag %4 ms\n")
+        = QStringLiteral("--- %1 · %2 flows · %3 · event loop lag %4 ms\n")
               .arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss")))
               .arg(m_session->model()->rowCount())
-              .arg(m_session->listeningEndpoints().join(QStringLiteral(", ")))
+              .arg(where)
               .arg(m_session->recentLagMs());
     const QByteArray text = (header + formatFlowTable(*m_session->model())).toLocal8Bit();
     std::fwrite(text.constData(), 1, size_t(text.size()), m_out);

@@ -11,6 +11,7 @@
 
 namespace rill {
 class FlowTableModel;
+class ProbeClient;
 }
 
 namespace inspector {
@@ -26,8 +27,11 @@ public:
     TablePrinter(InspectorSession *session, FILE *out, QObject *parent = nullptr);
     void start(int intervalMs = 1000);
     void printNow();
+    // The table shows the flows of the process this client is attached to (--attach).
+    void setProbeClient(rill::ProbeClient *client) { m_client = client; }
 
 private:
+    rill::ProbeClient *m_client = nullptr;
     InspectorSession *m_session;
     FILE *m_out;
     QTimer m_timer;

@@ -1,5 +1,6 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include "flow_p.h"
+#include "probe_p.h"
 
 #include <QtCore/QDebug>
 #include <QtCore/QEvent>
@@ -1136,11 +1137,13 @@ Flow::Flow(FlowPrivate &dd, QObject *parent) : QObject(parent), d_rill(&dd)
 {
     d_rill->q_ptr = this;
     d_rill->watchThread();
+    probe::addFlow(this);
 }
 
 Flow::~Flow()
 {
     Q_D(Flow);
+    probe::removeFlow(this); // first: the probe reads the flow only while it is registered
     d->cutLifeline();
     d->destroy();
 }

@@ -1,5 +1,6 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include "localflow_p.h"
+#include "probe_p.h"
 #include "reactor_p.h"
 #include "tcpflow_p.h"
 
@@ -502,10 +503,12 @@ public:
 
 TcpListener::TcpListener(QObject *parent) : QObject(parent), d_rill(new TcpListenerPrivate(this))
 {
+    probe::addListener(this);
 }
 
 TcpListener::~TcpListener()
 {
+    probe::removeListener(this);
     Q_D(TcpListener);
     d->close();
     d->server.close();
@@ -688,10 +691,12 @@ bool LocalListenerPrivate::bindPrivately(const QByteArray &native)
 LocalListener::LocalListener(QObject *parent)
     : QObject(parent), d_rill(new LocalListenerPrivate(this))
 {
+    probe::addListener(this);
 }
 
 LocalListener::~LocalListener()
 {
+    probe::removeListener(this);
     close();
 }
 

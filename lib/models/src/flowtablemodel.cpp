@@ -1,6 +1,7 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/flowtablemodel.h>
 #include <rill/flowtext.h>
+#include <rill/probe.h>
 
 #include <QtCore/QPointer>
 #include <QtCore/QTimer>
@@ -51,6 +52,25 @@ Snapshot snapshotOf(const Flow *flow)
     return s;
 }
 
+// A flow of another process, as its probe last told it.
+Snapshot snapshotOf(const ProbeFlow &flow)
+{
+    Snapshot s;
+    s.transport = flow.transport;
+    s.localEndpoint = flow.localEndpoint;
+    s.peerEndpoint = flow.peerEndpoint;
+    s.state = flow.state;
+    s.readState = flow.readState;
+    s.writeState = flow.writeState;
+    s.bytesIn = flow.stats.bytesRead;
+    s.bytesOut = flow.stats.bytesWritten;
+    s.bytesQueued = flow.bytesQueued;
+    s.writesWaiting = flow.writesWaiting;
+    s.highWaterMark = flow.highWaterMark;
+    s.lastError = flow.error;
+    return s;
+}
+
 // Which columns differ, as [first, last]; first > last when none does.
 std::pair<int, int> changedColumns(const Snapshot &a, const Snapshot &b)
 {
@@ -92,6 +112,9 @@ public:
         QString name;
         bool owned;
         Snapshot snapshot;
+        // A remote row (showProbeFlows()): the client and the flow's id in its process.
+        QPointer<ProbeClient> client = {};
+        quint64 remoteId = 0;
     };
 
     explicit FlowTableModelPrivate(FlowTableModel *q) : q(q) { }
@@ -101,6 +124,8 @@ public:
     void refresh();
     void updateTimer();
     int rowOfKey(const QObject *key) const;
+    int rowOfRemote(const ProbeClient *client, quint64 id) const;
+    void addRemote(ProbeClient *client, quint64 id);
     QVariant value(const Row &row, int role) const;
 
     FlowTableModel *q;
@@ -144,10 +169,34 @@ void FlowTableModelPrivate::removeRow(int row, bool deleteOwned)
     Q_EMIT q->countChanged(int(rows.size()));
 }
 
+int FlowTableModelPrivate::rowOfRemote(const ProbeClient *client, quint64 id) const
+{
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (rows[i].remoteId == id && rows[i].client == client)
+            return int(i);
+    }
+    return -1;
+}
+
+void FlowTableModelPrivate::addRemote(ProbeClient *client, quint64 id)
+{
+    if (rowOfRemote(client, id) >= 0)
+        return;
+    const ProbeFlow flow = client->flow(id);
+    const int row = int(rows.size());
+    q->beginInsertRows(QModelIndex(), row, row);
+    rows.push_back(Row {nullptr, nullptr, ++lastId,
+                        QStringLiteral("%1 #%2").arg(client->process().program).arg(id), false,
+                        snapshotOf(flow), client, id});
+    q->endInsertRows();
+    updateTimer();
+    Q_EMIT q->countChanged(int(rows.size()));
+}
+
 int FlowTableModelPrivate::rowOfKey(const QObject *key) const
 {
     for (size_t i = 0; i < rows.size(); ++i) {
-        if (rows[i].key == key)
+        if (rows[i].key == key && !rows[i].remoteId)
             return int(i);
     }
     return -1;
@@ -166,9 +215,17 @@ void FlowTableModelPrivate::refresh()
 {
     for (size_t i = 0; i < rows.size(); ++i) {
         Row &row = rows[i];
-        if (!row.flow)
+        Snapshot now;
+        if (row.remoteId) {
+            // After the process ended, the client keeps the last picture.
+            if (!row.client)
+                continue;
+            now = snapshotOf(row.client->flow(row.remoteId));
+        } else if (row.flow) {
+            now = snapshotOf(row.flow);
+        } else {
             continue;
-        Snapshot now = snapshotOf(row.flow);
+        }
         const auto [first, last] = changedColumns(row.snapshot, now);
         if (first > last)
             continue;
@@ -217,6 +274,8 @@ QVariant FlowTableModelPrivate::value(const Row &row, int role) const
         return s.lastError;
     case FlowTableModel::FlowRole:
         return QVariant::fromValue(row.flow.data());
+    case FlowTableModel::ProbeFlowIdRole:
+        return row.remoteId;
     default:
         return {};
     }
@@ -241,6 +300,22 @@ FlowTableModel::~FlowTableModel()
                 delete flow;
         }
     }
+}
+
+void FlowTableModel::showProbeFlows(ProbeClient *client)
+{
+    if (!client)
+        return;
+    for (const ProbeFlow &flow : client->flows())
+        d->addRemote(client, flow.id);
+    connect(client, &ProbeClient::flowAdded, this, [this, client](quint64 id) {
+        d->addRemote(client, id);
+    });
+    connect(client, &ProbeClient::flowRemoved, this, [this, client](quint64 id) {
+        const int row = d->rowOfRemote(client, id);
+        if (row >= 0)
+            d->removeRow(row, false);
+    });
 }
 
 qint64 FlowTableModel::addFlow(Flow *flow, const QString &name)
@@ -492,6 +567,7 @@ QHash<int, QByteArray> FlowTableModel::roleNames() const
         {LastErrorRole, "lastError"},
         {FlowRole, "flow"},
         {LampRole, "lamp"},
+        {ProbeFlowIdRole, "probeFlowId"},
     };
 }
 

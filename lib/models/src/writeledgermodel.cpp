@@ -1,6 +1,7 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/flowtext.h>
 #include <rill/writeledgermodel.h>
+#include <rill/probe.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QElapsedTimer>
@@ -82,10 +83,15 @@ public:
     void onAccepted(quint64 id);
     void onSent(quint64 id);
     void onRejected(quint64 id, const WriteResult &result);
+    void onRejectedText(quint64 id, const QString &text);
+    void onRemoteEvent(const QCborMap &event);
     void onWriteSideEnded();
 
     WriteLedgerModel *q;
     QPointer<Flow> flow;
+    QPointer<ProbeClient> client; // a remote flow (setProbeFlow())
+    quint64 remoteId = 0;
+    QString remoteError; // the remote flow's error, for onWriteSideEnded()
     std::deque<Entry> rows; // what views were told about
     std::deque<Entry> pending; // newer writes, shown at the next flush
     quint64 dirtyMin = 0; // ids of shown rows that changed since the last flush
@@ -104,6 +110,11 @@ void WriteLedgerModelPrivate::attach(Flow *newFlow)
 {
     if (Flow *old = flow.data())
         QObject::disconnect(old, nullptr, q, nullptr);
+    if (ProbeClient *old = client.data())
+        QObject::disconnect(old, nullptr, q, nullptr);
+    client = nullptr;
+    remoteId = 0;
+    remoteError.clear();
     flow = newFlow;
     if (!newFlow)
         return;
@@ -182,12 +193,41 @@ void WriteLedgerModelPrivate::onSent(quint64 id)
 
 void WriteLedgerModelPrivate::onRejected(quint64 id, const WriteResult &result)
 {
+    onRejectedText(id, FlowText::writeResultText(result));
+}
+
+void WriteLedgerModelPrivate::onRejectedText(quint64 id, const QString &text)
+{
     Entry *entry = find(id);
     if (!entry)
         return;
     entry->state = EntryState::Rejected;
-    entry->result = FlowText::writeResultText(result);
+    entry->result = text;
     changed(id);
+}
+
+// The same ledger from the probe's events: the same handlers as for a local flow.
+void WriteLedgerModelPrivate::onRemoteEvent(const QCborMap &event)
+{
+    if (quint64(event.value(QStringLiteral("flow")).toInteger()) != remoteId)
+        return;
+    const QString type = event.value(QStringLiteral("t")).toString();
+    const quint64 id = quint64(event.value(QStringLiteral("id")).toInteger());
+    if (type == QLatin1String("writeQueued")) {
+        onQueued(id, event.value(QStringLiteral("size")).toInteger());
+    } else if (type == QLatin1String("writeAccepted")) {
+        onAccepted(id);
+    } else if (type == QLatin1String("writeSent")) {
+        onSent(id);
+    } else if (type == QLatin1String("writeRejected")) {
+        onRejectedText(id, event.value(QStringLiteral("error")).toString());
+    } else if (type == QLatin1String("error")) {
+        remoteError = event.value(QStringLiteral("error")).toString();
+    } else if (type == QLatin1String("write")) {
+        const auto state = Flow::WriteState(event.value(QStringLiteral("state")).toInteger());
+        if (state == Flow::WriteState::Closed || state == Flow::WriteState::Failed)
+            onWriteSideEnded();
+    }
 }
 
 // A write side that ends with bytes queued (the peer went away, the flow failed or was
@@ -195,9 +235,10 @@ void WriteLedgerModelPrivate::onRejected(quint64 id, const WriteResult &result)
 void WriteLedgerModelPrivate::onWriteSideEnded()
 {
     const Error error = flow ? flow->error() : Error();
-    const QString why
-        = QStringLiteral("never sent: %1")
-              .arg(error.isNone() ? QStringLiteral("the peer is gone") : errorMessage(error));
+    QString reason = error.isNone() ? remoteError : errorMessage(error);
+    if (reason.isEmpty())
+        reason = QStringLiteral("the peer is gone");
+    const QString why = QStringLiteral("never sent: %1").arg(reason);
     for (std::deque<Entry> *entries : {&rows, &pending}) {
         for (Entry &entry : *entries) {
             if (entry.state == EntryState::Accepted && entry.result.isEmpty()) {
@@ -309,9 +350,20 @@ Flow *WriteLedgerModel::flow() const
     return d->flow.data();
 }
 
+void WriteLedgerModel::setProbeFlow(ProbeClient *client, quint64 id)
+{
+    setFlow(nullptr);
+    d->client = client;
+    d->remoteId = id;
+    if (client) {
+        connect(client, &ProbeClient::eventReceived, this,
+            [this](const QCborMap &event) { d->onRemoteEvent(event); });
+    }
+}
+
 void WriteLedgerModel::setFlow(Flow *flow)
 {
-    if (flow == d->flow.data())
+    if (flow == d->flow.data() && !d->client)
         return;
     beginResetModel();
     d->attach(flow);

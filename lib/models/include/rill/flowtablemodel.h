@@ -14,6 +14,7 @@
 namespace rill {
 
 class FlowTableModelPrivate;
+class ProbeClient;
 
 /// A table of flows for views: one row per flow, one column per aspect of it, and the same
 /// data under named roles (roleNames()) for QML delegates.
@@ -75,6 +76,8 @@ public:
         /// "ended", ...); "" in the columns that show no state. Column-dependent, unlike the
         /// others.
         LampRole,
+        /// The flow's id in its process, in a row of showProbeFlows(); 0 in other rows.
+        ProbeFlowIdRole,
     };
     Q_ENUM(Role)
 
@@ -95,6 +98,10 @@ public:
     /// Shows \a flow as addFlow() does, and the model owns it (it becomes the model's child if
     /// it has no parent): it is deleted when its row is removed or the model is destroyed.
     qint64 adoptFlow(std::unique_ptr<rill::Flow> flow, const QString &name = {});
+    /// Shows the flows of the process \a client is attached to (see ProbeClient), one row
+    /// each, coming and going with them; after the process ended the rows keep their last
+    /// values. Their FlowRole is null: the flow lives in the other process.
+    void showProbeFlows(rill::ProbeClient *client);
     /// Removes the row of \a flow; deletes the flow (deleteLater()) if the model owns it.
     void removeFlow(rill::Flow *flow);
     /// Removes every row, as removeFlow() does for each.

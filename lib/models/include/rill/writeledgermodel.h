@@ -13,6 +13,8 @@
 
 namespace rill {
 
+class ProbeClient;
+
 class WriteLedgerModelPrivate;
 
 /// One flow's write ledger for views: a row per write() or writev() call, from the flow's
@@ -93,6 +95,9 @@ public:
     rill::Flow *flow() const;
     /// Watches \a flow instead, starting an empty ledger.
     void setFlow(rill::Flow *flow);
+    /// Watches flow \a id of the process \a client is attached to instead (its write ledger
+    /// as the probe publishes it), starting an empty ledger; flow() is then null.
+    void setProbeFlow(rill::ProbeClient *client, quint64 id);
 
     /// The most writes kept.
     int maxEntries() const;

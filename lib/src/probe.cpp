@@ -1,0 +1,883 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include "probe_p.h"
+
+#include <rill/endpoint.h>
+#include <rill/error.h>
+#include <rill/probe.h>
+#include <rill/version.h>
+
+#include <QtCore/QCborArray>
+#include <QtCore/QCborValue>
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+#include <QtCore/QHash>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QMutex>
+#include <QtCore/QThread>
+#include <QtCore/QTimer>
+#include <QtCore/QtEndian>
+#include <QtNetwork/QLocalServer>
+#include <QtNetwork/QLocalSocket>
+
+#include <cerrno>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rill {
+
+Q_LOGGING_CATEGORY(lcProbe, "rill.probe")
+
+namespace {
+
+// What the socket may hold for a subscriber before its events wait in its queue instead.
+constexpr qint64 SocketLimit = 256 * 1024;
+// A subscriber that lost this many events is cut off.
+constexpr qint64 CutOffLimit = 2 * Probe::QueueLimit;
+// How often the counters, which change without a signal, are sent.
+constexpr int StatsIntervalMs = 250;
+constexpr qint64 MaxDataRequest = 1024 * 1024;
+
+using probe::frame;
+
+QCborMap statsMap(const FlowStats &s)
+{
+    return QCborMap{{QStringLiteral("read"), s.bytesRead}, {QStringLiteral("readOps"), s.readOps},
+                    {QStringLiteral("written"), s.bytesWritten},
+                    {QStringLiteral("writeOps"), s.writeOps},
+                    {QStringLiteral("discarded"), s.bytesDiscarded},
+                    {QStringLiteral("unsent"), s.bytesUnsent}};
+}
+
+QString errorText(const Error &error)
+{
+    return error.isNone() ? QString() : errorMessage(error);
+}
+
+QCborMap flowMap(const Flow *flow, quint64 id)
+{
+    return QCborMap{{QStringLiteral("t"), QStringLiteral("flow")},
+                    {QStringLiteral("flow"), qint64(id)},
+                    {QStringLiteral("transport"), flow->transportName()},
+                    {QStringLiteral("local"), flow->localEndpoint().toString()},
+                    {QStringLiteral("peer"), flow->peerEndpoint().toString()},
+                    {QStringLiteral("state"), int(flow->state())},
+                    {QStringLiteral("read"), int(flow->readState())},
+                    {QStringLiteral("write"), int(flow->writeState())},
+                    {QStringLiteral("stats"), statsMap(flow->stats())},
+                    {QStringLiteral("queued"), flow->bytesQueued()},
+                    {QStringLiteral("hwm"), flow->highWaterMark()},
+                    {QStringLiteral("waiting"), flow->writesWaiting()},
+                    {QStringLiteral("error"), errorText(flow->error())}};
+}
+
+// ---- Events, made compact in the flow's thread and encoded in the probe's.
+
+enum class EventType : quint8 {
+    Frame, // already encoded
+    State,
+    ReadState,
+    WriteState,
+    Endpoints,
+    HighWaterMark,
+    BytesQueued,
+    WritesWaiting,
+    WriteQueued,
+    WriteAccepted,
+    WriteSent,
+    WriteRejected,
+    WriteLost,
+    Error,
+    Data,
+};
+
+struct Event
+{
+    Event(EventType type, quint64 flow, qint64 a = 0, qint64 b = 0, QString text = {},
+          QString text2 = {}, QByteArray bytes = {})
+        : type(type), flow(flow), a(a), b(b), text(std::move(text)), text2(std::move(text2)),
+          bytes(std::move(bytes))
+    {
+    }
+    EventType type;
+    quint64 flow;
+    qint64 a;
+    qint64 b;
+    QString text;
+    QString text2;
+    QByteArray bytes;
+};
+
+QByteArray encode(const Event &e)
+{
+    if (e.type == EventType::Frame)
+        return e.bytes;
+    static const char *const names[] = {"",         "state",        "read",       "write",
+                                        "endpoints", "hwm",         "queued",     "waiting",
+                                        "writeQueued", "writeAccepted", "writeSent",
+                                        "writeRejected", "writeLost", "error", "data"};
+    QCborMap m{{QStringLiteral("t"), QLatin1String(names[int(e.type)])},
+               {QStringLiteral("flow"), qint64(e.flow)}};
+    switch (e.type) {
+    case EventType::State:
+    case EventType::ReadState:
+    case EventType::WriteState:
+        m.insert(QStringLiteral("state"), e.a);
+        break;
+    case EventType::Endpoints:
+        m.insert(QStringLiteral("local"), e.text);
+        m.insert(QStringLiteral("peer"), e.text2);
+        break;
+    case EventType::HighWaterMark:
+    case EventType::BytesQueued:
+    case EventType::WritesWaiting:
+        m.insert(QStringLiteral("value"), e.a);
+        break;
+    case EventType::WriteQueued:
+        m.insert(QStringLiteral("id"), e.a);
+        m.insert(QStringLiteral("size"), e.b);
+        break;
+    case EventType::WriteAccepted:
+    case EventType::WriteSent:
+        m.insert(QStringLiteral("id"), e.a);
+        break;
+    case EventType::WriteRejected:
+    case EventType::WriteLost:
+        m.insert(QStringLiteral("id"), e.a);
+        m.insert(QStringLiteral("error"), e.text);
+        break;
+    case EventType::Error:
+        m.insert(QStringLiteral("error"), e.text);
+        break;
+    case EventType::Data:
+        m.insert(QStringLiteral("sent"), e.a != 0);
+        m.insert(QStringLiteral("data"), e.bytes);
+        break;
+    case EventType::Frame:
+        break;
+    }
+    return frame(m);
+}
+
+class Subscriber;
+
+// A data tap asked for by one subscriber on one flow, until its budget is spent.
+struct DataTap
+{
+    Subscriber *subscriber;
+    quint64 flow;
+    qint64 budget;
+    QMetaObject::Connection arrived, sent;
+};
+
+struct FlowEntry
+{
+    Flow *flow = nullptr;
+    quint64 id = 0;
+    QList<QMetaObject::Connection> connections; // while subscribers exist
+    FlowStats lastStats;
+};
+
+// Everything here is under mutex. Recursive: a control action run at once (the flow's thread
+// ended) emits the flow's signals, which publish, in the thread that holds the lock.
+struct Registry
+{
+    QRecursiveMutex mutex;
+    QHash<const Flow *, quint64> flowIds;
+    std::map<quint64, FlowEntry> flows;
+    QHash<const QObject *, quint64> listenerIds;
+    std::map<quint64, QObject *> listeners;
+    quint64 lastFlowId = 0;
+    quint64 lastListenerId = 0;
+    QList<Subscriber *> subscribers;
+    QList<std::shared_ptr<DataTap>> taps;
+    bool control = false;
+};
+
+// Never destroyed: flows may outlive static destructors.
+Registry &registry()
+{
+    static Registry *r = new Registry;
+    return *r;
+}
+
+void publish(const Event &event);
+
+// Under the registry's lock: the flow's signals now publish events.
+void observe(FlowEntry &entry)
+{
+    Flow *f = entry.flow;
+    const quint64 id = entry.id;
+    auto on = [&](auto signal, auto handler) {
+        entry.connections << QObject::connect(f, signal, f, handler, Qt::DirectConnection);
+    };
+    on(&Flow::stateChanged, [id](Flow::State s) { publish({EventType::State, id, int(s)}); });
+    on(&Flow::readStateChanged,
+       [id](Flow::ReadState s) { publish({EventType::ReadState, id, int(s)}); });
+    on(&Flow::writeStateChanged,
+       [id](Flow::WriteState s) { publish({EventType::WriteState, id, int(s)}); });
+    on(&Flow::endpointsChanged, [id, f] {
+        publish({EventType::Endpoints, id, 0, 0, f->localEndpoint().toString(),
+                 f->peerEndpoint().toString()});
+    });
+    on(&Flow::highWaterMarkChanged,
+       [id](qint64 v) { publish({EventType::HighWaterMark, id, v}); });
+    on(&Flow::bytesQueuedChanged, [id](qint64 v) { publish({EventType::BytesQueued, id, v}); });
+    on(&Flow::writesWaitingChanged, [id](int v) { publish({EventType::WritesWaiting, id, v}); });
+    on(&Flow::writeQueued, [id](quint64 w, qint64 size) {
+        publish({EventType::WriteQueued, id, qint64(w), size});
+    });
+    on(&Flow::writeAccepted, [id](quint64 w) { publish({EventType::WriteAccepted, id, qint64(w)}); });
+    on(&Flow::writeSent, [id](quint64 w) { publish({EventType::WriteSent, id, qint64(w)}); });
+    on(&Flow::writeRejected, [id](quint64 w, const WriteResult &r) {
+        publish({EventType::WriteRejected, id, qint64(w), 0,
+                 r.isEof() ? QStringLiteral("end of stream") : errorText(r.error())});
+    });
+    on(&Flow::writeLost, [id](quint64 w, const Error &e) {
+        publish({EventType::WriteLost, id, qint64(w), 0, errorText(e)});
+    });
+    on(&Flow::errorOccurred,
+       [id](const Error &e) { publish({EventType::Error, id, 0, 0, errorText(e)}); });
+}
+
+void unobserve(FlowEntry &entry)
+{
+    for (const QMetaObject::Connection &c : std::as_const(entry.connections))
+        QObject::disconnect(c);
+    entry.connections.clear();
+}
+
+void removeTap(Registry &r, const std::shared_ptr<DataTap> &tap)
+{
+    QObject::disconnect(tap->arrived);
+    QObject::disconnect(tap->sent);
+    r.taps.removeOne(tap);
+}
+
+// One inspector's connection, in the probe's thread.
+class Subscriber : public QObject
+{
+public:
+    Subscriber(QLocalSocket *socket, QObject *parent) : QObject(parent), m_socket(socket)
+    {
+        socket->setParent(this);
+        connect(socket, &QLocalSocket::bytesWritten, this, &Subscriber::drain);
+        connect(socket, &QLocalSocket::readyRead, this, &Subscriber::readRequests);
+        connect(socket, &QLocalSocket::disconnected, this, [this] {
+            leave();
+            deleteLater();
+        });
+    }
+    ~Subscriber() override
+    {
+        m_socket->disconnect(this); // its end must not call back into a half-destroyed us
+        leave();
+    }
+
+    // Under the registry's lock, in any thread.
+    void push(Event &&event)
+    {
+        if (m_left)
+            return;
+        if (m_queue.size() >= size_t(Probe::QueueLimit)) {
+            // Lost, counted; the drain that reports it comes when the socket has room, or now
+            // if this loss cuts the subscriber off.
+            if (++m_lost == CutOffLimit)
+                wake();
+            return;
+        }
+        m_queue.push_back(std::move(event));
+        wake();
+    }
+
+    void drain()
+    {
+        std::deque<Event> batch;
+        qint64 lost;
+        bool cutOff = false;
+        {
+            QMutexLocker locker(&registry().mutex);
+            m_wakePending = false;
+            if (m_left)
+                return;
+            lost = m_lost;
+            if (m_lost >= CutOffLimit) {
+                cutOff = true;
+                leaveLocked();
+            } else if (m_socket->bytesToWrite() > SocketLimit) {
+                return; // bytesWritten() drains again
+            } else {
+                batch.swap(m_queue);
+            }
+        }
+        if (lost > m_reportedLost) {
+            m_reportedLost = lost;
+            m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("lost")},
+                                   {QStringLiteral("count"), lost}}));
+        }
+        for (const Event &event : batch)
+            m_socket->write(encode(event));
+        if (cutOff) {
+            qCWarning(lcProbe) << "cut off a subscriber that did not keep up:" << lost
+                               << "events lost";
+            m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("cutoff")},
+                                   {QStringLiteral("lost"), lost}}));
+            m_socket->disconnectFromServer(); // after what is written; then deleted
+            // A peer that never reads would hold the socket: bounded, but not forever.
+            QTimer::singleShot(30000, m_socket, &QLocalSocket::abort);
+        }
+    }
+
+    // Under the registry's lock, after the subscriber joined: hello, the flows, the listeners.
+    void sendSnapshot(const Registry &r)
+    {
+        const QCoreApplication *app = QCoreApplication::instance();
+        m_socket->write(frame(
+            {{QStringLiteral("t"), QStringLiteral("hello")},
+             {QStringLiteral("pid"), qint64(QCoreApplication::applicationPid())},
+             {QStringLiteral("program"), app ? QCoreApplication::applicationName() : QString()},
+             {QStringLiteral("started"), s_started.toMSecsSinceEpoch()},
+             {QStringLiteral("flows"), qint64(r.flows.size())},
+             {QStringLiteral("control"), r.control},
+             {QStringLiteral("library"), QStringLiteral(RILL_VERSION_STR)}}));
+        for (const auto &[id, entry] : r.flows)
+            m_socket->write(frame(flowMap(entry.flow, id)));
+        for (const auto &[id, listener] : r.listeners) {
+            m_socket->write(frame(
+                {{QStringLiteral("t"), QStringLiteral("listener")},
+                 {QStringLiteral("listener"), qint64(id)},
+                 {QStringLiteral("endpoint"),
+                  listener->property("endpoint").value<Endpoint>().toString()}}));
+        }
+        m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("ready")}}));
+    }
+
+    // The process is ending (or stopped its probe): say so, so that inspectors tell it from
+    // a cut-off.
+    void sayGoodbye()
+    {
+        drain();
+        m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("exit")}}));
+        m_socket->flush();
+    }
+
+    static QDateTime s_started;
+
+private:
+    void wake()
+    {
+        if (m_wakePending)
+            return;
+        m_wakePending = true;
+        QMetaObject::invokeMethod(this, &Subscriber::drain, Qt::QueuedConnection);
+    }
+
+    void leave()
+    {
+        QMutexLocker locker(&registry().mutex);
+        leaveLocked();
+    }
+    void leaveLocked();
+
+    void refuse(const QString &message)
+    {
+        m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("refused")},
+                               {QStringLiteral("message"), message}}));
+    }
+
+    void readRequests()
+    {
+        m_in += m_socket->readAll();
+        QCborMap request;
+        int taken;
+        while ((taken = probe::takeFrame(&m_in, &request)) > 0)
+            handle(request);
+        if (taken < 0) {
+            qCWarning(lcProbe) << "a subscriber sent a frame too large; disconnected";
+            m_socket->abort();
+        }
+    }
+
+    void handle(const QCborMap &request)
+    {
+        const QString type = request.value(QStringLiteral("t")).toString();
+        const quint64 id = quint64(request.value(QStringLiteral("flow")).toInteger());
+        Registry &r = registry();
+        QMutexLocker locker(&r.mutex);
+        const auto it = r.flows.find(id);
+        if (it == r.flows.end()) {
+            refuse(QStringLiteral("no flow %1").arg(id));
+            return;
+        }
+        Flow *flow = it->second.flow;
+        if (type == QLatin1String("data")) {
+            auto tap = std::make_shared<DataTap>();
+            tap->subscriber = this;
+            tap->flow = id;
+            tap->budget = qBound<qint64>(
+                1, request.value(QStringLiteral("max")).toInteger(), MaxDataRequest);
+            auto take = [tap](const QByteArray &data, bool sent) {
+                Registry &r = registry();
+                QMutexLocker locker(&r.mutex);
+                if (tap->budget <= 0 || !r.taps.contains(tap))
+                    return;
+                const QByteArray part = data.left(tap->budget);
+                tap->budget -= part.size();
+                tap->subscriber->push({EventType::Data, tap->flow, sent, 0, {}, {}, part});
+                if (tap->budget <= 0)
+                    removeTap(r, tap);
+            };
+            tap->arrived = connect(flow, &Flow::dataArrived, flow,
+                                   [take](const QByteArray &d) { take(d, false); },
+                                   Qt::DirectConnection);
+            tap->sent = connect(flow, &Flow::dataSent, flow,
+                                [take](const QByteArray &d) { take(d, true); },
+                                Qt::DirectConnection);
+            r.taps << tap;
+            return;
+        }
+        if (type != QLatin1String("shutdown") && type != QLatin1String("abort")) {
+            refuse(QStringLiteral("unknown request \"%1\"").arg(type));
+            return;
+        }
+        if (!r.control) {
+            qCWarning(lcProbe) << "refused a control request" << type << "for flow" << id
+                               << "(the application did not allow control)";
+            refuse(QStringLiteral("control actions are not allowed: start the application with "
+                                  "RILL_INSPECT=control, or Probe::start(Probe::AllowControl)"));
+            return;
+        }
+        qCInfo(lcProbe) << "subscriber asks" << type << "of flow" << id;
+        if (type == QLatin1String("abort")) {
+            flow->abort();
+        } else {
+            const int dir = int(request.value(QStringLiteral("direction")).toInteger());
+            if (dir < 0 || dir > int(Flow::Direction::ReadWrite)) {
+                refuse(QStringLiteral("no direction %1").arg(dir));
+                return;
+            }
+            flow->shutdown(Flow::Direction(dir));
+        }
+    }
+
+    QLocalSocket *m_socket;
+    QByteArray m_in;
+    std::deque<Event> m_queue; // under the registry's lock, as the fields up to m_left
+    qint64 m_lost = 0;
+    bool m_wakePending = false;
+    bool m_left = false;
+    qint64 m_reportedLost = 0; // the probe's thread only
+};
+
+QDateTime Subscriber::s_started;
+
+void Subscriber::leaveLocked()
+{
+    if (m_left)
+        return;
+    m_left = true;
+    m_queue.clear();
+    Registry &r = registry();
+    r.subscribers.removeOne(this);
+    const auto taps = r.taps;
+    for (const std::shared_ptr<DataTap> &tap : taps) {
+        if (tap->subscriber == this)
+            removeTap(r, tap);
+    }
+    if (r.subscribers.isEmpty()) {
+        for (auto &[id, entry] : r.flows)
+            unobserve(entry);
+    }
+}
+
+void publish(const Event &event)
+{
+    Registry &r = registry();
+    QMutexLocker locker(&r.mutex);
+    for (Subscriber *s : std::as_const(r.subscribers))
+        s->push(Event(event));
+}
+
+// The socket's end, in the probe's thread.
+class Server : public QObject
+{
+public:
+    bool listen(const QString &path, QString *error)
+    {
+        m_server = new QLocalServer(this);
+        QLocalServer::removeServer(path); // one left by an earlier process with our pid
+        if (!m_server->listen(path)) {
+            *error = m_server->errorString();
+            return false;
+        }
+        ::chmod(QFile::encodeName(path).constData(), 0600);
+        connect(m_server, &QLocalServer::newConnection, this, &Server::acceptAll);
+        m_stats = new QTimer(this); // made here, in the probe's thread
+        connect(m_stats, &QTimer::timeout, this, &Server::sendStats);
+        m_stats->start(StatsIntervalMs);
+        return true;
+    }
+
+    void shutDown()
+    {
+        delete m_stats;
+        m_stats = nullptr;
+        // Subscriber has no Q_OBJECT (findChildren() would find every QObject).
+        const QObjectList children = this->children();
+        for (QObject *child : children) {
+            if (auto *subscriber = dynamic_cast<Subscriber *>(child)) {
+                subscriber->sayGoodbye();
+                delete subscriber;
+            }
+        }
+        delete m_server;
+        m_server = nullptr;
+    }
+
+private:
+    void acceptAll()
+    {
+        while (QLocalSocket *socket = m_server->nextPendingConnection()) {
+            struct ucred cred = {};
+            socklen_t length = sizeof cred;
+            if (::getsockopt(int(socket->socketDescriptor()), SOL_SOCKET, SO_PEERCRED, &cred,
+                             &length)
+                        != 0
+                || cred.uid != ::geteuid()) {
+                qCWarning(lcProbe).nospace()
+                        << "refused a connection from uid " << cred.uid << " (pid " << cred.pid
+                        << "): only uid " << ::geteuid() << " may inspect this process";
+                socket->abort();
+                socket->deleteLater();
+                continue;
+            }
+            qCInfo(lcProbe) << "subscriber attached, pid" << cred.pid;
+            auto *subscriber = new Subscriber(socket, this);
+            Registry &r = registry();
+            QMutexLocker locker(&r.mutex);
+            if (r.subscribers.isEmpty()) {
+                for (auto &[id, entry] : r.flows) {
+                    observe(entry);
+                    entry.lastStats = entry.flow->stats();
+                }
+            }
+            r.subscribers << subscriber;
+            subscriber->sendSnapshot(r);
+        }
+    }
+
+    // The counters change without a signal: sent when they changed, a few times a second.
+    void sendStats()
+    {
+        Registry &r = registry();
+        QMutexLocker locker(&r.mutex);
+        if (r.subscribers.isEmpty())
+            return;
+        for (auto &[id, entry] : r.flows) {
+            const FlowStats now = entry.flow->stats();
+            if (now == entry.lastStats)
+                continue;
+            entry.lastStats = now;
+            Event e{EventType::Frame, id};
+            e.bytes = frame({{QStringLiteral("t"), QStringLiteral("stats")},
+                             {QStringLiteral("flow"), qint64(id)},
+                             {QStringLiteral("stats"), statsMap(now)}});
+            for (Subscriber *s : std::as_const(r.subscribers))
+                s->push(Event(e));
+        }
+    }
+
+    QLocalServer *m_server = nullptr;
+    QTimer *m_stats = nullptr;
+};
+
+struct ProbeState
+{
+    QMutex mutex; // start() and stop()
+    QThread *thread = nullptr;
+    Server *server = nullptr;
+    QString path;
+};
+
+ProbeState &probeState()
+{
+    static ProbeState *s = new ProbeState;
+    return *s;
+}
+
+QByteArray s_pathAtExit; // for atexit(): no Qt there
+
+void unlinkAtExit()
+{
+    if (!s_pathAtExit.isEmpty())
+        ::unlink(s_pathAtExit.constData());
+}
+
+bool processAlive(qint64 pid)
+{
+    return ::kill(pid_t(pid), 0) == 0 || errno == EPERM;
+}
+
+// The folder: made 0700 if missing; used only if it is a folder of ours, not a link.
+bool prepareDirectory(const QString &dir, QString *error)
+{
+    const QByteArray path = QFile::encodeName(dir);
+    if (::mkdir(path.constData(), 0700) != 0 && errno != EEXIST) {
+        *error = QStringLiteral("cannot make %1: %2").arg(dir, QString::fromLocal8Bit(strerror(errno)));
+        return false;
+    }
+    struct stat st = {};
+    if (::lstat(path.constData(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+        *error = QStringLiteral("%1 is not a folder owned by uid %2").arg(dir).arg(::geteuid());
+        return false;
+    }
+    if ((st.st_mode & 0777) != 0700 && ::chmod(path.constData(), 0700) != 0) {
+        *error = QStringLiteral("cannot make %1 private").arg(dir);
+        return false;
+    }
+    return true;
+}
+
+void removeStaleSockets(const QString &dir)
+{
+    const QStringList names = QDir(dir).entryList(QDir::System | QDir::Files | QDir::NoDotAndDotDot);
+    for (const QString &name : names) {
+        bool ok = false;
+        const qint64 pid = name.toLongLong(&ok);
+        if (ok && pid != QCoreApplication::applicationPid() && !processAlive(pid)) {
+            qCDebug(lcProbe) << "removing the stale socket of process" << pid;
+            QFile::remove(dir + QLatin1Char('/') + name);
+        }
+    }
+}
+
+void stopAtPostRoutine()
+{
+    Probe::stop();
+}
+
+void startFromEnvironment()
+{
+    const QByteArray mode = qgetenv("RILL_INSPECT");
+    if (mode.isEmpty() || mode == "0")
+        return;
+    Probe::start(mode == "control" ? Probe::AllowControl : Probe::ObserveOnly);
+}
+
+} // namespace
+
+Q_COREAPP_STARTUP_FUNCTION(startFromEnvironment)
+
+// ---- The registry hooks
+
+namespace probe {
+
+QByteArray frame(QCborMap map)
+{
+    map.insert(QStringLiteral("v"), Probe::ProtocolVersion);
+    const QByteArray body = QCborValue(map).toCbor();
+    QByteArray out(4, Qt::Uninitialized);
+    qToBigEndian<quint32>(quint32(body.size()), out.data());
+    return out + body;
+}
+
+int takeFrame(QByteArray *buffer, QCborMap *map)
+{
+    if (buffer->size() < 4)
+        return 0;
+    const quint32 size = qFromBigEndian<quint32>(buffer->constData());
+    if (size > MaxFrame)
+        return -1;
+    if (buffer->size() < qsizetype(4 + size))
+        return 0;
+    *map = QCborValue::fromCbor(buffer->mid(4, size)).toMap();
+    buffer->remove(0, 4 + size);
+    return 1;
+}
+
+void addFlow(Flow *flow)
+{
+    Registry &r = registry();
+    QMutexLocker locker(&r.mutex);
+    const quint64 id = ++r.lastFlowId;
+    r.flowIds.insert(flow, id);
+    FlowEntry &entry = r.flows[id];
+    entry.flow = flow;
+    entry.id = id;
+    if (r.subscribers.isEmpty())
+        return;
+    observe(entry);
+    // Its transport and defaults; endpoints and states follow as events.
+    Event e{EventType::Frame, id};
+    e.bytes = frame(flowMap(flow, id));
+    for (Subscriber *s : std::as_const(r.subscribers))
+        s->push(Event(e));
+}
+
+void removeFlow(Flow *flow)
+{
+    Registry &r = registry();
+    QMutexLocker locker(&r.mutex);
+    const quint64 id = r.flowIds.take(flow);
+    const auto it = r.flows.find(id);
+    if (it == r.flows.end())
+        return;
+    unobserve(it->second);
+    const auto taps = r.taps;
+    for (const std::shared_ptr<DataTap> &tap : taps) {
+        if (tap->flow == id)
+            removeTap(r, tap);
+    }
+    r.flows.erase(it);
+    if (r.subscribers.isEmpty())
+        return;
+    // Its last counters, then its end.
+    Event e{EventType::Frame, id};
+    e.bytes = frame({{QStringLiteral("t"), QStringLiteral("stats")},
+                     {QStringLiteral("flow"), qint64(id)},
+                     {QStringLiteral("stats"), statsMap(flow->stats())}})
+            + frame({{QStringLiteral("t"), QStringLiteral("gone")},
+                     {QStringLiteral("flow"), qint64(id)}});
+    for (Subscriber *s : std::as_const(r.subscribers))
+        s->push(Event(e));
+}
+
+void addListener(QObject *listener)
+{
+    Registry &r = registry();
+    QMutexLocker locker(&r.mutex);
+    const quint64 id = ++r.lastListenerId;
+    r.listenerIds.insert(listener, id);
+    r.listeners[id] = listener;
+}
+
+void removeListener(QObject *listener)
+{
+    Registry &r = registry();
+    QMutexLocker locker(&r.mutex);
+    r.listeners.erase(r.listenerIds.take(listener));
+}
+
+} // namespace probe
+
+// ---- Probe
+
+bool Probe::start(Control control)
+{
+    ProbeState &s = probeState();
+    QMutexLocker locker(&s.mutex);
+    {
+        QMutexLocker registryLocker(&registry().mutex);
+        registry().control = control == AllowControl;
+    }
+    if (s.thread)
+        return true;
+    if (!QCoreApplication::instance()) {
+        qCWarning(lcProbe) << "Probe::start() needs a QCoreApplication";
+        return false;
+    }
+    const QString dir = socketDirectory();
+    QString error;
+    if (!prepareDirectory(dir, &error)) {
+        qCWarning(lcProbe).noquote() << "the probe cannot start:" << error;
+        return false;
+    }
+    removeStaleSockets(dir);
+    const QString path = dir + QLatin1Char('/') + QString::number(QCoreApplication::applicationPid());
+
+    auto *thread = new QThread;
+    thread->setObjectName(QStringLiteral("rill-probe"));
+    auto *server = new Server;
+    server->moveToThread(thread);
+    QObject::connect(thread, &QThread::finished, server, &QObject::deleteLater);
+    thread->start();
+    bool ok = false;
+    QMetaObject::invokeMethod(
+            server, [&] { ok = server->listen(path, &error); }, Qt::BlockingQueuedConnection);
+    if (!ok) {
+        qCWarning(lcProbe).noquote() << "the probe cannot listen on" << path << ":" << error;
+        thread->quit();
+        thread->wait();
+        delete thread;
+        return false;
+    }
+    Subscriber::s_started = QDateTime::currentDateTime();
+    s.thread = thread;
+    s.server = server;
+    s.path = path;
+    static bool hooksAdded = false;
+    if (!hooksAdded) {
+        hooksAdded = true;
+        std::atexit(unlinkAtExit);
+    }
+    s_pathAtExit = QFile::encodeName(path);
+    qAddPostRoutine(stopAtPostRoutine);
+    qCInfo(lcProbe).noquote() << "inspect this process at" << path
+                              << (control == AllowControl ? "(control allowed)" : "");
+    return true;
+}
+
+void Probe::stop()
+{
+    ProbeState &s = probeState();
+    QMutexLocker locker(&s.mutex);
+    if (!s.thread)
+        return;
+    QMetaObject::invokeMethod(s.server, [server = s.server] { server->shutDown(); },
+                              Qt::BlockingQueuedConnection);
+    s.thread->quit();
+    s.thread->wait();
+    delete s.thread;
+    s.thread = nullptr;
+    s.server = nullptr;
+    QFile::remove(s.path);
+    s.path.clear();
+    s_pathAtExit.clear();
+}
+
+bool Probe::isRunning()
+{
+    ProbeState &s = probeState();
+    QMutexLocker locker(&s.mutex);
+    return s.thread != nullptr;
+}
+
+QString Probe::socketPath()
+{
+    ProbeState &s = probeState();
+    QMutexLocker locker(&s.mutex);
+    return s.path;
+}
+
+QString Probe::socketDirectory()
+{
+    const QString runtime = qEnvironmentVariable("XDG_RUNTIME_DIR");
+    if (!runtime.isEmpty() && QFileInfo(runtime).isDir())
+        return runtime + QStringLiteral("/rill");
+    return QStringLiteral("/tmp/rill-%1").arg(::geteuid());
+}
+
+QList<QPointer<Flow>> Probe::flows()
+{
+    Registry &r = registry();
+    QMutexLocker locker(&r.mutex);
+    QList<QPointer<Flow>> flows;
+    for (const auto &[id, entry] : r.flows)
+        flows << QPointer<Flow>(entry.flow);
+    return flows;
+}
+
+int Probe::flowCount()
+{
+    Registry &r = registry();
+    QMutexLocker locker(&r.mutex);
+    return int(r.flows.size());
+}
+
+} // namespace rill

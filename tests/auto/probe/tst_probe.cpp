@@ -1,0 +1,631 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+// rill::Probe, ProbeClient and rill-inspector --list / --attach, against probe_child: a Rill
+// program with no probe code, started with RILL_INSPECT, whose peer is a loopback socket here.
+#include "../shared/testutil.h"
+
+#include <rill/flowtablemodel.h>
+#include <rill/probe.h>
+#include <rill/writeledgermodel.h>
+
+#include <QtCore/QCborValue>
+#include <QtCore/QFileInfo>
+#include <QtCore/QProcess>
+#include <QtCore/QTemporaryDir>
+#include <QtCore/QtEndian>
+#include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
+#include <QtTest/QtTest>
+
+#ifdef PROBE_WINDOW_TEST
+#include "flowdetailview.h"
+#include "mainwindow.h"
+#include "session.h"
+
+#include <QtWidgets/QTabWidget>
+#include <QtWidgets/QTableView>
+#include <QtWidgets/QLabel>
+#endif
+
+#include <memory>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace rill;
+using namespace rilltest;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A probe_child and its peer (the accepted socket).
+struct Child
+{
+    QProcess process;
+    QTcpServer server;
+    QTcpSocket *peer = nullptr;
+    QByteArray out;
+
+    ~Child()
+    {
+        if (process.state() != QProcess::NotRunning) {
+            process.kill();
+            process.waitForFinished();
+        }
+    }
+    qint64 pid() const { return process.processId(); }
+    QString socketPath() const
+    {
+        return Probe::socketDirectory() + QLatin1Char('/') + QString::number(pid());
+    }
+    bool said(const QByteArray &line)
+    {
+        out += process.readAllStandardOutput();
+        return out.contains(line + '\n');
+    }
+    // QProcess::waitForFinished() is false for a process already reaped by the event loop.
+    bool exited()
+    {
+        return spinUntil([this] { return process.state() == QProcess::NotRunning; });
+    }
+    qint64 peakResidentBytes() const
+    {
+        QFile status(QStringLiteral("/proc/%1/status").arg(pid()));
+        if (!status.open(QIODevice::ReadOnly))
+            return -1;
+        for (const QByteArray &line : status.readAll().split('\n')) {
+            if (line.startsWith("VmHWM:"))
+                return line.mid(6).trimmed().split(' ').value(0).toLongLong() * 1024;
+        }
+        return -1;
+    }
+};
+
+// "t" of a frame.
+QString typeOf(const QCborMap &m)
+{
+    return m.value(QStringLiteral("t")).toString();
+}
+
+} // namespace
+
+class tst_Probe : public QObject
+{
+    Q_OBJECT
+
+private:
+    // Starts probe_child in MODE with RILL_INSPECT=INSPECT; returns once it is connected to its
+    // peer and its probe listens.
+    std::unique_ptr<Child> startChild(const QString &mode, const QByteArray &inspect = "1",
+                                      const QStringList &more = {});
+    static bool attachTo(ProbeClient &client, qint64 pid);
+
+    QTemporaryDir m_runtime;
+
+private Q_SLOTS:
+    void initTestCase();
+    void listFindsIt();
+    void socketModes();
+    void attachShowsFlows();
+    void halfCloseAndExitShow();
+    void waitingWritesShow();
+    void controlRefusedWithoutOptIn();
+    void controlWithOptIn();
+    void otherUserRefused();
+    void slowSubscriberCutOff();
+    void inspectorAttach();
+    void rillcatHonoursEnvironment();
+    void windowAttached();
+    void inspectorAttachErrors();
+};
+
+void tst_Probe::initTestCase()
+{
+    QVERIFY(m_runtime.isValid());
+    // Our children's probes and our clients meet here, away from any other process's.
+    qputenv("XDG_RUNTIME_DIR", QFile::encodeName(m_runtime.path()));
+    QCOMPARE(Probe::socketDirectory(), m_runtime.path() + QStringLiteral("/rill"));
+    QVERIFY(!Probe::isRunning());
+}
+
+std::unique_ptr<Child> tst_Probe::startChild(const QString &mode, const QByteArray &inspect,
+                                             const QStringList &more)
+{
+    auto child = std::make_unique<Child>();
+    if (!child->server.listen(QHostAddress::LocalHost))
+        return nullptr;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("RILL_INSPECT"), QString::fromLatin1(inspect));
+    child->process.setProcessEnvironment(env);
+    child->process.setProcessChannelMode(QProcess::SeparateChannels);
+    child->process.start(QStringLiteral(PROBE_CHILD),
+                         QStringList{QStringLiteral("tcp:127.0.0.1:%1").arg(child->server.serverPort()),
+                                     mode}
+                                 + more);
+    Child *c = child.get();
+    if (!spinUntil([c] { return c->server.hasPendingConnections(); }))
+        return nullptr;
+    child->peer = child->server.nextPendingConnection();
+    if (!spinUntil([c] { return c->said("connected"); })
+        || !spinUntil([c] { return QFileInfo::exists(c->socketPath()); }))
+        return nullptr;
+    return child;
+}
+
+bool tst_Probe::attachTo(ProbeClient &client, qint64 pid)
+{
+    QString error;
+    if (!client.attach(pid, &error)) {
+        qWarning() << error;
+        return false;
+    }
+    return spinUntil([&] { return client.state() == ProbeClient::State::Attached; });
+}
+
+void tst_Probe::listFindsIt()
+{
+    auto child = startChild(QStringLiteral("idle"));
+    QVERIFY(child);
+    const QList<ProbeProcess> list = ProbeClient::processes();
+    QCOMPARE(list.size(), 1);
+    QCOMPARE(list[0].pid, child->pid());
+    QCOMPARE(list[0].program, QStringLiteral("probe_child"));
+    QCOMPARE(list[0].flows, 1);
+    QVERIFY(list[0].started.isValid());
+#ifdef RILL_INSPECTOR
+    QProcess inspector;
+    inspector.start(QStringLiteral(RILL_INSPECTOR), {QStringLiteral("--list")});
+    QVERIFY(inspector.waitForFinished(int(DefaultTimeout.count())));
+    QCOMPARE(inspector.exitCode(), 0);
+    QCOMPARE(inspector.readAllStandardOutput(),
+             QByteArray::number(child->pid()) + " probe_child 1\n");
+#endif
+}
+
+void tst_Probe::socketModes()
+{
+    auto child = startChild(QStringLiteral("idle"));
+    QVERIFY(child);
+    struct stat st = {};
+    QCOMPARE(::lstat(QFile::encodeName(Probe::socketDirectory()).constData(), &st), 0);
+    QVERIFY(S_ISDIR(st.st_mode));
+    QCOMPARE(st.st_mode & 07777, mode_t(0700));
+    QCOMPARE(st.st_uid, ::geteuid());
+    QCOMPARE(::lstat(QFile::encodeName(child->socketPath()).constData(), &st), 0);
+    QVERIFY(S_ISSOCK(st.st_mode));
+    QCOMPARE(st.st_mode & 07777, mode_t(0600));
+    QCOMPARE(st.st_uid, ::geteuid());
+
+    // A stale socket (of a dead process) is removed when a probe starts, and by listing.
+    const QString stale = Probe::socketDirectory() + QStringLiteral("/999999999");
+    QVERIFY(QFile(stale).open(QIODevice::WriteOnly));
+    ProbeClient::processes();
+    QVERIFY(!QFileInfo::exists(stale));
+
+    // Removed at exit.
+    const QString path = child->socketPath();
+    child->peer->disconnectFromHost();
+    QVERIFY(child->exited());
+    QCOMPARE(child->process.exitCode(), 0);
+    QVERIFY(!QFileInfo::exists(path));
+}
+
+void tst_Probe::attachShowsFlows()
+{
+    auto child = startChild(QStringLiteral("idle"));
+    QVERIFY(child);
+    ProbeClient client;
+    QVERIFY(attachTo(client, child->pid()));
+    QCOMPARE(client.process().pid, child->pid());
+    QCOMPARE(client.process().program, QStringLiteral("probe_child"));
+    QCOMPARE(client.flows().size(), 1);
+    const ProbeFlow flow = client.flows().first();
+    QCOMPARE(flow.transport, QStringLiteral("tcp"));
+    QCOMPARE(flow.peerEndpoint, QStringLiteral("tcp:127.0.0.1:%1").arg(child->server.serverPort()));
+    QCOMPARE(flow.localEndpoint, QStringLiteral("tcp:127.0.0.1:%1").arg(child->peer->peerPort()));
+    QCOMPARE(flow.state, Flow::State::Open);
+    QCOMPARE(flow.readState, Flow::ReadState::Open);
+    QCOMPARE(flow.highWaterMark, Flow::DefaultHighWaterMark);
+
+    // The table model shows it as it shows a local flow.
+    FlowTableModel model;
+    model.showProbeFlows(&client);
+    QCOMPARE(model.rowCount(), 1);
+    QVERIFY(!model.flow(0));
+    auto cell = [&model](int column) { return model.data(model.index(0, column), FlowTableModel::IdRole + column); };
+    QCOMPARE(cell(FlowTableModel::PeerEndpointColumn).toString(), flow.peerEndpoint);
+    QCOMPARE(cell(FlowTableModel::TransportColumn).toString(), QStringLiteral("tcp"));
+
+    // Counters follow (sent a few times a second).
+    child->peer->write(QByteArray(1000, 'a'));
+    QTRY_COMPARE_WITH_TIMEOUT(client.flow(flow.id).stats.bytesRead, qint64(1000), 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(FlowTableModel::BytesInColumn).toLongLong(), qint64(1000), 15000);
+
+    // The bytes only on request, and at most as many as asked for.
+    QByteArray data;
+    connect(&client, &ProbeClient::dataReceived, this,
+            [&data, &flow](quint64 id, bool sent, const QByteArray &bytes) {
+                if (id == flow.id && !sent)
+                    data += bytes;
+            });
+    QCOMPARE(data, QByteArray());
+    client.requestData(flow.id, 10);
+    QTcpSocket *peer = child->peer;
+    QVERIFY(spinUntil([&] {
+        if (peer->bytesToWrite() == 0)
+            peer->write("0123456789");
+        return data.size() >= 10;
+    }));
+    QCOMPARE(data, QByteArray("0123456789"));
+    // More goes by (the counters say so after it), none of it sent to us.
+    const qint64 before = client.flow(flow.id).stats.bytesRead;
+    peer->write("abcdefghij");
+    QTRY_VERIFY_WITH_TIMEOUT(client.flow(flow.id).stats.bytesRead >= before + 10, 15000);
+    QCOMPARE(data, QByteArray("0123456789"));
+}
+
+void tst_Probe::halfCloseAndExitShow()
+{
+    auto child = startChild(QStringLiteral("idle"));
+    QVERIFY(child);
+    ProbeClient client;
+    QVERIFY(attachTo(client, child->pid()));
+    const quint64 id = client.flows().first().id;
+    QSignalSpy ended(&client, &ProbeClient::ended);
+
+    // The peer half-closes: the read lamp turns (the child then closes and exits).
+    QCOMPARE(::shutdown(int(child->peer->socketDescriptor()), SHUT_WR), 0);
+    QTRY_COMPARE_WITH_TIMEOUT(client.flow(id).readState, Flow::ReadState::Eof, 15000);
+    QVERIFY(child->exited());
+    QTRY_COMPARE_WITH_TIMEOUT(ended.size(), 1, 15000);
+    QVERIFY2(ended[0][0].toString().contains(QStringLiteral("exited")),
+             qPrintable(ended[0][0].toString()));
+    QCOMPARE(client.state(), ProbeClient::State::Ended);
+    // The last picture stays.
+    QVERIFY(!client.flows().isEmpty());
+}
+
+void tst_Probe::waitingWritesShow()
+{
+    // The peer never reads: the child's writes fill the kernel's buffers, then its queue
+    // (high-water mark 64 KiB), then wait.
+    auto child = startChild(QStringLiteral("stall"));
+    QVERIFY(child);
+    ProbeClient client;
+    QStringList ledger;
+    connect(&client, &ProbeClient::eventReceived, this,
+            [&ledger](const QCborMap &m) { ledger << typeOf(m); });
+    QVERIFY(attachTo(client, child->pid()));
+    const quint64 id = client.flows().first().id;
+    WriteLedgerModel ledgerModel;
+    ledgerModel.setProbeFlow(&client, id);
+    QTRY_VERIFY_WITH_TIMEOUT(client.flow(id).writesWaiting >= 1, 15000);
+    QCOMPARE(client.flow(id).highWaterMark, qint64(64 * 1024));
+    QTRY_VERIFY_WITH_TIMEOUT(client.flow(id).bytesQueued >= 64 * 1024, 15000);
+    // The peer reads a little: waiting writes are accepted and new ones queued, in the ledger.
+    qint64 drained = 0;
+    QTcpSocket *peer = child->peer;
+    QVERIFY(spinUntil([&] {
+        drained += peer->read(1024 * 1024).size();
+        return drained >= 4 * 1024 * 1024;
+    }));
+    QTRY_VERIFY_WITH_TIMEOUT(ledger.contains(QStringLiteral("writeQueued"))
+                                     && ledger.contains(QStringLiteral("writeAccepted")),
+                             15000);
+    // The ledger model, fed by the probe's events as by a local flow's signals.
+    QTRY_VERIFY_WITH_TIMEOUT(ledgerModel.rowCount() > 0, 15000);
+    QVERIFY(!ledgerModel.flow());
+    child->process.kill();
+    QVERIFY(child->process.waitForFinished());
+}
+
+void tst_Probe::controlRefusedWithoutOptIn()
+{
+    auto child = startChild(QStringLiteral("idle"));
+    QVERIFY(child);
+    ProbeClient client;
+    QVERIFY(attachTo(client, child->pid()));
+    QVERIFY(!client.controlAllowed());
+    QSignalSpy failed(&client, &ProbeClient::requestFailed);
+    const quint64 id = client.flows().first().id;
+    client.shutdownFlow(id, Flow::Direction::Write);
+    client.abortFlow(id);
+    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 2, 15000);
+    QVERIFY(failed[0][0].toString().contains(QStringLiteral("not allowed")));
+    // Nothing happened to the flow: the peer still writes and the child still reads.
+    child->peer->write("more");
+    QTRY_COMPARE_WITH_TIMEOUT(client.flow(id).stats.bytesRead, qint64(4), 15000);
+    QCOMPARE(client.flow(id).writeState, Flow::WriteState::Open);
+    QCOMPARE(client.flow(id).state, Flow::State::Open);
+}
+
+void tst_Probe::controlWithOptIn()
+{
+    auto child = startChild(QStringLiteral("idle"), "control");
+    QVERIFY(child);
+    ProbeClient client;
+    QVERIFY(attachTo(client, child->pid()));
+    QVERIFY(client.controlAllowed());
+    const quint64 id = client.flows().first().id;
+    client.shutdownFlow(id, Flow::Direction::Write);
+    QTRY_COMPARE_WITH_TIMEOUT(client.flow(id).writeState, Flow::WriteState::Closed, 15000);
+    // The peer sees the end of stream.
+    QTcpSocket *peer = child->peer;
+    QVERIFY(spinUntil([peer] { return peer->state() == QAbstractSocket::UnconnectedState; }));
+}
+
+void tst_Probe::otherUserRefused()
+{
+    if (::geteuid() != 0)
+        QSKIP("needs root to run a client as another uid (setpriv)");
+    if (QStandardPaths::findExecutable(QStringLiteral("setpriv")).isEmpty()
+        || QStandardPaths::findExecutable(QStringLiteral("socat")).isEmpty())
+        QSKIP("needs setpriv and socat");
+    auto child = startChild(QStringLiteral("idle"));
+    QVERIFY(child);
+    const QStringList asNobody = {QStringLiteral("--reuid=65534"), QStringLiteral("--regid=65534"),
+                                  QStringLiteral("--clear-groups")};
+
+#ifdef RILL_INSPECTOR
+    {
+        QProcess inspector;
+        inspector.start(QStringLiteral("setpriv"),
+                        asNobody + QStringList{QStringLiteral(RILL_INSPECTOR), QStringLiteral("--attach"),
+                                               QString::number(child->pid()),
+                                               QStringLiteral("--headless")});
+        QVERIFY(inspector.waitForFinished(int(DefaultTimeout.count())));
+        QCOMPARE(inspector.exitCode(), 1);
+        const QByteArray err = inspector.readAllStandardError();
+        QVERIFY2(err.contains("belongs to another user"), err.constData());
+    }
+#endif
+
+    // Past the folder's mode (opened here on purpose), the probe's own check refuses.
+    const QByteArray runtime = QFile::encodeName(m_runtime.path());
+    const QByteArray dir = QFile::encodeName(Probe::socketDirectory());
+    const QByteArray path = QFile::encodeName(child->socketPath());
+    QCOMPARE(::chmod(runtime.constData(), 0711), 0);
+    QCOMPARE(::chmod(dir.constData(), 0711), 0);
+    QCOMPARE(::chmod(path.constData(), 0666), 0);
+    QProcess client;
+    client.start(QStringLiteral("setpriv"),
+                 asNobody + QStringList{QStringLiteral("socat"), QStringLiteral("-u"),
+                                        QStringLiteral("UNIX-CONNECT:") + child->socketPath(),
+                                        QStringLiteral("-")});
+    QVERIFY(client.waitForFinished(int(DefaultTimeout.count())));
+    ::chmod(path.constData(), 0600);
+    ::chmod(dir.constData(), 0700);
+    ::chmod(runtime.constData(), 0700);
+    QCOMPARE(client.readAllStandardOutput(), QByteArray()); // not even the hello
+    Child *c = child.get();
+    QByteArray err;
+    QVERIFY(spinUntil([c, &err] {
+        err += c->process.readAllStandardError();
+        return err.contains("refused a connection from uid 65534");
+    }));
+}
+
+void tst_Probe::slowSubscriberCutOff()
+{
+    // Not reduced under sanitizers: it takes this many writes (five events each) to overflow
+    // what the socket holds and the queue, and then twice the queue.
+    const qint64 volume = 16 * 1024 * 1024;
+    auto child = startChild(QStringLiteral("bulk"), "1", {QString::number(volume)});
+    QVERIFY(child);
+    // A subscriber that never reads: a bare socket (QLocalSocket would read into its buffer).
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    QVERIFY(fd >= 0);
+    sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    const QByteArray path = QFile::encodeName(child->socketPath());
+    std::memcpy(address.sun_path, path.constData(), size_t(path.size()));
+    QCOMPARE(::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
+
+    // The transfer completes, the peer reading it all.
+    qint64 received = 0;
+    QTcpSocket *peer = child->peer;
+    Child *c = child.get();
+    QVERIFY(spinUntil(
+            [&] {
+                received += peer->readAll().size();
+                return received == volume && c->said("sent");
+            },
+            60s));
+    if (!Sanitized) {
+        const qint64 peak = child->peakResidentBytes();
+        QVERIFY2(peak > 0 && peak < 64 * 1024 * 1024, qPrintable(QString::number(peak)));
+    }
+
+    // What the subscriber gets when it finally reads: events, the count lost, the cut-off.
+    QByteArray in;
+    char buffer[65536];
+    QVERIFY(spinUntil([&] {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n > 0)
+            in.append(buffer, n);
+        return n == 0;
+    }));
+    ::close(fd);
+    qint64 lost = 0;
+    bool cutOff = false;
+    int frames = 0;
+    QString lastType;
+    while (in.size() >= 4) {
+        const quint32 size = qFromBigEndian<quint32>(in.constData());
+        QVERIFY(in.size() >= qsizetype(4 + size));
+        const QCborMap m = QCborValue::fromCbor(in.mid(4, size)).toMap();
+        in.remove(0, 4 + size);
+        ++frames;
+        QCOMPARE(m.value(QStringLiteral("v")).toInteger(), qint64(Probe::ProtocolVersion));
+        if (typeOf(m) == QLatin1String("lost"))
+            lost = m.value(QStringLiteral("count")).toInteger();
+        if (typeOf(m) == QLatin1String("cutoff"))
+            cutOff = true;
+        lastType = typeOf(m);
+    }
+    QVERIFY(in.isEmpty());
+    QVERIFY(frames > 1);
+    QVERIFY2(cutOff, qPrintable(QStringLiteral("%1 frames, %2 lost, the last a \"%3\"")
+                                        .arg(frames)
+                                        .arg(lost)
+                                        .arg(lastType)));
+    QVERIFY(lost >= 2 * Probe::QueueLimit);
+    peer->disconnectFromHost();
+    QVERIFY(child->exited());
+    QCOMPARE(child->process.exitCode(), 0);
+}
+
+void tst_Probe::inspectorAttach()
+{
+#ifndef RILL_INSPECTOR
+    QSKIP("rill-inspector is not built");
+#else
+    auto child = startChild(QStringLiteral("idle"));
+    QVERIFY(child);
+    QProcess inspector;
+    inspector.start(QStringLiteral(RILL_INSPECTOR),
+                    {QStringLiteral("--attach"), QString::number(child->pid()),
+                     QStringLiteral("--headless")});
+    QByteArray out;
+    const QByteArray peer = "tcp:127.0.0.1:" + QByteArray::number(child->server.serverPort());
+    QVERIFY(spinUntil([&] {
+        out += inspector.readAllStandardOutput();
+        return out.contains(peer) && out.contains("probe_child");
+    }));
+    QCOMPARE(::shutdown(int(child->peer->socketDescriptor()), SHUT_WR), 0);
+    QVERIFY(child->exited());
+    QByteArray err;
+    QVERIFY(spinUntil([&] {
+        err += inspector.readAllStandardError();
+        return err.contains("exited");
+    }));
+    // It keeps the last picture: still printing the flow.
+    out.clear();
+    QVERIFY(spinUntil([&] {
+        out += inspector.readAllStandardOutput();
+        return out.contains("ended") && out.contains(peer);
+    }));
+    inspector.terminate();
+    QVERIFY(inspector.waitForFinished());
+#endif
+}
+
+void tst_Probe::rillcatHonoursEnvironment()
+{
+#ifndef RILLCAT
+    QSKIP("rillcat is not built");
+#else
+    // rillcat has no probe code: the environment alone starts its probe.
+    QTcpServer server;
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    QProcess rillcat;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("RILL_INSPECT"), QStringLiteral("1"));
+    rillcat.setProcessEnvironment(env);
+    rillcat.start(QStringLiteral(RILLCAT),
+                  {QStringLiteral("tcp:127.0.0.1:%1").arg(server.serverPort())});
+    QVERIFY(spinUntil([&] { return server.hasPendingConnections(); }));
+    QTcpSocket *peer = server.nextPendingConnection();
+    const QString path = Probe::socketDirectory() + QLatin1Char('/')
+            + QString::number(rillcat.processId());
+    QVERIFY(spinUntil([&] { return QFileInfo::exists(path); }));
+    ProbeClient client;
+    QVERIFY(attachTo(client, rillcat.processId()));
+    QCOMPARE(client.process().program, QStringLiteral("rillcat"));
+    bool found = false;
+    for (const ProbeFlow &flow : client.flows()) {
+        if (flow.peerEndpoint == QStringLiteral("tcp:127.0.0.1:%1").arg(server.serverPort()))
+            found = true;
+    }
+    QVERIFY(found);
+    // It ends as usual: stdin closed, the peer closes too.
+    rillcat.closeWriteChannel();
+    peer->disconnectFromHost();
+    QVERIFY(spinUntil([&] { return rillcat.state() == QProcess::NotRunning; }));
+    QTRY_COMPARE_WITH_TIMEOUT(client.state(), ProbeClient::State::Ended, 15000);
+    QVERIFY(!QFileInfo::exists(path));
+#endif
+}
+
+void tst_Probe::windowAttached()
+{
+#ifndef PROBE_WINDOW_TEST
+    QSKIP("the inspector's window is not built");
+#else
+    using namespace inspector;
+    auto child = startChild(QStringLiteral("stall"));
+    QVERIFY(child);
+    MainWindow::Options options;
+    options.demo = false;
+    MainWindow window(options);
+    window.show();
+    QString error;
+    QVERIFY2(window.attachTo(child->pid(), &error), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(window.session()->model()->rowCount(), 1, 15000);
+    window.flowTable()->selectRow(0);
+    FlowDetailView *detail = window.detailView();
+    QTRY_VERIFY_WITH_TIMEOUT(detail->monitor() && detail->monitor()->isRemote(), 15000);
+    const QString peer = QStringLiteral("tcp:127.0.0.1:%1").arg(child->server.serverPort());
+    QTRY_VERIFY_WITH_TIMEOUT(detail->headerLabel()->text().contains(peer), 15000);
+
+    // Its ledger, as the probe tells it, once the peer reads a little.
+    qint64 drained = 0;
+    QTcpSocket *peerSocket = child->peer;
+    QVERIFY(spinUntil([&] {
+        drained += peerSocket->read(1024 * 1024).size();
+        return drained >= 4 * 1024 * 1024;
+    }));
+    detail->tabs()->setCurrentIndex(FlowDetailView::LedgerTab);
+    QTRY_VERIFY_WITH_TIMEOUT(detail->monitor()->ledger()->rowCount() > 0, 15000);
+    QVERIFY(!detail->monitor()->samples().empty());
+
+    // Control is the process's to allow: refused here, and said.
+    QSignalSpy failed(detail->monitor(), &FlowMonitor::actionFailed);
+    detail->monitor()->abort();
+    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 15000);
+    QVERIFY(failed[0][0].toString().contains(QStringLiteral("not allowed")));
+#endif
+}
+
+void tst_Probe::inspectorAttachErrors()
+{
+#ifndef RILL_INSPECTOR
+    QSKIP("rill-inspector is not built");
+#else
+    auto run = [](qint64 pid, QByteArray *err) {
+        QProcess inspector;
+        inspector.start(QStringLiteral(RILL_INSPECTOR),
+                        {QStringLiteral("--attach"), QString::number(pid), QStringLiteral("--headless")});
+        if (!inspector.waitForFinished(int(DefaultTimeout.count())))
+            return -1;
+        *err = inspector.readAllStandardError();
+        return inspector.exitCode();
+    };
+    QByteArray err;
+    QCOMPARE(run(QCoreApplication::applicationPid(), &err), 1); // no probe here
+    QVERIFY2(err.contains("has no Rill probe"), err.constData());
+    if (::geteuid() == 0) {
+        // A process of another user.
+        QProcess other;
+        other.start(QStringLiteral("setpriv"),
+                    {QStringLiteral("--reuid=65534"), QStringLiteral("--regid=65534"),
+                     QStringLiteral("--clear-groups"), QStringLiteral("sleep"), QStringLiteral("60")});
+        QVERIFY(other.waitForStarted());
+        QVERIFY(spinUntil([&] {
+            QFileInfo proc(QStringLiteral("/proc/%1").arg(other.processId()));
+            return proc.ownerId() == 65534;
+        }));
+        QCOMPARE(run(other.processId(), &err), 1);
+        QVERIFY2(err.contains("belongs to another user"), err.constData());
+        other.kill();
+        other.waitForFinished();
+    }
+#endif
+}
+
+#ifdef PROBE_WINDOW_TEST
+QTEST_MAIN(tst_Probe)
+#else
+QTEST_GUILESS_MAIN(tst_Probe)
+#endif
+#include "tst_probe.moc"
