@@ -171,9 +171,15 @@ MainWindow::MainWindow(const Options &options, QWidget *parent) : QMainWindow(pa
 
 MainWindow::~MainWindow()
 {
-    // The demo refers to the session: it goes first.
+    // The demo refers to the session: it goes first. Then the session, while this window is
+    // still whole: deleting its flows removes rows (a TLS flow takes its wire's row with it),
+    // which moves the table's current row, which this window's slots handle.
     delete m_demo;
     m_demo = nullptr;
+    disconnect(m_table->selectionModel(), nullptr, this, nullptr);
+    m_detail->setMonitor(nullptr);
+    delete m_session;
+    m_session = nullptr;
 }
 
 void MainWindow::makeActions()
