@@ -30,7 +30,11 @@ public:
     QFuture<Response> follow(const Request &request, Client::BodyMode mode,
                              QDeadlineTimer deadline, int redirectsLeft);
 
+    void watchIdle(const QString &key, Flow *flow);
+
     Client *q;
+    QList<Exchange *> exchanges;
+    bool destroying = false;
     QHash<QString, QList<Flow *>> idle;
     QHash<QString, int> open;
     QHash<QString, QList<QPointer<Exchange>>> waiting;
@@ -52,15 +56,18 @@ public:
     {
         m_promise.start();
         newParser();
+        d->exchanges.append(this);
     }
 
     ~Exchange() override
     {
+        m_dying = true; // continuations run from the aborts below must not act
         resolve(Response::fromError(fail(Error::Kind::Aborted, QStringLiteral("request dropped"))));
         if (m_bodyWriter)
             m_bodyWriter->abort();
         if (m_flow && m_ownsFlow)
             m_flow->deleteLater();
+        d->exchanges.removeOne(this);
     }
 
     QFuture<Response> future() { return m_promise.future(); }
@@ -154,7 +161,7 @@ private:
     {
         QPointer<Exchange> self(this);
         m_flow->writev(buffers, m_deadline).then(this, [this, self, last](const WriteResult &r) {
-            if (!self)
+            if (!self || m_dying)
                 return;
             if (!r.isOk()) {
                 // The server may have answered (and closed) before taking the whole request:
@@ -173,7 +180,7 @@ private:
     {
         QPointer<Exchange> self(this);
         m_request.bodyFlow()->read(m_deadline).then(this, [this, self](const ReadResult &r) {
-            if (!self || m_done)
+            if (!self || m_dying || m_done)
                 return;
             const bool chunked = m_request.bodyLength() < 0;
             if (r.isData()) {
@@ -185,7 +192,7 @@ private:
                 // Backpressure: the next read waits for the flow to accept this write.
                 QPointer<Exchange> self2(this);
                 m_flow->write(QByteArray(), m_deadline).then(this, [this, self2](const WriteResult &) {
-                    if (self2 && !m_writeFailed)
+                    if (self2 && !m_dying && !m_writeFailed)
                         sendBody();
                 });
                 return;
@@ -219,7 +226,7 @@ private:
         m_reading = true;
         QPointer<Exchange> self(this);
         m_flow->read(readDeadline()).then(this, [this, self](const ReadResult &r) {
-            if (!self)
+            if (!self || m_dying)
                 return;
             m_reading = false;
             onRead(r);
@@ -245,8 +252,10 @@ private:
             return;
         }
         if (r.isEof() && m_parser->inMessage()) {
-            if (m_parser->finish() == Parser::Status::Complete && m_done)
+            if (m_parser->finish() == Parser::Status::Complete && m_done) {
+                complete(); // a body delimited by the end of the connection
                 return;
+            }
             finishWith(fail(Error::Kind::Truncated, m_headDone
                                     ? QStringLiteral("response body truncated after %1 bytes").arg(m_bodyBytes)
                                     : QStringLiteral("response head truncated")));
@@ -290,7 +299,7 @@ private:
             ++m_bodyWritesPending;
             QPointer<Exchange> self(this);
             m_bodyWriter->writev(std::exchange(m_chunks, {})).then(this, [this, self](const WriteResult &w) {
-                if (!self)
+                if (!self || m_dying)
                     return;
                 --m_bodyWritesPending;
                 if (!w.isOk() && !m_done) {
@@ -455,6 +464,7 @@ private:
     bool m_writeFailed = false;
     bool m_readerGone = false;
     bool m_connectFailed = false;
+    bool m_dying = false;
     qint64 m_received = 0;
     qint64 m_bodyBytes = 0;
     qint64 m_bodySent = 0;
@@ -475,6 +485,7 @@ void ClientPrivate::acquire(Exchange *exchange)
     QList<Flow *> &free = idle[key];
     while (!free.isEmpty()) {
         Flow *flow = free.takeLast();
+        QObject::disconnect(flow, nullptr, q, nullptr);
         if (flow->readState() == Flow::ReadState::Open && flow->writeState() == Flow::WriteState::Open) {
             exchange->run(flow, true, true);
             return;
@@ -517,6 +528,11 @@ void ClientPrivate::connectFor(Exchange *exchange)
 
 void ClientPrivate::release(const QString &key, Flow *flow, bool reusable)
 {
+    if (destroying) {
+        if (flow)
+            flow->deleteLater();
+        return;
+    }
     if (flow && !reusable) {
         --open[key];
         flow->abort();
@@ -541,7 +557,24 @@ void ClientPrivate::release(const QString &key, Flow *flow, bool reusable)
     if (flow) {
         flow->setParent(q);
         idle[key].append(flow);
+        watchIdle(key, flow);
     }
+}
+
+// An idle connection the server closes (its idle timeout, a graceful stop) leaves the pool at
+// once, our end closed too, instead of failing the next request that would take it.
+void ClientPrivate::watchIdle(const QString &key, Flow *flow)
+{
+    auto drop = [this, key, flow] {
+        if (!idle[key].removeOne(flow))
+            return;
+        QObject::disconnect(flow, nullptr, q, nullptr);
+        --open[key];
+        flow->close(QDeadlineTimer(1000)).then(q, [flow](const CloseResult &) { flow->deleteLater(); });
+        release(key, nullptr, false); // a waiting request may connect now
+    };
+    QObject::connect(flow, &Flow::readStateChanged, q, drop);
+    QObject::connect(flow, &Flow::errorOccurred, q, drop);
 }
 
 QFuture<Response> ClientPrivate::start(const Request &request, Client::BodyMode mode,
@@ -592,6 +625,10 @@ Client::Client(QObject *parent) : QObject(parent), d(std::make_unique<ClientPriv
 
 Client::~Client()
 {
+    // Exchanges first, while the pool they report to still exists.
+    d->destroying = true;
+    const QList<Exchange *> exchanges = d->exchanges;
+    qDeleteAll(exchanges);
     for (const QList<Flow *> &flows : std::as_const(d->idle))
         for (Flow *flow : flows)
             flow->abort();

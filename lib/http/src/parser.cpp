@@ -49,8 +49,8 @@ struct Parser::Callbacks
     static int field(llhttp_t *p, const char *at, size_t length)
     {
         Parser *s = self(p);
-        if (s->m_inValue)
-            s->endField();
+        if (s->m_inValue && !s->endField())
+            return -1;
         s->m_field.append(at, qsizetype(length));
         return s->countHead(length + 4) ? 0 : -1; // ": " and CRLF
     }
@@ -65,14 +65,13 @@ struct Parser::Callbacks
     {
         Parser *s = self(p);
         s->m_inValue = true; // an empty value has no data callback
-        s->endField();
-        return 0;
+        return s->endField() ? 0 : -1;
     }
     static int headersComplete(llhttp_t *p)
     {
         Parser *s = self(p);
-        if (s->m_inValue)
-            s->endField();
+        if (s->m_inValue && !s->endField())
+            return -1;
         s->m_headComplete = true;
         MessageHead &h = s->m_head;
         h.minor = p->http_minor;
@@ -106,8 +105,8 @@ struct Parser::Callbacks
     static int messageComplete(llhttp_t *p)
     {
         Parser *s = self(p);
-        if (s->m_inValue)
-            s->endField();
+        if (s->m_inValue && !s->endField())
+            return -1;
         s->m_inMessage = false;
         if (s->onComplete)
             s->onComplete(s->m_trailers);
@@ -154,8 +153,15 @@ bool Parser::countHead(size_t length)
     return true;
 }
 
-void Parser::endField()
+bool Parser::endField()
 {
+    // RFC 9112 5.1: no whitespace between a field name and its colon (a smuggling vector);
+    // llhttp 8.1 lets it through.
+    if (m_field.contains(' ') || m_field.contains('\t')) {
+        m_errorText = QStringLiteral("whitespace in a field name");
+        m_rejected = true;
+        return false;
+    }
     if (m_headComplete)
         m_trailers.append(m_field, m_value);
     else
@@ -163,6 +169,7 @@ void Parser::endField()
     m_field.clear();
     m_value.clear();
     m_inValue = false;
+    return true;
 }
 
 Parser::Result Parser::feed(QByteArrayView data)

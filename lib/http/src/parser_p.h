@@ -73,7 +73,7 @@ private:
     friend struct Callbacks;
     void reset();
     bool countHead(size_t length);
-    void endField();
+    bool endField();
 
     struct State;
     std::unique_ptr<State> m_state;

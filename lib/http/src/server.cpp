@@ -588,7 +588,8 @@ Server::Server(QObject *parent) : QObject(parent), d(std::make_unique<ServerPriv
 Server::~Server()
 {
     d->stopping = true;
-    for (Connection *c : std::as_const(d->connections))
+    const QList<Connection *> connections = d->connections; // they leave the list as they go
+    for (Connection *c : connections)
         c->abortConnection();
     if (d->stopPromise)
         d->stopPromise->finish();
