@@ -52,7 +52,7 @@ struct Parser::Callbacks
         if (s->m_inValue && !s->endField())
             return -1;
         s->m_field.append(at, qsizetype(length));
-        return s->countHead(length + 4) ? 0 : -1; // ": " and CRLF
+        return s->countHead(length) ? 0 : -1;
     }
     static int value(llhttp_t *p, const char *at, size_t length)
     {
@@ -162,6 +162,8 @@ bool Parser::endField()
         m_rejected = true;
         return false;
     }
+    if (!countHead(4)) // ": " and CRLF, once per field however the bytes came
+        return false;
     if (m_headComplete)
         m_trailers.append(m_field, m_value);
     else

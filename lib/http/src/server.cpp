@@ -130,8 +130,12 @@ private:
         while (!m_closing && !m_processing) {
             if (m_requestActive && m_messageDone)
                 return; // the next request waits for this response
-            if (m_bodyWritesPending > 0)
-                return; // the handler's reader is behind: push back on the client
+            if (m_bodyWritesPending > 0) {
+                // The handler's reader is behind: push back on the client, and do not count
+                // the handler's time against the client.
+                startTimer(Timer::None);
+                return;
+            }
             if (!m_pending.isEmpty()) {
                 const QByteArray data = std::exchange(m_pending, QByteArray());
                 process(data);
@@ -156,8 +160,8 @@ private:
         if (m_closing)
             return;
         if (result.isData()) {
-            if (m_timerKind == Timer::Idle)
-                startTimer(Timer::Header);
+            if (m_timerKind == Timer::Idle && !m_requestActive)
+                startTimer(Timer::Header); // the next request's first bytes
             m_pending = result.data();
             pump();
             return;
@@ -200,6 +204,10 @@ private:
             fail(m_errorStatus ? m_errorStatus : 400);
             return;
         }
+        // A body that stops arriving is dropped after the idle timeout (as nginx's
+        // client_body_timeout); while the handler works, no timer runs.
+        if (m_requestActive)
+            startTimer(m_messageDone ? Timer::None : Timer::Idle);
         writeBodyChunks();
         if (m_dispatch) {
             m_dispatch = false;
@@ -288,6 +296,8 @@ private:
                 --m_bodyWritesPending;
                 if (m_messageDone && m_bodyWritesPending == 0)
                     endBody(m_bodyWriter, m_bodyReader);
+                if (!m_messageDone && !m_closing)
+                    startTimer(Timer::Idle);
                 pump();
             });
         }

@@ -224,6 +224,7 @@ private Q_SLOTS:
     void clientRawReplies_data();
     void clientRawReplies();
     void clientRefused();
+    void overGivenFlows();
     void gracefulStopWithDownloadInFlight();
 };
 
@@ -677,6 +678,37 @@ void TestHttp::clientRefused()
     QVERIFY2(errorMessage(response.error()).contains(dir.path()), qPrintable(errorMessage(response.error())));
     QVERIFY(awaited(client.get(QUrl(QStringLiteral("ftp://example.org/"))), &response));
     QCOMPARE(response.error().kind(), Error::Kind::InvalidArgument);
+}
+
+void TestHttp::overGivenFlows()
+{
+    // No socket at all: the server serves one end of a PipeFlow pair, the client sends over the
+    // other, a chunked upload with a streamed response back, then a second request on the same
+    // flow (kept alive).
+    Server server;
+    std::shared_ptr<Generator> down;
+    addRoutes(server, &down);
+    PipeFlow::Pair pair = PipeFlow::createPair();
+    server.serveFlow(pair.first.release());
+    QCOMPARE(server.connectionCount(), 1);
+    Client client;
+    Generator up(3 * MiB + 5);
+    Request request(QUrl(QStringLiteral("http://pipe/sha256")), "POST");
+    request.setBodyFlow(up.start()); // unknown length: chunked
+    Response response;
+    QVERIFY(awaited(client.sendOver(pair.second.get(), request), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.body(), up.sha256().toHex() + ' ' + QByteArray::number(3 * MiB + 5));
+    QVERIFY(awaited(client.sendOver(pair.second.get(), Request(QUrl(QStringLiteral("http://pipe/bulk?1000000"))),
+                                    Client::BodyMode::Stream),
+                    &response));
+    const rilltest::Drained drained = rilltest::readToEnd(response.bodyFlow().get());
+    QVERIFY(drained.end.isEof());
+    QCOMPARE(QCryptographicHash::hash(drained.data, QCryptographicHash::Sha256), down->sha256());
+    QVERIFY(awaited(client.sendOver(pair.second.get(), Request(QUrl(QStringLiteral("http://pipe/hello")))), &response));
+    QCOMPARE(response.body(), QByteArray("hello\n"));
+    QCOMPARE(server.connectionCount(), 1);
+    QCOMPARE(client.idleConnectionCount(), 0); // a given flow is never pooled
 }
 
 void TestHttp::gracefulStopWithDownloadInFlight()
