@@ -2,7 +2,7 @@
 #   1. cmake --install RILL_BUILD_DIR into WORK_DIR/staging, check what a user needs is there
 #   2. move the whole tree to WORK_DIR/moved/prefix: everything below must work from there
 #   3. run bin/rillcat --help with an empty environment (env -i): RPATHs, not LD_LIBRARY_PATH
-#   4. CMake: consumer/ with find_package(Rill COMPONENTS Core Models Quick Test), built and run
+#   4. CMake: consumer/ with find_package(Rill COMPONENTS Core Models Quick Test Http), built and run
 #      (kit: a QTest suite on Rill::Test);
 #      the versions it was compiled with and runs with are project()'s
 #   5. CMake: a required component that is not installed fails, naming it
