@@ -5,11 +5,14 @@
 
 #include <rill/connect.h>
 #include <rill/pipeflow.h>
+#include <rill/tlsflow.h>
 
 #include <QtCore/QHash>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QPointer>
 #include <QtCore/QPromise>
+
+#include <functional>
 
 namespace rill::http {
 
@@ -43,6 +46,7 @@ public:
     int connectTimeout = 30000;
     int headerTimeout = 0;
     int maxRedirects = 0;
+    QSslConfiguration tlsConfiguration = QSslConfiguration::defaultConfiguration();
 };
 
 // One request and its response over one connection (from the pool, new, or given).
@@ -157,10 +161,12 @@ private:
         }
     }
 
-    void write(const QList<QByteArray> &buffers, bool last)
+    // Writes part of the request; \a next runs once the flow accepted it (so a streamed body
+    // is read no faster than the connection takes it).
+    void write(const QList<QByteArray> &buffers, bool last, std::function<void()> next = {})
     {
         QPointer<Exchange> self(this);
-        m_flow->writev(buffers, m_deadline).then(this, [this, self, last](const WriteResult &r) {
+        m_flow->writev(buffers, m_deadline).then(this, [this, self, last, next](const WriteResult &r) {
             if (!self || m_dying)
                 return;
             if (!r.isOk()) {
@@ -173,6 +179,8 @@ private:
             }
             if (last)
                 m_requestSent = true;
+            if (next && !m_done)
+                next();
         });
     }
 
@@ -180,21 +188,19 @@ private:
     {
         QPointer<Exchange> self(this);
         m_request.bodyFlow()->read(m_deadline).then(this, [this, self](const ReadResult &r) {
-            if (!self || m_dying || m_done)
+            if (!self || m_dying || m_done || m_writeFailed)
                 return;
             const bool chunked = m_request.bodyLength() < 0;
             if (r.isData()) {
                 m_bodySent += r.data().size();
-                if (chunked)
-                    write({QByteArray::number(r.data().size(), 16) + "\r\n", r.data(), "\r\n"}, false);
-                else
-                    write({r.data()}, false);
-                // Backpressure: the next read waits for the flow to accept this write.
-                QPointer<Exchange> self2(this);
-                m_flow->write(QByteArray(), m_deadline).then(this, [this, self2](const WriteResult &) {
-                    if (self2 && !m_dying && !m_writeFailed)
-                        sendBody();
-                });
+                if (!chunked && m_bodySent > m_request.bodyLength()) {
+                    finishWith(fail(Error::Kind::InvalidArgument, QStringLiteral("request body longer than its length of %1 bytes").arg(m_request.bodyLength())));
+                    return;
+                }
+                const QList<QByteArray> buffers = chunked
+                        ? QList<QByteArray> {QByteArray::number(r.data().size(), 16) + "\r\n", r.data(), "\r\n"}
+                        : QList<QByteArray> {r.data()};
+                write(buffers, false, [this] { sendBody(); });
                 return;
             }
             if (r.isEof() && (chunked || m_bodySent == m_request.bodyLength())) {
@@ -509,7 +515,19 @@ void ClientPrivate::connectFor(Exchange *exchange)
         deadline = exchange->deadline();
     QPointer<Exchange> target(exchange);
     const QString key = exchange->key();
-    connectTo(exchange->endpoint(), deadline).then(q, [this, target, key](FlowResult<Flow> result) {
+    const Endpoint endpoint = exchange->endpoint();
+    QFuture<FlowResult<Flow>> connecting;
+    if (endpoint.type() == Endpoint::Type::Tls) {
+        connecting = TlsFlow::connectToHost(endpoint.host(), endpoint.port(), tlsConfiguration, deadline)
+                             .then([](FlowResult<TlsFlow> r) {
+                                 if (!r.isOk())
+                                     return FlowResult<Flow>::fromError(r.error());
+                                 return FlowResult<Flow>::fromFlow(r.takeFlow().release());
+                             });
+    } else {
+        connecting = connectTo(endpoint, deadline);
+    }
+    connecting.then(q, [this, target, key](FlowResult<Flow> result) {
         if (!result.isOk()) {
             --open[key];
             if (target)
@@ -726,6 +744,16 @@ int Client::maxRedirects() const
 void Client::setMaxRedirects(int count)
 {
     d->maxRedirects = qMax(0, count);
+}
+
+QSslConfiguration Client::tlsConfiguration() const
+{
+    return d->tlsConfiguration;
+}
+
+void Client::setTlsConfiguration(const QSslConfiguration &configuration)
+{
+    d->tlsConfiguration = configuration;
 }
 
 } // namespace rill::http

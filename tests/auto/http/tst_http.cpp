@@ -12,6 +12,7 @@
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QProcess>
 #include <QtCore/QTemporaryDir>
+#include <QtNetwork/QSslKey>
 #include <QtTest/QtTest>
 
 using namespace rill;
@@ -225,6 +226,7 @@ private Q_SLOTS:
     void clientRawReplies();
     void clientRefused();
     void overGivenFlows();
+    void httpsBothWays();
     void gracefulStopWithDownloadInFlight();
 };
 
@@ -709,6 +711,62 @@ void TestHttp::overGivenFlows()
     QCOMPARE(response.body(), QByteArray("hello\n"));
     QCOMPARE(server.connectionCount(), 1);
     QCOMPARE(client.idleConnectionCount(), 0); // a given flow is never pooled
+}
+
+void TestHttp::httpsBothWays()
+{
+    // The server on a tls: listener, curl and our client (https://) against it; a certificate
+    // for localhost made at test time.
+    if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+        QSKIP("no openssl command to make a certificate");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString cert = dir.filePath(QStringLiteral("cert.pem"));
+    const QString key = dir.filePath(QStringLiteral("key.pem"));
+    const Run made = run(QStringLiteral("openssl"),
+                         {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
+                          QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                          QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert, QStringLiteral("-days"), QStringLiteral("2"),
+                          QStringLiteral("-subj"), QStringLiteral("/CN=localhost"),
+                          QStringLiteral("-addext"), QStringLiteral("subjectAltName=DNS:localhost")});
+    QCOMPARE(made.exitCode, 0);
+    const QList<QSslCertificate> certificates = QSslCertificate::fromPath(cert);
+    QCOMPARE(certificates.size(), 1);
+    QFile keyFile(key);
+    QVERIFY(keyFile.open(QIODevice::ReadOnly));
+    const QSslKey privateKey(&keyFile, QSsl::Ec);
+    QVERIFY(!privateKey.isNull());
+
+    Server server;
+    addRoutes(server);
+    QSslConfiguration serverConfig = QSslConfiguration::defaultConfiguration();
+    serverConfig.setLocalCertificate(certificates.first());
+    serverConfig.setPrivateKey(privateKey);
+    server.listener()->setTlsConfiguration(serverConfig);
+    QVERIFY(server.listen(Endpoint::tls(QStringLiteral("127.0.0.1"), 0)));
+    const quint16 port = server.endpoint().port();
+    const QString url = QStringLiteral("https://localhost:%1/echo").arg(port);
+    const Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("--cacert"), cert,
+                                               QStringLiteral("--resolve"), QStringLiteral("localhost:%1:127.0.0.1").arg(port),
+                                               QStringLiteral("--data-binary"), QStringLiteral("secret"), url});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out, QByteArray("secret"));
+
+    Client client;
+    Request request(QUrl(url), "POST");
+    request.setEndpoint(Endpoint::tls(QStringLiteral("localhost"), port));
+    request.setBody("over tls");
+    Response response;
+    // The system's authorities do not know this certificate: refused, in plain words.
+    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY(response.isError());
+    QCOMPARE(response.error().kind(), Error::Kind::Tls);
+    QSslConfiguration clientConfig = QSslConfiguration::defaultConfiguration();
+    clientConfig.setCaCertificates(certificates);
+    client.setTlsConfiguration(clientConfig);
+    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.body(), QByteArray("over tls"));
 }
 
 void TestHttp::gracefulStopWithDownloadInFlight()

@@ -9,6 +9,7 @@
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QFuture>
 #include <QtCore/QObject>
+#include <QtNetwork/QSslConfiguration>
 
 #include <memory>
 
@@ -47,6 +48,8 @@ class RILL_HTTP_EXPORT Client : public QObject
     Q_PROPERTY(int headerTimeout READ headerTimeout WRITE setHeaderTimeout)
     /// How many redirects to follow (same scheme only). \sa setMaxRedirects()
     Q_PROPERTY(int maxRedirects READ maxRedirects WRITE setMaxRedirects)
+    /// The TLS configuration of https:// (tls:) connections. \sa setTlsConfiguration()
+    Q_PROPERTY(QSslConfiguration tlsConfiguration READ tlsConfiguration WRITE setTlsConfiguration)
 
 public:
     /// How the response body arrives.
@@ -112,6 +115,12 @@ public:
     int maxRedirects() const;
     /// Sets how many redirects to follow to \a count.
     void setMaxRedirects(int count);
+    /// The TLS configuration of https:// (tls:) connections: by default
+    /// QSslConfiguration::defaultConfiguration(), the system's certificate authorities.
+    QSslConfiguration tlsConfiguration() const;
+    /// Sets the TLS configuration of new https:// connections to \a configuration (the
+    /// authorities to trust, a client certificate...).
+    void setTlsConfiguration(const QSslConfiguration &configuration);
 
 private:
     friend class ClientPrivate;
