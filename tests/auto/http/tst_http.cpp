@@ -343,8 +343,9 @@ void TestHttp::bulkBothWaysWithCurl()
     addRoutes(server, &generator);
     QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
     const QString base = QStringLiteral("http://127.0.0.1:%1").arg(server.endpoint().port());
-    Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("--data-binary"),
-                                         QLatin1Char('@') + file, base + QStringLiteral("/sha256")});
+    // -T streams the file (--data-binary would read it whole first); it asks for 100-continue.
+    Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("-X"), QStringLiteral("POST"),
+                                         QStringLiteral("-T"), file, base + QStringLiteral("/sha256")});
     QCOMPARE(r.exitCode, 0);
     QCOMPARE(r.out, hash.result().toHex() + ' ' + QByteArray::number(size));
 
