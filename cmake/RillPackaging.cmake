@@ -3,9 +3,9 @@
 #
 #   component  package           what
 #   runtime    librill0          the shared libraries: librill, librill-models, librill-quick,
-#                                librill-test
+#                                librill-test, librill-http
 #   dev        librill-dev       headers, CMake package, pkg-config files
-#   programs   rill-tools        rillcat, rill-inspector (desktop file, icons), rill-demo
+#   programs   rill-tools        rillcat, rillhttp, rill-inspector (desktop file, icons), rill-demo
 #   qml        qml6-module-rill  the QML module Rill (plugin, qmldir, types)
 #   docs       rill-doc          the API reference: HTML and rill.qch
 #
@@ -74,10 +74,11 @@ Byte streams whose read, write, shutdown and close return QFutures, with
 half-close in both directions and a bounded send queue: TCP, Unix sockets and
 in-memory pipes, listeners, framing (Channel), copy and proxy; models for
 views of flows; the library of the QML module Rill; scripted and
-fault-injecting flows for QTest suites.
+fault-injecting flows for QTest suites; HTTP/1.1 client and server over any
+flow.
 
 This package holds the shared libraries librill, librill-models,
-librill-quick and librill-test.")
+librill-quick, librill-test and librill-http.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME librill-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
@@ -86,8 +87,8 @@ set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "qt6-base-dev, qt6-declarative-dev, libqt6o
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "rill-doc")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "Rill: MirageOS-style flows for Qt 6 (development files)
 Headers, the CMake package Rill (find_package(Rill COMPONENTS Core Models
-Quick Test)) and the pkg-config files rill, rill-models, rill-quick and
-rill-test, for CMake, qmake and Meson projects.")
+Quick Test Http)) and the pkg-config files rill, rill-models, rill-quick,
+rill-test and rill-http, for CMake, qmake and Meson projects.")
 
 set(CPACK_DEBIAN_PROGRAMS_PACKAGE_NAME rill-tools)
 set(CPACK_DEBIAN_PROGRAMS_PACKAGE_SECTION net)
@@ -97,7 +98,8 @@ string(JOIN ", " CPACK_DEBIAN_PROGRAMS_PACKAGE_RECOMMENDS
     qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-layouts
     qml6-module-qtquick-templates qml6-module-qtquick-window qml6-module-qtqml-models)
 set(CPACK_COMPONENT_PROGRAMS_DESCRIPTION "Rill: MirageOS-style flows for Qt 6 (programs)
-rillcat, a netcat on flows with true half-close; rill-inspector, which shows
+rillcat, a netcat on flows with true half-close; rillhttp, an HTTP/1.1 client
+and static file server over TCP and Unix sockets; rill-inspector, which shows
 flows live (state, queues, write ledger, data); rill-demo, two piped flows
 printing every change.")
 

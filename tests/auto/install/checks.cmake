@@ -41,7 +41,7 @@ function(rill_check_rillcat bindir)
 endfunction()
 
 # rill_check_cmake_consumer(<prefix>): consumer/ with find_package(Rill COMPONENTS Core Models
-# Quick Test) against <prefix> alone, built and run (kit: a QTest suite on Rill::Test); the
+# Quick Test Http) against <prefix> alone, built and run (kit: a QTest suite on Rill::Test); the
 # versions it was compiled with and runs with are project()'s.
 function(rill_check_cmake_consumer prefix)
     set(consumer_build "${WORK_DIR}/cmake-consumer")
@@ -73,6 +73,8 @@ function(rill_check_cmake_consumer prefix)
     # Rill::Test: a QTest suite of a user's line protocol under every fault mode.
     rill_check_run("CMake: run the test kit consumer" "${consumer_build}/kit")
     rill_check_expect("the test kit consumer" "${step_output}" "Totals: [0-9]+ passed, 0 failed")
+    rill_check_run("CMake: run the http consumer" "${consumer_build}/http")
+    rill_check_expect("the http consumer" "${step_output}" "rill http: ok")
 endfunction()
 
 # rill_check_installed_files(<prefix> [<more files>...]): the files a user needs are there
@@ -85,7 +87,9 @@ function(rill_check_installed_files prefix)
             include/rill/flowtext.h include/rill/datalog.h include/rill/quick/inspector.h
             include/rill/test/faultyflow.h include/rill/test/scriptedflow.h
             include/rill/test/qtesthelpers.h
-            bin/rillcat
+            include/rill/http/server.h include/rill/http/client.h include/rill/http/message.h
+            bin/rillcat bin/rillhttp ${LIBDIR}/librill-http.so ${LIBDIR}/pkgconfig/rill-http.pc
+            ${LIBDIR}/cmake/Rill/RillComponentHttp.cmake ${LIBDIR}/cmake/Rill/RillHttpTargets.cmake
             ${LIBDIR}/librill.so ${LIBDIR}/librill-models.so ${LIBDIR}/librill-quick.so
             ${LIBDIR}/librill-test.so ${LIBDIR}/pkgconfig/rill-test.pc
             ${LIBDIR}/pkgconfig/rill.pc ${LIBDIR}/pkgconfig/rill-models.pc

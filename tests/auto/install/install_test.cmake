@@ -2,13 +2,14 @@
 #   1. cmake --install RILL_BUILD_DIR into WORK_DIR/staging, check what a user needs is there
 #   2. move the whole tree to WORK_DIR/moved/prefix: everything below must work from there
 #   3. run bin/rillcat --help with an empty environment (env -i): RPATHs, not LD_LIBRARY_PATH
-#   4. CMake: consumer/ with find_package(Rill COMPONENTS Core Models Quick Test), built and run
+#   4. CMake: consumer/ with find_package(Rill COMPONENTS Core Models Quick Test Http), built and run
 #      (kit: a QTest suite on Rill::Test);
 #      the versions it was compiled with and runs with are project()'s
 #   5. CMake: a required component that is not installed fails, naming it
 #   6. qmake: consumer/consumer.pro with PKGCONFIG += rill, built and run
 #   7. pkg-config alone: c++ main.cpp $(pkg-config --cflags --libs rill), built and run
 #   8. pkg-config --libs rill-test names Rill::Test's library and what it needs
+#   9. pkg-config --libs rill-http names Rill::Http's library and what it needs
 # Any failing step fails the test with its output. Steps 1 (the files), 3 and 4 are shared with ./dev package's
 # check of the .deb files (checks.cmake).
 cmake_minimum_required(VERSION 3.22)
@@ -63,7 +64,7 @@ if(rc EQUAL 0)
 endif()
 string(REGEX REPLACE "[ \t\r\n]+" " " err "${err}") # CMake wraps the message
 rill_check_expect("the missing component's error" "${err}"
-       "Rill component Quick is not installed in .*installed components: Core, Models")
+       "Rill component Quick is not installed in .*installed components: Core, Http, Models")
 
 # The consumer's main.cpp alone, for the builds that do not use CMake.
 set(plain_source "${WORK_DIR}/plain-source")
@@ -112,5 +113,8 @@ rill_check_expect("the pkg-config consumer" "${step_output}" "rill consumer: ok"
 # 8. rill-test.pc brings Qt6Test and rill along.
 rill_check_run("pkg-config --cflags --libs rill-test" "${PKG_CONFIG}" --cflags --libs rill-test)
 rill_check_expect("rill-test.pc" "${step_output}" "-lrill-test .*-lrill .*-lQt6Test")
+# 9. rill-http.pc brings rill and Qt6Network along (llhttp is inside librill-http).
+rill_check_run("pkg-config --cflags --libs rill-http" "${PKG_CONFIG}" --cflags --libs rill-http)
+rill_check_expect("rill-http.pc" "${step_output}" "-lrill-http .*-lrill .*-lQt6Network")
 
 message(STATUS "install test: passed")

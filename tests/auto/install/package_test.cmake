@@ -6,7 +6,7 @@
 #      are under root/usr (as for the install test), and the programs' desktop file and the docs
 #   3. root/usr/bin/rillcat --help with an empty environment: its relative RPATH finds the
 #      unpacked library, not one installed on the system
-#   4. CMake: consumer/ with find_package(Rill COMPONENTS Core Models Quick Test) against root/usr
+#   4. CMake: consumer/ with find_package(Rill COMPONENTS Core Models Quick Test Http) against root/usr
 # Steps 2 to 4 are the install test's own (checks.cmake). Any failing step fails with its output.
 cmake_minimum_required(VERSION 3.22)
 include(${CMAKE_CURRENT_LIST_DIR}/checks.cmake)

@@ -1,0 +1,729 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include <rill/http/server.h>
+
+#include "parser_p.h"
+
+#include <rill/pipeflow.h>
+
+#include <QtCore/QDateTime>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QPointer>
+#include <QtCore/QPromise>
+#include <QtCore/QTimer>
+
+#include <optional>
+
+namespace rill::http {
+
+Q_LOGGING_CATEGORY(lcServer, "rill.http.server", QtWarningMsg)
+
+namespace {
+
+struct Route
+{
+    QByteArray method;
+    QString path;
+    bool prefix = false;
+    Server::Handler handler;
+    Server::BodyMode mode = Server::BodyMode::Collect;
+
+    bool matchesPath(const QString &p) const { return prefix ? p.startsWith(path) : p == path; }
+};
+
+// Response fields the connection writes itself, from the body it is given.
+bool isFramingField(const QByteArray &name)
+{
+    return name.compare("content-length", Qt::CaseInsensitive) == 0
+            || name.compare("transfer-encoding", Qt::CaseInsensitive) == 0
+            || name.compare("connection", Qt::CaseInsensitive) == 0;
+}
+
+} // namespace
+
+class Connection;
+
+class ServerPrivate
+{
+public:
+    explicit ServerPrivate(Server *server) : q(server), listener(new Listener(server)) { }
+
+    void acceptNext();
+    void connectionGone(Connection *connection);
+
+    Server *q;
+    Listener *listener;
+    QList<Route> routes;
+    std::optional<Route> fallback;
+    QList<Connection *> connections;
+    bool accepting = false;
+    bool stopping = false;
+    std::optional<QPromise<void>> stopPromise;
+    QFuture<void> stopFuture;
+    int headerTimeout = Server::DefaultHeaderTimeout;
+    int idleTimeout = Server::DefaultIdleTimeout;
+    qint64 maxHeaderSize = Server::DefaultMaxHeaderSize;
+    qint64 maxBodySize = Server::DefaultMaxBodySize;
+};
+
+// One connection: reads and parses requests one at a time (a pipelined next request waits,
+// unparsed, until the response before it is out), hands each to its handler, writes the
+// response, and closes or waits for the next request.
+class Connection : public QObject
+{
+public:
+    Connection(ServerPrivate *server, Flow *flow)
+        : QObject(server->q), d(server), m_flow(flow), m_parser(Parser::Type::Request)
+    {
+        flow->setParent(this);
+        m_parser.setMaxHeadSize(qsizetype(d->maxHeaderSize));
+        m_parser.onHead = [this](const MessageHead &head) { return onHead(head); };
+        m_parser.onBody = [this](QByteArrayView data) { return onBody(data); };
+        m_parser.onComplete = [this](const Headers &trailers) { onComplete(trailers); };
+        m_timer.setSingleShot(true);
+        QObject::connect(&m_timer, &QTimer::timeout, this, [this] { onTimeout(); });
+        startTimer(Timer::Header);
+        pump();
+    }
+
+    // Server::stop(): close now if no request is under way, else after its response.
+    void stopGracefully()
+    {
+        if (!m_requestActive)
+            closeConnection();
+    }
+
+    void abortConnection()
+    {
+        if (m_bodyWriter)
+            m_bodyWriter->abort();
+        m_flow->abort();
+    }
+
+private:
+    enum class Timer { None, Header, Idle };
+
+    void startTimer(Timer kind)
+    {
+        m_timerKind = kind;
+        if (kind == Timer::None)
+            m_timer.stop();
+        else
+            m_timer.start(kind == Timer::Header ? d->headerTimeout : d->idleTimeout);
+    }
+
+    void onTimeout()
+    {
+        if (m_closing)
+            return;
+        if (m_timerKind == Timer::Header) {
+            qCDebug(lcServer) << m_flow->peerEndpoint() << "request head not complete in time";
+            fail(408);
+        } else {
+            closeConnection();
+        }
+    }
+
+    // Reads more when the parser needs bytes and nothing holds it back: a response still to
+    // come for a complete request (pipelining waits), or a streamed body's reader behind.
+    void pump()
+    {
+        while (!m_closing && !m_processing) {
+            if (m_requestActive && m_messageDone)
+                return; // the next request waits for this response
+            if (m_bodyWritesPending > 0) {
+                // The handler's reader is behind: push back on the client, and do not count
+                // the handler's time against the client.
+                startTimer(Timer::None);
+                return;
+            }
+            if (!m_pending.isEmpty()) {
+                const QByteArray data = std::exchange(m_pending, QByteArray());
+                process(data);
+                continue;
+            }
+            if (m_reading)
+                return;
+            m_reading = true;
+            QPointer<Connection> self(this);
+            m_flow->read().then(this, [this, self](const ReadResult &result) {
+                if (!self)
+                    return;
+                m_reading = false;
+                onRead(result);
+            });
+            return;
+        }
+    }
+
+    void onRead(const ReadResult &result)
+    {
+        if (m_closing)
+            return;
+        if (result.isData()) {
+            if (m_timerKind == Timer::Idle && !m_requestActive)
+                startTimer(Timer::Header); // the next request's first bytes
+            m_pending = result.data();
+            pump();
+            return;
+        }
+        // The client ended its side (or failed): a request cut short is dropped; between
+        // requests this is the normal end of a keep-alive connection.
+        if (m_parser.inMessage() && result.isEof() && m_parser.finish() == Parser::Status::Complete) {
+            pump();
+            return;
+        }
+        if (m_bodyWriter && !m_messageDone)
+            m_bodyWriter->abort(); // the handler reads an error, not a short body as complete
+        if (m_requestActive && result.isEof() && m_messageDone) {
+            m_clientDone = true; // answer what was asked, then close
+            return;
+        }
+        if (result.isError())
+            abortConnection();
+        closeConnection();
+    }
+
+    void process(const QByteArray &data)
+    {
+        m_processing = true;
+        const Parser::Result result = m_parser.feed(data);
+        m_processing = false;
+        if (m_parser.inMessage() && !m_parser.headComplete() && m_timerKind == Timer::Idle)
+            startTimer(Timer::Header);
+        switch (result.status) {
+        case Parser::Status::NeedMore:
+            break;
+        case Parser::Status::Complete:
+            m_pending = data.mid(result.consumed);
+            break;
+        case Parser::Status::HeadTooLarge:
+            fail(431);
+            return;
+        case Parser::Status::Invalid:
+            qCDebug(lcServer) << m_flow->peerEndpoint() << "bad request:" << m_parser.errorText();
+            fail(m_errorStatus ? m_errorStatus : 400);
+            return;
+        }
+        // A body that stops arriving is dropped after the idle timeout (as nginx's
+        // client_body_timeout); while the handler works, no timer runs.
+        if (m_requestActive)
+            startTimer(m_messageDone ? Timer::None : Timer::Idle);
+        writeBodyChunks();
+        if (m_dispatch) {
+            m_dispatch = false;
+            dispatch();
+        }
+    }
+
+    bool onHead(const MessageHead &head)
+    {
+        startTimer(Timer::None);
+        if (d->maxBodySize >= 0 && head.contentLength > d->maxBodySize) {
+            m_errorStatus = 413;
+            return false;
+        }
+        if (head.upgrade && head.method != "CONNECT") {
+            // No protocol upgrades here: answer as HTTP/1.1 and ignore the Upgrade field.
+        } else if (head.method == "CONNECT") {
+            m_errorStatus = 405;
+            return false;
+        }
+        m_head = head;
+        m_request = Request();
+        m_request.setMethod(head.method);
+        m_request.setTarget(head.target);
+        m_request.setMinorVersion(head.minor);
+        m_request.setHeaders(head.headers);
+        m_request.setPeerEndpoint(m_flow->peerEndpoint());
+        m_requestActive = true;
+        m_messageDone = false;
+        m_bodyBytes = 0;
+        m_body.clear();
+        m_route = findRoute();
+        if (head.minor == 1 && head.headers.hasToken("expect", "100-continue"))
+            m_flow->write(QByteArrayLiteral("HTTP/1.1 100 Continue\r\n\r\n"));
+        if (m_route.mode == Server::BodyMode::Stream) {
+            PipeFlow::Pair pair = PipeFlow::createPair();
+            m_bodyWriter = std::move(pair.first);
+            const qint64 length = head.chunked ? -1 : qMax<qint64>(head.contentLength, 0);
+            m_bodyReader = pair.second.get();
+            m_request.setBodyFlow(makeBodyFlow(pair.second.release()), length);
+            m_dispatch = true;
+        }
+        return true;
+    }
+
+    bool onBody(QByteArrayView data)
+    {
+        m_bodyBytes += data.size();
+        if (d->maxBodySize >= 0 && m_bodyBytes > d->maxBodySize) {
+            m_errorStatus = 413;
+            return false;
+        }
+        if (m_route.mode == Server::BodyMode::Collect)
+            m_body.append(data);
+        else if (m_bodyWriter)
+            m_bodyChunks.append(data.toByteArray());
+        return true;
+    }
+
+    void onComplete(const Headers &trailers)
+    {
+        m_messageDone = true;
+        if (m_route.mode == Server::BodyMode::Collect) {
+            m_request.setBody(m_body);
+            m_request.setTrailers(trailers);
+            m_body.clear();
+            m_dispatch = true;
+        }
+    }
+
+    // Streamed body: hand the bytes to the handler's flow; reading the client waits until the
+    // flow took them.
+    void writeBodyChunks()
+    {
+        if (!m_bodyWriter)
+            return;
+        PipeFlow *writer = m_bodyWriter.get();
+        if (!m_bodyChunks.isEmpty()) {
+            ++m_bodyWritesPending;
+            QPointer<Connection> self(this);
+            writer->writev(std::exchange(m_bodyChunks, {})).then(this, [this, self](const WriteResult &) {
+                if (!self)
+                    return;
+                // A reader that went away (or stopped) takes nothing more: the rest is
+                // parsed and dropped, and the response decides the connection.
+                --m_bodyWritesPending;
+                if (m_messageDone && m_bodyWritesPending == 0)
+                    endBody(m_bodyWriter, m_bodyReader);
+                if (!m_messageDone && !m_closing)
+                    startTimer(Timer::Idle);
+                pump();
+            });
+        }
+        if (m_messageDone && m_bodyWritesPending == 0)
+            endBody(m_bodyWriter, m_bodyReader);
+    }
+
+    Route findRoute()
+    {
+        const QString path = m_request.path();
+        QByteArrayList allowed;
+        for (const Route &r : std::as_const(d->routes)) {
+            if (!r.matchesPath(path))
+                continue;
+            if (r.method.isEmpty() || r.method == m_request.method()
+                || (r.method == "GET" && m_request.method() == "HEAD"))
+                return r;
+            allowed.append(r.method);
+            if (r.method == "GET")
+                allowed.append("HEAD");
+        }
+        if (d->fallback)
+            return *d->fallback;
+        Route none;
+        const int status = allowed.isEmpty() ? 404 : 405;
+        const QByteArray allow = allowed.join(", ");
+        none.handler = [status, allow](const Request &) {
+            Response r(status, reasonPhrase(status) + '\n', "text/plain");
+            if (status == 405)
+                r.headers().append("Allow", allow);
+            return QtFuture::makeReadyFuture(r);
+        };
+        return none;
+    }
+
+    void dispatch()
+    {
+        m_handling = true;
+        QFuture<Response> future = m_route.handler(m_request);
+        QPointer<Connection> self(this);
+        future.then(this, [this, self](const Response &response) {
+                  if (self)
+                      respond(response);
+              })
+                .onCanceled(this, [this, self] {
+                    if (self)
+                        respond(Response());
+                });
+    }
+
+    void respond(Response response)
+    {
+        if (m_closing || !m_handling)
+            return;
+        m_handling = false;
+        if (response.status() == 0 || response.isError())
+            response = Response(500, "Internal Server Error\n", "text/plain");
+        const int status = response.status();
+        const bool head = m_request.method() == "HEAD";
+        const bool noBody = head || (status >= 100 && status < 200) || status == 204 || status == 304;
+        m_keepAlive = m_head.keepAlive && !d->stopping && m_messageDone && !m_clientDone;
+
+        QByteArray out;
+        out.reserve(256);
+        out += "HTTP/1.1 " + QByteArray::number(status) + ' ' + response.reason() + "\r\n";
+        for (const Headers::Field &f : response.headers().fields())
+            if (!isFramingField(f.first))
+                out += f.first + ": " + f.second + "\r\n";
+        if (!response.headers().contains("date"))
+            out += "Date: " + httpDate(QDateTime::currentDateTimeUtc()) + "\r\n";
+        m_streamBody = response.bodyFlow();
+        m_chunked = false;
+        m_bodyLength = m_streamBody ? response.bodyLength() : response.body().size();
+        if (status != 204 && status != 304 && !(status >= 100 && status < 200)) {
+            if (m_bodyLength >= 0) {
+                out += "Content-Length: " + QByteArray::number(m_bodyLength) + "\r\n";
+            } else if (m_request.minorVersion() >= 1) {
+                m_chunked = true;
+                if (!head)
+                    out += "Transfer-Encoding: chunked\r\n";
+            } else {
+                m_keepAlive = false; // HTTP/1.0: the body ends with the connection
+            }
+        }
+        if (!m_keepAlive)
+            out += "Connection: close\r\n";
+        else if (m_request.minorVersion() == 0)
+            out += "Connection: keep-alive\r\n";
+        out += "\r\n";
+        m_status = status;
+        m_sent = 0;
+        m_responseStarted = true;
+        if (noBody) {
+            m_streamBody.reset();
+            write({out}, true);
+        } else if (m_streamBody) {
+            write({out}, false);
+            streamBody();
+        } else {
+            m_sent = response.body().size();
+            write({out, response.body()}, true);
+        }
+    }
+
+    // A response write: bounded by the flow's high-water mark, and dropped when the client
+    // takes nothing for the idle timeout.
+    void write(const QList<QByteArray> &buffers, bool last)
+    {
+        QPointer<Connection> self(this);
+        m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)).then(this, [this, self, last](const WriteResult &r) {
+            if (!self || m_closing)
+                return;
+            if (!r.isOk()) {
+                finishResponse(r.isError() ? r.error() : Error(Error::Kind::Closed, QStringLiteral("client went away")));
+                return;
+            }
+            if (last)
+                finishResponse({});
+        });
+    }
+
+    void streamBody()
+    {
+        QPointer<Connection> self(this);
+        m_streamBody->read(QDeadlineTimer(d->idleTimeout)).then(this, [this, self](const ReadResult &r) {
+            if (!self || m_closing)
+                return;
+            if (r.isData()) {
+                QByteArray data = r.data();
+                if (m_bodyLength >= 0 && m_sent + data.size() > m_bodyLength)
+                    data.truncate(m_bodyLength - m_sent); // never past Content-Length
+                m_sent += data.size();
+                QList<QByteArray> buffers;
+                if (m_chunked)
+                    buffers = {QByteArray::number(data.size(), 16) + "\r\n", data, "\r\n"};
+                else
+                    buffers = {data};
+                QPointer<Connection> self2(this);
+                m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)).then(this, [this, self2](const WriteResult &w) {
+                    if (!self2 || m_closing)
+                        return;
+                    if (!w.isOk()) {
+                        finishResponse(w.isError() ? w.error() : Error(Error::Kind::Closed, QStringLiteral("client went away")));
+                        return;
+                    }
+                    if (m_bodyLength >= 0 && m_sent >= m_bodyLength)
+                        finishResponse({});
+                    else
+                        streamBody();
+                });
+                return;
+            }
+            if (r.isEof() && (m_bodyLength < 0 || m_sent == m_bodyLength)) {
+                if (m_chunked)
+                    write({QByteArrayLiteral("0\r\n\r\n")}, true);
+                else
+                    finishResponse({});
+                return;
+            }
+            // The body's flow failed or ended short of its Content-Length: the client must
+            // not take what it got for the whole body.
+            const Error error = r.isError() ? r.error()
+                                            : Error(Error::Kind::Closed, QStringLiteral("response body ended after %1 of %2 bytes").arg(m_sent).arg(m_bodyLength));
+            qCWarning(lcServer) << "response body failed:" << errorMessage(error);
+            finishResponse(error);
+        });
+    }
+
+    void finishResponse(const Error &error)
+    {
+        m_streamBody.reset();
+        m_responseStarted = false;
+        Q_EMIT d->q->exchangeFinished(m_request, m_status, m_sent, error);
+        m_request = Request();
+        m_requestActive = false;
+        if (!error.isNone()) {
+            abortConnection();
+            closeConnection();
+            return;
+        }
+        if (!m_keepAlive || m_clientDone || d->stopping) {
+            closeConnection();
+            return;
+        }
+        m_bodyWriter.reset();
+        m_messageDone = false;
+        startTimer(m_pending.isEmpty() ? Timer::Idle : Timer::Header);
+        pump();
+    }
+
+    // An error status, then close; if a response is under way already, only close.
+    void fail(int status)
+    {
+        if (m_closing)
+            return;
+        if (m_bodyWriter)
+            m_bodyWriter->abort();
+        if (!m_responseStarted) {
+            QByteArray body = reasonPhrase(status) + '\n';
+            QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status)
+                    + "\r\nContent-Type: text/plain\r\nContent-Length: "
+                    + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+            m_flow->write(out);
+            if (m_requestActive || m_parser.inMessage())
+                Q_EMIT d->q->exchangeFinished(m_request, status, body.size(), {});
+        }
+        m_requestActive = false;
+        closeConnection();
+    }
+
+    void closeConnection()
+    {
+        if (m_closing)
+            return;
+        m_closing = true;
+        m_timer.stop();
+        m_streamBody.reset();
+        if (m_bodyWriter)
+            m_bodyWriter->abort();
+        QPointer<Connection> self(this);
+        // The client gets our FIN after the queued bytes; close() keeps reading (and dropping)
+        // until its end, so an unread request does not turn into a reset that loses the reply.
+        m_flow->close(QDeadlineTimer(qMin(d->idleTimeout, 10000))).then(this, [this, self](const CloseResult &) {
+            if (self)
+                d->connectionGone(this);
+        });
+    }
+
+    ServerPrivate *d;
+    Flow *m_flow;
+    Parser m_parser;
+    QTimer m_timer;
+    Timer m_timerKind = Timer::None;
+    QByteArray m_pending;
+    bool m_reading = false;
+    bool m_processing = false;
+    bool m_closing = false;
+    bool m_requestActive = false;
+    bool m_messageDone = false;
+    bool m_handling = false;
+    bool m_responseStarted = false;
+    bool m_dispatch = false;
+    bool m_clientDone = false;
+    bool m_keepAlive = true;
+    bool m_chunked = false;
+    int m_errorStatus = 0;
+    int m_status = 0;
+    MessageHead m_head;
+    Request m_request;
+    Route m_route;
+    QByteArray m_body;
+    qint64 m_bodyBytes = 0;
+    QList<QByteArray> m_bodyChunks;
+    std::unique_ptr<PipeFlow> m_bodyWriter;
+    QPointer<Flow> m_bodyReader;
+    int m_bodyWritesPending = 0;
+    BodyFlow m_streamBody;
+    qint64 m_bodyLength = 0;
+    qint64 m_sent = 0;
+};
+
+void ServerPrivate::acceptNext()
+{
+    if (!accepting || stopping)
+        return;
+    listener->accept().then(q, [this](FlowResult<Flow> result) {
+        if (result.isOk()) {
+            q->serveFlow(result.takeFlow().release());
+            acceptNext();
+            return;
+        }
+        if (result.error().kind() == Error::Kind::Closed || stopping) {
+            accepting = false;
+            return;
+        }
+        // Out of descriptors and the like: the listener retries by itself and says when it
+        // has a connection again.
+        qCWarning(lcServer) << "accept:" << errorMessage(result.error());
+        QObject::connect(listener, &Listener::newConnection, q, [this] { acceptNext(); },
+                         Qt::SingleShotConnection);
+    });
+}
+
+void ServerPrivate::connectionGone(Connection *connection)
+{
+    if (!connections.removeOne(connection))
+        return;
+    connection->deleteLater();
+    Q_EMIT q->connectionCountChanged(int(connections.size()));
+    if (stopping && connections.isEmpty() && stopPromise) {
+        stopPromise->finish();
+        stopPromise.reset();
+    }
+}
+
+Server::Server(QObject *parent) : QObject(parent), d(std::make_unique<ServerPrivate>(this)) { }
+
+Server::~Server()
+{
+    d->stopping = true;
+    const QList<Connection *> connections = d->connections; // they leave the list as they go
+    for (Connection *c : connections)
+        c->abortConnection();
+    if (d->stopPromise)
+        d->stopPromise->finish();
+}
+
+void Server::route(const QByteArray &method, const QString &path, Handler handler, BodyMode mode)
+{
+    Route r;
+    r.method = method;
+    r.prefix = path.endsWith(QLatin1Char('*'));
+    r.path = r.prefix ? path.chopped(1) : path;
+    r.handler = std::move(handler);
+    r.mode = mode;
+    d->routes.append(std::move(r));
+}
+
+void Server::setFallback(Handler handler, BodyMode mode)
+{
+    Route r;
+    r.prefix = true;
+    r.handler = std::move(handler);
+    r.mode = mode;
+    d->fallback = std::move(r);
+}
+
+bool Server::listen(const Endpoint &endpoint)
+{
+    if (!d->listener->listen(endpoint))
+        return false;
+    d->stopping = false;
+    d->accepting = true;
+    d->acceptNext();
+    return true;
+}
+
+Listener *Server::listener() const
+{
+    return d->listener;
+}
+
+Endpoint Server::endpoint() const
+{
+    return d->listener->endpoint();
+}
+
+void Server::serveFlow(Flow *flow)
+{
+    if (!flow)
+        return;
+    if (d->stopping) {
+        flow->setParent(this);
+        flow->close().then(this, [flow](const CloseResult &) { flow->deleteLater(); });
+        return;
+    }
+    d->connections.append(new Connection(d.get(), flow));
+    Q_EMIT connectionCountChanged(int(d->connections.size()));
+}
+
+QFuture<void> Server::stop()
+{
+    if (d->stopPromise)
+        return d->stopFuture;
+    d->stopping = true;
+    d->accepting = false;
+    if (d->listener->isListening())
+        d->listener->close();
+    if (d->connections.isEmpty()) {
+        QPromise<void> done;
+        done.start();
+        done.finish();
+        return done.future();
+    }
+    d->stopPromise.emplace();
+    d->stopPromise->start();
+    d->stopFuture = d->stopPromise->future();
+    const QList<Connection *> connections = d->connections;
+    for (Connection *c : connections)
+        c->stopGracefully();
+    return d->stopFuture;
+}
+
+int Server::connectionCount() const
+{
+    return int(d->connections.size());
+}
+
+int Server::headerTimeout() const
+{
+    return d->headerTimeout;
+}
+
+void Server::setHeaderTimeout(int milliseconds)
+{
+    d->headerTimeout = qMax(1, milliseconds);
+}
+
+int Server::idleTimeout() const
+{
+    return d->idleTimeout;
+}
+
+void Server::setIdleTimeout(int milliseconds)
+{
+    d->idleTimeout = qMax(1, milliseconds);
+}
+
+qint64 Server::maxHeaderSize() const
+{
+    return d->maxHeaderSize;
+}
+
+void Server::setMaxHeaderSize(qint64 bytes)
+{
+    d->maxHeaderSize = qMax<qint64>(64, bytes);
+}
+
+qint64 Server::maxBodySize() const
+{
+    return d->maxBodySize;
+}
+
+void Server::setMaxBodySize(qint64 bytes)
+{
+    d->maxBodySize = bytes < 0 ? -1 : bytes;
+}
+
+} // namespace rill::http

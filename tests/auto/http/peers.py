@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+# Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+"""Peers for tst_http that nobody here wrote the HTTP of: Python's http.client and
+http.server, and raw sockets for what no well-behaved peer sends.
+
+  peers.py keepalive HOST PORT N          N GETs of /hello on one http.client connection
+  peers.py raw HOST PORT HEX|- [WAIT]     send the bytes (hex, or hex on stdin), print what comes back (hex)
+                                          until the server closes; WAIT: seconds to pause after
+                                          the first line of bytes (slowloris)
+  peers.py noread HOST PORT PATH          request PATH and never read; exits when the server
+                                          drops the connection
+  peers.py unixserver PATH                http.server on a Unix socket (GET /hello, POST /echo)
+  peers.py script PATH HEXREPLY           a Unix socket server that reads one request head and
+                                          answers the raw bytes, then closes
+Servers print "ready" once they listen.
+"""
+import http.client
+import http.server
+import os
+import socket
+import socketserver
+import sys
+import time
+
+
+def keepalive(host, port, n):
+    conn = http.client.HTTPConnection(host, int(port))
+    ok = 0
+    for i in range(int(n)):
+        conn.request("GET", "/hello?i=%d" % i)
+        r = conn.getresponse()
+        body = r.read()
+        if r.status == 200 and body == b"hello\n":
+            ok += 1
+    conn.close()
+    print(ok)
+
+
+def raw(host, port, hexbytes, wait=None):
+    data = bytes.fromhex(sys.stdin.read() if hexbytes == "-" else hexbytes)
+    s = socket.create_connection((host, int(port)))
+    if wait is not None:
+        cut = data.index(b"\n") + 1
+        s.sendall(data[:cut])
+        time.sleep(float(wait))  # the peer under test is the slow client here
+        try:
+            s.sendall(data[cut:])
+        except OSError:
+            pass
+    else:
+        s.sendall(data)
+    got = b""
+    s.settimeout(30)
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    print(got.hex())
+
+
+def noread(host, port, path):
+    s = socket.create_connection((host, int(port)))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    print("sent", flush=True)
+    # Never read: wait for the server to give up on us (reset or close seen by poll).
+    import select
+    p = select.poll()
+    p.register(s, select.POLLRDHUP | select.POLLERR | select.POLLHUP)
+    while True:
+        ev = p.poll(60000)
+        if not ev:
+            print("still open")
+            return
+        if ev[0][1] & (select.POLLRDHUP | select.POLLERR | select.POLLHUP):
+            print("closed")
+            return
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def address_string(self):
+        return "unix"
+
+    def do_GET(self):
+        body = b"hello from python\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def unixserver(path):
+    if os.path.exists(path):
+        os.unlink(path)
+    with UnixHTTPServer(path, Handler) as server:
+        print("ready", flush=True)
+        server.serve_forever()
+
+
+def script(path, hexreply):
+    reply = bytes.fromhex(hexreply)
+    if os.path.exists(path):
+        os.unlink(path)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(8)
+    print("ready", flush=True)
+    while True:
+        c, _ = srv.accept()
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        c.sendall(reply)
+        c.close()
+
+
+if __name__ == "__main__":
+    globals()[sys.argv[1]](*sys.argv[2:])

@@ -1,0 +1,805 @@
+// Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+//
+// rill::http (rill/http/*.h): the server against curl, Python's http.client and raw sockets;
+// the client against Python's http.server (on a Unix socket too) and scripted raw replies.
+
+#include "../shared/testutil.h"
+
+#include <rill/http/client.h>
+#include <rill/http/server.h>
+#include <rill/pipeflow.h>
+
+#include <QtCore/QCryptographicHash>
+#include <QtCore/QProcess>
+#include <QtCore/QTemporaryDir>
+#include <QtNetwork/QSslKey>
+#include <QtTest/QtTest>
+
+using namespace rill;
+using namespace rill::http;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr qint64 MiB = 1024 * 1024;
+
+qint64 bulkBytes()
+{
+    const int mib = qEnvironmentVariableIntValue("RILL_HTTP_BULK_MIB");
+    return rilltest::heavyVolume((mib > 0 ? mib : 64) * MiB);
+}
+
+QString peersScript()
+{
+    return QStringLiteral(RILL_TEST_DATA_DIR "/peers.py");
+}
+
+// A flow that gives `total` bytes of a pattern, made as they are read, and counts them: the
+// memory a slow reader can make the server hold shows in `produced`.
+class Generator : public QObject
+{
+public:
+    explicit Generator(qint64 total) : m_total(total), m_chunk(rilltest::pattern(64 * 1024, 7)) { }
+
+    // A PipeFlow end fed as its peer end drains.
+    BodyFlow start()
+    {
+        PipeFlow::Pair pair = PipeFlow::createPair(256 * 1024);
+        m_writer = std::move(pair.first);
+        m_writer->setParent(nullptr);
+        pump();
+        return makeBodyFlow(pair.second.release());
+    }
+    qint64 produced() const { return m_produced; }
+    QByteArray sha256() const { return m_hash.result(); }
+
+private:
+    void pump()
+    {
+        if (!m_writer)
+            return;
+        if (m_produced >= m_total) {
+            m_writer->shutdown(Flow::Direction::Write);
+            return;
+        }
+        const QByteArray piece = m_chunk.left(qMin<qint64>(m_chunk.size(), m_total - m_produced));
+        m_produced += piece.size();
+        m_hash.addData(piece);
+        m_writer->write(piece).then(this, [this](const WriteResult &r) {
+            if (r.isOk())
+                pump();
+        });
+    }
+
+    qint64 m_total;
+    qint64 m_produced = 0;
+    QByteArray m_chunk;
+    QCryptographicHash m_hash {QCryptographicHash::Sha256};
+    std::unique_ptr<PipeFlow> m_writer;
+};
+
+// Runs a program to its end while this thread's event loop (and so the server) runs.
+struct Run
+{
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Run run(const QString &program, const QStringList &arguments, std::chrono::milliseconds timeout = 120s,
+        const QByteArray &input = {})
+{
+    QProcess process;
+    process.start(program, arguments);
+    Run result;
+    if (!process.waitForStarted(10000))
+        return result;
+    process.write(input);
+    process.closeWriteChannel();
+    if (!rilltest::spinUntil([&] { return process.state() == QProcess::NotRunning; }, timeout)) {
+        process.kill();
+        process.waitForFinished();
+        return result;
+    }
+    result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    result.out = process.readAllStandardOutput();
+    result.err = process.readAllStandardError();
+    return result;
+}
+
+Run python(const QStringList &arguments, std::chrono::milliseconds timeout = 120s,
+           const QByteArray &input = {})
+{
+    return run(QStringLiteral("python3"), QStringList {peersScript()} + arguments, timeout, input);
+}
+
+// A raw exchange: bytes out, everything the server sent until it closed.
+QByteArray rawExchange(const Endpoint &server, const QByteArray &request, const QString &wait = {})
+{
+    QStringList args {QStringLiteral("raw"), server.host(), QString::number(server.port()),
+                      QStringLiteral("-")};
+    if (!wait.isEmpty())
+        args << wait;
+    const Run r = python(args, 120s, request.toHex()); // on stdin: too long for an argument
+    return QByteArray::fromHex(r.out.trimmed());
+}
+
+// A server helper process (Python) that prints "ready" once it listens.
+std::unique_ptr<QProcess> startPeerServer(const QStringList &arguments)
+{
+    auto process = std::make_unique<QProcess>();
+    process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    process->start(QStringLiteral("python3"), QStringList {peersScript()} + arguments);
+    if (!process->waitForStarted(10000))
+        return nullptr;
+    if (!rilltest::spinUntil([&] { return process->canReadLine() || process->state() == QProcess::NotRunning; }))
+        return nullptr;
+    if (process->readLine().trimmed() != "ready")
+        return nullptr;
+    return process;
+}
+
+// Waits for a response future; false if it never finished.
+bool awaited(const QFuture<Response> &future, Response *out, std::chrono::milliseconds timeout = 60s)
+{
+    if (!rilltest::waitFor(future, timeout) || future.resultCount() != 1)
+        return false;
+    *out = future.result();
+    return true;
+}
+
+QFuture<Response> ready(const Response &r)
+{
+    return QtFuture::makeReadyFuture(r);
+}
+
+// The usual routes: GET /hello, POST /echo (collected), POST /sha256 (streamed: answers the
+// body's hash and size), GET /bulk?N (streamed, chunked, N bytes of Generator).
+void addRoutes(Server &server, std::shared_ptr<Generator> *lastGenerator = nullptr)
+{
+    server.route("GET", QStringLiteral("/hello"), [](const Request &) {
+        return ready(Response(200, "hello\n", "text/plain"));
+    });
+    server.route("POST", QStringLiteral("/echo"), [](const Request &request) {
+        Response r(200, request.body(), "application/octet-stream");
+        r.headers().append("X-Trailer-Count", QByteArray::number(request.trailers().size()));
+        return ready(r);
+    });
+    server.route("POST", QStringLiteral("/sha256"), [](const Request &request) {
+        auto promise = std::make_shared<QPromise<Response>>();
+        promise->start();
+        auto hash = std::make_shared<QCryptographicHash>(QCryptographicHash::Sha256);
+        auto size = std::make_shared<qint64>(0);
+        BodyFlow body = request.bodyFlow();
+        auto step = std::make_shared<std::function<void()>>();
+        *step = [promise, hash, size, body, step]() {
+            body->read().then(body.get(), [promise, hash, size, body, step](const ReadResult &r) {
+                if (r.isData()) {
+                    hash->addData(r.data());
+                    *size += r.data().size();
+                    (*step)();
+                    return;
+                }
+                promise->addResult(r.isEof() ? Response(200, hash->result().toHex() + ' ' + QByteArray::number(*size))
+                                             : Response(500, errorMessage(r.error()).toUtf8()));
+                promise->finish();
+                *step = nullptr; // breaks the cycle
+            });
+        };
+        (*step)();
+        return promise->future();
+    }, Server::BodyMode::Stream);
+    server.route("GET", QStringLiteral("/bulk"), [lastGenerator](const Request &request) {
+        auto generator = std::make_shared<Generator>(request.query().toLongLong());
+        if (lastGenerator)
+            *lastGenerator = generator;
+        Response r(200);
+        BodyFlow flow = generator->start();
+        // The generator lives as long as the body flow.
+        r.setBodyFlow(BodyFlow(flow.get(), [flow, generator](Flow *) { }), -1);
+        return ready(r);
+    });
+}
+
+} // namespace
+
+class TestHttp : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void headers();
+    void curlOverTcp();
+    void curlOverUnixSocket();
+    void bulkBothWaysWithCurl();
+    void clientBulkStreamed();
+    void keepAlive1000WithHttpClient();
+    void pipelining();
+    void limits_data();
+    void limits();
+    void slowloris();
+    void neverReadingClient();
+    void concurrent100();
+    void poolMaximum();
+    void clientAgainstPythonUnixServer();
+    void clientRawReplies_data();
+    void clientRawReplies();
+    void clientRefused();
+    void overGivenFlows();
+    void httpsBothWays();
+    void gracefulStopWithDownloadInFlight();
+};
+
+void TestHttp::headers()
+{
+    Headers h {{"Host", "a"}, {"Set-Cookie", "x=1"}};
+    h.append("set-cookie", "y=2");
+    QCOMPARE(h.value("HOST"), QByteArray("a"));
+    QCOMPARE(h.values("Set-Cookie"), QList<QByteArray>({"x=1", "y=2"}));
+    QCOMPARE(h.fields().at(2).first, QByteArray("set-cookie")); // kept as written
+    h.set("SET-COOKIE", "z=3");
+    QCOMPARE(h.values("set-cookie"), QList<QByteArray>({"z=3"}));
+    QCOMPARE(h.size(), 2);
+    h.append("Connection", "keep-alive, Close");
+    QVERIFY(h.hasToken("connection", "close"));
+    QCOMPARE(h.remove("connection"), 1);
+    QVERIFY(!h.contains("Connection"));
+    QCOMPARE(reasonPhrase(431), QByteArray("Request Header Fields Too Large"));
+    QCOMPARE(httpDate(QDateTime(QDate(1994, 11, 6), QTime(8, 49, 37), Qt::UTC)),
+             QByteArray("Sun, 06 Nov 1994 08:49:37 GMT"));
+    const Request request(QUrl(QStringLiteral("http://example.org:8080/a%20b?x=1")), "POST");
+    QCOMPARE(request.target(), QByteArray("/a%20b?x=1"));
+    QCOMPARE(request.path(), QStringLiteral("/a b"));
+    QCOMPARE(request.query(), QByteArray("x=1"));
+    QCOMPARE(rilltest::debugString(Response(404)), QStringLiteral("Response(404 Not Found, 0 fields, 0 bytes)"));
+    QCOMPARE(rilltest::debugString(request),
+             QStringLiteral("Request(POST /a%20b?x=1 HTTP/1.1, 0 fields, 0 bytes)"));
+}
+
+void TestHttp::curlOverTcp()
+{
+    Server server;
+    addRoutes(server);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const QString base = QStringLiteral("http://127.0.0.1:%1").arg(server.endpoint().port());
+    Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), base + QStringLiteral("/hello")});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out, QByteArray("hello\n"));
+    r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("--data-binary"),
+                                     QStringLiteral("ping"), base + QStringLiteral("/echo")});
+    QCOMPARE(r.out, QByteArray("ping"));
+    // Chunked upload with extensions and trailers, HTTP/1.1, read by curl (trailers counted).
+    const QByteArray chunked = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                               "Connection: close\r\n\r\n"
+                               "4;name=value\r\nWiki\r\n5;a;b=\"c\"\r\npedia\r\n0\r\nX-Sum: 9\r\nX-Two: 2\r\n\r\n";
+    QByteArray reply = rawExchange(server.endpoint(), chunked);
+    QVERIFY2(reply.startsWith("HTTP/1.1 200 OK\r\n"), reply.constData());
+    QVERIFY(reply.contains("X-Trailer-Count: 2\r\n"));
+    QVERIFY(reply.endsWith("\r\n\r\nWikipedia"));
+    // HTTP/1.0: answered 1.0-style (close), and a streamed body of unknown length ends with the
+    // connection instead of being chunked.
+    reply = rawExchange(server.endpoint(), "GET /bulk?100 HTTP/1.0\r\n\r\n");
+    QVERIFY2(reply.startsWith("HTTP/1.1 200 OK\r\n"), reply.constData());
+    QVERIFY(reply.contains("Connection: close\r\n"));
+    QVERIFY(!reply.contains("chunked"));
+    QCOMPARE(reply.mid(reply.indexOf("\r\n\r\n") + 4), rilltest::pattern(64 * 1024, 7).left(100));
+    // 404, 405 with Allow; HEAD has the length but no body.
+    reply = rawExchange(server.endpoint(), "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    QVERIFY(reply.startsWith("HTTP/1.1 404 Not Found\r\n"));
+    reply = rawExchange(server.endpoint(), "DELETE /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    QVERIFY(reply.startsWith("HTTP/1.1 405 Method Not Allowed\r\n"));
+    QVERIFY(reply.contains("Allow: GET, HEAD\r\n"));
+    reply = rawExchange(server.endpoint(), "HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    QVERIFY(reply.contains("Content-Length: 6\r\n"));
+    QVERIFY(reply.endsWith("\r\n\r\n"));
+}
+
+void TestHttp::curlOverUnixSocket()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("http.sock"));
+    Server server;
+    addRoutes(server);
+    QVERIFY(server.listen(Endpoint::local(path)));
+    Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("--unix-socket"), path,
+                                         QStringLiteral("http://localhost/hello")});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out, QByteArray("hello\n"));
+
+    // And our client over the same socket.
+    Client client;
+    Request request(QUrl(QStringLiteral("http://docker/echo")), "POST");
+    request.setEndpoint(Endpoint::local(path));
+    request.setBody("over unix");
+    Response response;
+    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.status(), 200);
+    QCOMPARE(response.body(), QByteArray("over unix"));
+}
+
+void TestHttp::bulkBothWaysWithCurl()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const qint64 size = bulkBytes();
+    // Upload: curl sends a file with Content-Length; the streamed handler hashes it.
+    const QString file = dir.filePath(QStringLiteral("up.bin"));
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    {
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        const QByteArray block = rilltest::pattern(MiB, 3);
+        for (qint64 n = 0; n < size; n += block.size()) {
+            const QByteArray piece = block.left(qMin<qint64>(block.size(), size - n));
+            f.write(piece);
+            hash.addData(piece);
+        }
+    }
+    Server server;
+    server.setMaxBodySize(-1);
+    std::shared_ptr<Generator> generator;
+    addRoutes(server, &generator);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const QString base = QStringLiteral("http://127.0.0.1:%1").arg(server.endpoint().port());
+    // -T streams the file (--data-binary would read it whole first); it asks for 100-continue.
+    Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("-X"), QStringLiteral("POST"),
+                                         QStringLiteral("-T"), file, base + QStringLiteral("/sha256")});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out, hash.result().toHex() + ' ' + QByteArray::number(size));
+
+    // Download: chunked, of unknown length, checked by curl's bytes.
+    const QString down = dir.filePath(QStringLiteral("down.bin"));
+    r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("-o"), down,
+                                     base + QStringLiteral("/bulk?") + QString::number(size)});
+    QCOMPARE(r.exitCode, 0);
+    QFile f(down);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QCOMPARE(f.size(), size);
+    QCryptographicHash got(QCryptographicHash::Sha256);
+    QVERIFY(got.addData(&f));
+    QVERIFY(generator);
+    QCOMPARE(got.result(), generator->sha256());
+}
+
+void TestHttp::clientBulkStreamed()
+{
+    // Our client against our server, both bodies streamed: up with Content-Length from a
+    // generator, down chunked into a streamed response body.
+    const qint64 size = bulkBytes();
+    Server server;
+    server.setMaxBodySize(-1);
+    std::shared_ptr<Generator> down;
+    addRoutes(server, &down);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const QString base = QStringLiteral("http://127.0.0.1:%1").arg(server.endpoint().port());
+    Client client;
+
+    Generator up(size);
+    Request request(QUrl(base + QStringLiteral("/sha256")), "POST");
+    request.setBodyFlow(up.start(), size);
+    QFuture<Response> future = client.send(request);
+    QVERIFY(rilltest::waitFor(future, 120s));
+    Response response = future.result();
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.body(), up.sha256().toHex() + ' ' + QByteArray::number(size));
+
+    future = client.send(Request(QUrl(base + QStringLiteral("/bulk?") + QString::number(size))),
+                         Client::BodyMode::Stream);
+    RILL_AWAIT(future, response);
+    QCOMPARE(response.status(), 200);
+    QVERIFY(response.bodyFlow());
+    QCryptographicHash got(QCryptographicHash::Sha256);
+    qint64 total = 0;
+    for (;;) {
+        QFuture<ReadResult> read = response.bodyFlow()->read();
+        ReadResult r;
+        RILL_AWAIT(read, r);
+        if (!r.isData()) {
+            QVERIFY2(r.isEof(), qPrintable(rilltest::debugString(r)));
+            break;
+        }
+        got.addData(r.data());
+        total += r.data().size();
+    }
+    QCOMPARE(total, size);
+    QCOMPARE(got.result(), down->sha256());
+    response = Response();
+    QTRY_COMPARE(client.idleConnectionCount(), 1); // kept alive for the next request
+}
+
+void TestHttp::keepAlive1000WithHttpClient()
+{
+    Server server;
+    addRoutes(server);
+    QSet<QString> peers;
+    int exchanges = 0;
+    connect(&server, &Server::exchangeFinished, this, [&](const Request &request, int, qint64, const Error &) {
+        peers.insert(request.peerEndpoint().toString());
+        ++exchanges;
+    });
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const Run r = python({QStringLiteral("keepalive"), QStringLiteral("127.0.0.1"),
+                          QString::number(server.endpoint().port()), QStringLiteral("1000")});
+    QCOMPARE(r.out.trimmed(), QByteArray("1000"));
+    QCOMPARE(exchanges, 1000);
+    QCOMPARE(peers.size(), 1); // one connection
+
+    // Our client, 1000 requests, one pooled connection.
+    Client client;
+    const QUrl url(QStringLiteral("http://127.0.0.1:%1/hello").arg(server.endpoint().port()));
+    for (int i = 0; i < 1000; ++i) {
+        Response response;
+        QVERIFY(awaited(client.get(url), &response));
+        QCOMPARE(response.body(), QByteArray("hello\n"));
+    }
+    QCOMPARE(peers.size(), 2);
+}
+
+void TestHttp::pipelining()
+{
+    Server server;
+    addRoutes(server);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const QByteArray requests = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
+                                "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\ntwo";
+    const QByteArray reply = rawExchange(server.endpoint(), requests);
+    const qsizetype a = reply.indexOf("HTTP/1.1 200 OK");
+    const qsizetype b = reply.indexOf("\r\n\r\none");
+    const qsizetype c = reply.indexOf("HTTP/1.1 404");
+    const qsizetype d = reply.indexOf("\r\n\r\ntwo");
+    QVERIFY2(a == 0 && a < b && b < c && c < d, reply.constData());
+    QCOMPARE(reply.count("HTTP/1.1 "), 4);
+}
+
+void TestHttp::limits_data()
+{
+    QTest::addColumn<QByteArray>("request");
+    QTest::addColumn<QByteArray>("status");
+    QTest::newRow("head too large")
+            << QByteArray("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + QByteArray(70 * 1024, 'a') + "\r\n\r\n")
+            << QByteArray("431");
+    QTest::newRow("target too large")
+            << QByteArray("GET /" + QByteArray(70 * 1024, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n")
+            << QByteArray("431");
+    QTest::newRow("content-length and transfer-encoding")
+            << QByteArray("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+            << QByteArray("400");
+    QTest::newRow("differing content-lengths")
+            << QByteArray("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde")
+            << QByteArray("400");
+    QTest::newRow("invalid content-length")
+            << QByteArray("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0x10\r\n\r\n")
+            << QByteArray("400");
+    QTest::newRow("chunked not last")
+            << QByteArray("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n")
+            << QByteArray("400");
+    QTest::newRow("malformed request line") << QByteArray("GET\r\n\r\n") << QByteArray("400");
+    QTest::newRow("space in field name")
+            << QByteArray("GET / HTTP/1.1\r\nHost : x\r\n\r\n") << QByteArray("400");
+    QTest::newRow("bad chunk size")
+            << QByteArray("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+            << QByteArray("400");
+    QTest::newRow("body too large (length)")
+            << QByteArray("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n")
+            << QByteArray("413");
+    QTest::newRow("body too large (chunked)")
+            << QByteArray("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + QByteArray(2048, 'b') + "\r\n0\r\n\r\n")
+            << QByteArray("413");
+}
+
+void TestHttp::limits()
+{
+    QFETCH(QByteArray, request);
+    QFETCH(QByteArray, status);
+    Server server;
+    server.setMaxBodySize(1000);
+    addRoutes(server);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    // rawExchange() returns once the server closed: each of these closes the connection.
+    const QByteArray reply = rawExchange(server.endpoint(), request);
+    QVERIFY2(reply.startsWith("HTTP/1.1 " + status + ' '), reply.left(200).constData());
+    QVERIFY(reply.contains("Connection: close\r\n"));
+    QCOMPARE(reply.count("HTTP/1.1"), 1); // nothing after it was taken as a request
+    QTRY_COMPARE(server.connectionCount(), 0);
+}
+
+void TestHttp::slowloris()
+{
+    // A head that does not complete in time: 408 and close, while other clients are served.
+    Server server;
+    server.setHeaderTimeout(300);
+    addRoutes(server);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const QByteArray reply = rawExchange(server.endpoint(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+                                         QStringLiteral("3"));
+    QVERIFY2(reply.startsWith("HTTP/1.1 408 Request Timeout\r\n"), reply.constData());
+    QCOMPARE(reply.count("HTTP/1.1"), 1);
+}
+
+void TestHttp::neverReadingClient()
+{
+    // A client asks for 1 GiB and reads nothing: the server makes only what the send queue,
+    // the pipe and the kernel's buffers hold, then drops the client after its idle timeout.
+    Server server;
+    server.setIdleTimeout(500);
+    std::shared_ptr<Generator> generator;
+    addRoutes(server, &generator);
+    QSignalSpy finished(&server, &Server::exchangeFinished);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const Run r = python({QStringLiteral("noread"), QStringLiteral("127.0.0.1"),
+                          QString::number(server.endpoint().port()), QStringLiteral("/bulk?1073741824")});
+    QCOMPARE(r.out, QByteArray("sent\nclosed\n"));
+    QTRY_COMPARE(finished.size(), 1);
+    const Error error = finished.first().at(3).value<Error>();
+    QCOMPARE(error.kind(), Error::Kind::TimedOut);
+    QVERIFY(generator);
+    QVERIFY2(generator->produced() < 32 * MiB, QByteArray::number(generator->produced()).constData());
+    QTRY_COMPARE(server.connectionCount(), 0);
+}
+
+void TestHttp::concurrent100()
+{
+    Server server;
+    addRoutes(server);
+    int most = 0;
+    connect(&server, &Server::connectionCountChanged, this, [&](int n) { most = qMax(most, n); });
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    Client client;
+    client.setMaxConnectionsPerEndpoint(100);
+    const QString base = QStringLiteral("http://127.0.0.1:%1/echo").arg(server.endpoint().port());
+    QList<QFuture<Response>> futures;
+    for (int i = 0; i < 100; ++i) {
+        Request request {QUrl(base), "POST"};
+        request.setBody(QByteArray::number(i));
+        futures.append(client.send(request));
+    }
+    for (int i = 0; i < 100; ++i) {
+        Response response;
+        RILL_AWAIT(futures[i], response);
+        QCOMPARE(response.body(), QByteArray::number(i));
+    }
+    QCOMPARE(most, 100);
+}
+
+void TestHttp::poolMaximum()
+{
+    Server server;
+    addRoutes(server);
+    int most = 0;
+    connect(&server, &Server::connectionCountChanged, this, [&](int n) { most = qMax(most, n); });
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    Client client;
+    client.setMaxConnectionsPerEndpoint(3);
+    const QUrl url(QStringLiteral("http://127.0.0.1:%1/hello").arg(server.endpoint().port()));
+    QList<QFuture<Response>> futures;
+    for (int i = 0; i < 50; ++i)
+        futures.append(client.get(url));
+    for (QFuture<Response> &f : futures) {
+        Response response;
+        RILL_AWAIT(f, response);
+        QCOMPARE(response.status(), 200);
+    }
+    QVERIFY(most <= 3);
+    QCOMPARE(client.idleConnectionCount(), most);
+}
+
+void TestHttp::clientAgainstPythonUnixServer()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("py.sock"));
+    std::unique_ptr<QProcess> peer = startPeerServer({QStringLiteral("unixserver"), path});
+    QVERIFY(peer);
+    Client client;
+    Request request(QUrl(QStringLiteral("http://localhost/info")));
+    request.setEndpoint(Endpoint::local(path));
+    Response response;
+    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.status(), 200);
+    QCOMPARE(response.body(), QByteArray("hello from python\n"));
+    QCOMPARE(response.headers().value("content-type"), QByteArray("text/plain"));
+    QVERIFY(response.rawHead().startsWith("HTTP/1.1 200 OK\r\n"));
+    request.setMethod("POST");
+    request.setBody(rilltest::pattern(300000));
+    QVERIFY(awaited(client.send(request), &response));
+    QCOMPARE(response.body(), rilltest::pattern(300000));
+    QCOMPARE(client.idleConnectionCount(), 1);
+    peer->kill();
+    peer->waitForFinished();
+}
+
+void TestHttp::clientRawReplies_data()
+{
+    QTest::addColumn<QByteArray>("reply");
+    QTest::addColumn<int>("status");        // 0: the exchange fails
+    QTest::addColumn<QByteArray>("body");   // or the error's words
+    QTest::newRow("chunked with extensions and trailers")
+            << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "4;x=y\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Sum: 1\r\n\r\n")
+            << 200 << QByteArray("Wikipedia");
+    QTest::newRow("http/1.0 to the end") << QByteArray("HTTP/1.0 200 OK\r\n\r\nuntil the end") << 200
+                                         << QByteArray("until the end");
+    QTest::newRow("100 continue first")
+            << QByteArray("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+            << 201 << QByteArray("ok");
+    QTest::newRow("truncated body")
+            << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort") << 0
+            << QByteArray("truncated after 5 bytes");
+    QTest::newRow("truncated chunked")
+            << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab") << 0
+            << QByteArray("truncated");
+    QTest::newRow("malformed status line") << QByteArray("HTTP/1.1 abc\r\n\r\n") << 0
+                                           << QByteArray("malformed response");
+    QTest::newRow("not http") << QByteArray("SSH-2.0-OpenSSH\r\n") << 0
+                              << QByteArray("malformed response");
+    QTest::newRow("nothing") << QByteArray() << 0 << QByteArray("closed before a response");
+}
+
+void TestHttp::clientRawReplies()
+{
+    QFETCH(QByteArray, reply);
+    QFETCH(int, status);
+    QFETCH(QByteArray, body);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("s.sock"));
+    std::unique_ptr<QProcess> peer = startPeerServer({QStringLiteral("script"), path, QString::fromLatin1(reply.toHex())});
+    QVERIFY(peer);
+    Client client;
+    Request request(QUrl(QStringLiteral("http://localhost/")));
+    request.setEndpoint(Endpoint::local(path));
+    Response response;
+    QVERIFY(awaited(client.send(request), &response));
+    if (status) {
+        QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+        QCOMPARE(response.status(), status);
+        QCOMPARE(response.body(), body);
+    } else {
+        QVERIFY(response.isError());
+        const QString message = errorMessage(response.error());
+        QVERIFY2(message.contains(QString::fromLatin1(body)) && message.startsWith(QStringLiteral("unix:")),
+                 qPrintable(message));
+    }
+    peer->kill();
+    peer->waitForFinished();
+}
+
+void TestHttp::clientRefused()
+{
+    QTemporaryDir dir;
+    Client client;
+    Request request(QUrl(QStringLiteral("http://localhost/")));
+    request.setEndpoint(Endpoint::local(dir.filePath(QStringLiteral("none.sock"))));
+    Response response;
+    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY(response.isError());
+    QVERIFY2(errorMessage(response.error()).contains(dir.path()), qPrintable(errorMessage(response.error())));
+    QVERIFY(awaited(client.get(QUrl(QStringLiteral("ftp://example.org/"))), &response));
+    QCOMPARE(response.error().kind(), Error::Kind::InvalidArgument);
+}
+
+void TestHttp::overGivenFlows()
+{
+    // No socket at all: the server serves one end of a PipeFlow pair, the client sends over the
+    // other, a chunked upload with a streamed response back, then a second request on the same
+    // flow (kept alive).
+    Server server;
+    std::shared_ptr<Generator> down;
+    addRoutes(server, &down);
+    PipeFlow::Pair pair = PipeFlow::createPair();
+    server.serveFlow(pair.first.release());
+    QCOMPARE(server.connectionCount(), 1);
+    Client client;
+    Generator up(3 * MiB + 5);
+    Request request(QUrl(QStringLiteral("http://pipe/sha256")), "POST");
+    request.setBodyFlow(up.start()); // unknown length: chunked
+    Response response;
+    QVERIFY(awaited(client.sendOver(pair.second.get(), request), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.body(), up.sha256().toHex() + ' ' + QByteArray::number(3 * MiB + 5));
+    QVERIFY(awaited(client.sendOver(pair.second.get(), Request(QUrl(QStringLiteral("http://pipe/bulk?1000000"))),
+                                    Client::BodyMode::Stream),
+                    &response));
+    const rilltest::Drained drained = rilltest::readToEnd(response.bodyFlow().get());
+    QVERIFY(drained.end.isEof());
+    QCOMPARE(QCryptographicHash::hash(drained.data, QCryptographicHash::Sha256), down->sha256());
+    QVERIFY(awaited(client.sendOver(pair.second.get(), Request(QUrl(QStringLiteral("http://pipe/hello")))), &response));
+    QCOMPARE(response.body(), QByteArray("hello\n"));
+    QCOMPARE(server.connectionCount(), 1);
+    QCOMPARE(client.idleConnectionCount(), 0); // a given flow is never pooled
+}
+
+void TestHttp::httpsBothWays()
+{
+    // The server on a tls: listener, curl and our client (https://) against it; a certificate
+    // for localhost made at test time.
+    if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+        QSKIP("no openssl command to make a certificate");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString cert = dir.filePath(QStringLiteral("cert.pem"));
+    const QString key = dir.filePath(QStringLiteral("key.pem"));
+    const Run made = run(QStringLiteral("openssl"),
+                         {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
+                          QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                          QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert, QStringLiteral("-days"), QStringLiteral("2"),
+                          QStringLiteral("-subj"), QStringLiteral("/CN=localhost"),
+                          QStringLiteral("-addext"), QStringLiteral("subjectAltName=DNS:localhost")});
+    QCOMPARE(made.exitCode, 0);
+    const QList<QSslCertificate> certificates = QSslCertificate::fromPath(cert);
+    QCOMPARE(certificates.size(), 1);
+    QFile keyFile(key);
+    QVERIFY(keyFile.open(QIODevice::ReadOnly));
+    const QSslKey privateKey(&keyFile, QSsl::Ec);
+    QVERIFY(!privateKey.isNull());
+
+    Server server;
+    addRoutes(server);
+    QSslConfiguration serverConfig = QSslConfiguration::defaultConfiguration();
+    serverConfig.setLocalCertificate(certificates.first());
+    serverConfig.setPrivateKey(privateKey);
+    server.listener()->setTlsConfiguration(serverConfig);
+    QVERIFY(server.listen(Endpoint::tls(QStringLiteral("127.0.0.1"), 0)));
+    const quint16 port = server.endpoint().port();
+    const QString url = QStringLiteral("https://localhost:%1/echo").arg(port);
+    const Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("--cacert"), cert,
+                                               QStringLiteral("--resolve"), QStringLiteral("localhost:%1:127.0.0.1").arg(port),
+                                               QStringLiteral("--data-binary"), QStringLiteral("secret"), url});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out, QByteArray("secret"));
+
+    Client client;
+    Request request(QUrl(url), "POST");
+    request.setEndpoint(Endpoint::tls(QStringLiteral("localhost"), port));
+    request.setBody("over tls");
+    Response response;
+    // The system's authorities do not know this certificate: refused, in plain words.
+    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY(response.isError());
+    QCOMPARE(response.error().kind(), Error::Kind::Tls);
+    QSslConfiguration clientConfig = QSslConfiguration::defaultConfiguration();
+    clientConfig.setCaCertificates(certificates);
+    client.setTlsConfiguration(clientConfig);
+    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.body(), QByteArray("over tls"));
+}
+
+void TestHttp::gracefulStopWithDownloadInFlight()
+{
+    Server server;
+    std::shared_ptr<Generator> generator;
+    addRoutes(server, &generator);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const Endpoint endpoint = server.endpoint();
+    Client client;
+    const qint64 size = 8 * MiB;
+    Response response;
+    QVERIFY(awaited(client.send(Request(QUrl(QStringLiteral("http://127.0.0.1:%1/bulk?%2").arg(endpoint.port()).arg(size))),
+                           Client::BodyMode::Stream), &response));
+    QCOMPARE(response.status(), 200);
+    // A second, idle connection: closed by stop() at once.
+    Client other;
+    Response hello;
+    QVERIFY(awaited(other.get(QUrl(QStringLiteral("http://127.0.0.1:%1/hello").arg(endpoint.port()))), &hello));
+    QCOMPARE(server.connectionCount(), 2);
+
+    QFuture<void> stopped = server.stop();
+    QVERIFY(!stopped.isFinished());
+    QTRY_COMPARE(server.connectionCount(), 1); // the idle one went
+    QVERIFY(!server.listener()->isListening());
+    const rilltest::Drained drained = rilltest::readToEnd(response.bodyFlow().get(), -1, 60s);
+    QVERIFY(drained.finished);
+    QVERIFY2(drained.end.isEof(), qPrintable(rilltest::debugString(drained.end)));
+    QCOMPARE(drained.data.size(), size);
+    RILL_AWAIT_VOID(stopped);
+    QCOMPARE(server.connectionCount(), 0);
+}
+
+QTEST_GUILESS_MAIN(TestHttp)
+#include "tst_http.moc"
