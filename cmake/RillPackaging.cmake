@@ -55,7 +55,7 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # tree; they belong to no installed package, so their dependency is the exact one below.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
     ${PROJECT_BINARY_DIR}/lib ${PROJECT_BINARY_DIR}/lib/models ${PROJECT_BINARY_DIR}/lib/test
-    ${PROJECT_BINARY_DIR}/qml)
+    ${PROJECT_BINARY_DIR}/lib/http ${PROJECT_BINARY_DIR}/qml)
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 
 # runtime: its shlibs file lets packages built against it depend on it; the libraries are
