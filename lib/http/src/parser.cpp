@@ -3,6 +3,8 @@
 
 #include <llhttp.h>
 
+#include <limits>
+
 namespace rill::http {
 
 struct Parser::State
@@ -84,6 +86,14 @@ struct Parser::Callbacks
         }
         h.status = p->status_code;
         h.chunked = (p->flags & F_CHUNKED) != 0;
+        // llhttp takes any Content-Length that fits 64 unsigned bits; past qint64's range it
+        // would read as negative (found by fuzz_http_request): malformed, as for any bad length.
+        if ((p->flags & F_CONTENT_LENGTH)
+            && p->content_length > quint64(std::numeric_limits<qint64>::max())) {
+            s->m_errorText = QStringLiteral("Content-Length out of range");
+            s->m_rejected = true;
+            return -1;
+        }
         h.contentLength = (p->flags & F_CONTENT_LENGTH) ? qint64(p->content_length) : -1;
         h.keepAlive = llhttp_should_keep_alive(p) != 0;
         h.upgrade = p->upgrade != 0;
