@@ -588,7 +588,8 @@ void ClientPrivate::watchIdle(const QString &key, Flow *flow)
             return;
         QObject::disconnect(flow, nullptr, q, nullptr);
         --open[key];
-        flow->close(QDeadlineTimer(1000)).then(q, [flow](const CloseResult &) { flow->deleteLater(); });
+        // The flow as context: the client may go first (Qt 6.4 asserts on a dead context).
+        flow->close(QDeadlineTimer(1000)).then(flow, [flow](const CloseResult &) { flow->deleteLater(); });
         release(key, nullptr, false); // a waiting request may connect now
     };
     QObject::connect(flow, &Flow::readStateChanged, q, drop);

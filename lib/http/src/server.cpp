@@ -520,7 +520,9 @@ private:
         QPointer<Connection> self(this);
         // The client gets our FIN after the queued bytes; close() keeps reading (and dropping)
         // until its end, so an unread request does not turn into a reset that loses the reply.
-        m_flow->close(QDeadlineTimer(qMin(d->idleTimeout, 10000))).then(this, [this, self](const CloseResult &) {
+        // The flow as context (it finishes its futures before its QObject part goes): this
+        // connection may be deleted first, taking the flow, its child, with it.
+        m_flow->close(QDeadlineTimer(qMin(d->idleTimeout, 10000))).then(m_flow, [this, self](const CloseResult &) {
             if (self)
                 d->connectionGone(this);
         });
@@ -597,6 +599,10 @@ Server::Server(QObject *parent) : QObject(parent), d(std::make_unique<ServerPriv
 
 Server::~Server()
 {
+    // The accept waiting on the listener finishes now, while this server (its continuation's
+    // context) is whole: Qt 6.4 asserts when a context is gone before its future finishes.
+    if (d->listener->isListening())
+        d->listener->close();
     d->stopping = true;
     const QList<Connection *> connections = d->connections; // they leave the list as they go
     for (Connection *c : connections)
@@ -651,7 +657,8 @@ void Server::serveFlow(Flow *flow)
         return;
     if (d->stopping) {
         flow->setParent(this);
-        flow->close().then(this, [flow](const CloseResult &) { flow->deleteLater(); });
+        // The flow as context: it finishes its futures before its QObject part goes.
+        flow->close().then(flow, [flow](const CloseResult &) { flow->deleteLater(); });
         return;
     }
     d->connections.append(new Connection(d.get(), flow));
