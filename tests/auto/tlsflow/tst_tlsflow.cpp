@@ -221,6 +221,14 @@ private:
         return pair;
     }
 
+    // Rows "TLS 1.3" and "TLS 1.2" of a column "protocol" (a QSsl::SslProtocol).
+    static void addProtocolRows()
+    {
+        QTest::addColumn<int>("protocol");
+        QTest::newRow("TLS 1.3") << int(QSsl::TlsV1_3);
+        QTest::newRow("TLS 1.2") << int(QSsl::TlsV1_2);
+    }
+
     static int bulkMiB()
     {
         bool ok = false;
@@ -261,12 +269,7 @@ private Q_SLOTS:
     // Both ends Rill over a PipeFlow: each side half-closes in turn. The server answers after
     // the client's close_notify (which it reads as Eof): TLS 1.3's half-close, and OpenSSL
     // still writes after receiving close_notify.
-    void pipePairHalfClose_data()
-    {
-        QTest::addColumn<int>("protocol");
-        QTest::newRow("TLS 1.3") << int(QSsl::TlsV1_3);
-        QTest::newRow("TLS 1.2") << int(QSsl::TlsV1_2);
-    }
+    void pipePairHalfClose_data() { addProtocolRows(); }
     void pipePairHalfClose()
     {
         QFETCH(int, protocol);
@@ -346,12 +349,7 @@ private Q_SLOTS:
     // with setSessionTicket() resumes instead of running the full handshake, on both sides.
     // With persistence off (the default) no session is kept; a ticket that is not a session
     // means a full handshake, not a failure.
-    void sessionResumption_data()
-    {
-        QTest::addColumn<int>("protocol");
-        QTest::newRow("TLS 1.3") << int(QSsl::TlsV1_3);
-        QTest::newRow("TLS 1.2") << int(QSsl::TlsV1_2);
-    }
+    void sessionResumption_data() { addProtocolRows(); }
     void sessionResumption()
     {
         QFETCH(int, protocol);
