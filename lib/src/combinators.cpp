@@ -2,6 +2,7 @@
 #include <rill/combinators.h>
 
 #include "flow_p.h"
+#include "socketflow_p.h"
 
 #include <QtCore/QDebug>
 #include <QtCore/QElapsedTimer>
@@ -9,8 +10,11 @@
 #include <QtCore/QPointer>
 #include <QtCore/QThread>
 
+#include <cerrno>
 #include <functional>
 #include <optional>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace rill {
 
@@ -34,11 +38,24 @@ ProxyResult abortedResult<ProxyResult>()
 
 namespace {
 
+// RILL_SPLICE=0 turns splicing off for the process (to compare, and to bisect).
+bool spliceEnabled()
+{
+    static const bool enabled = qEnvironmentVariable("RILL_SPLICE") != QLatin1String("0");
+    return enabled;
+}
+
+// The socket engine of a flow, or null for any other kind of flow.
+SocketFlowPrivate *socketEngine(Flow *flow)
+{
+    return dynamic_cast<SocketFlowPrivate *>(FlowPrivate::get(flow));
+}
+
 // One copy from a source to a destination. A QObject in the caller's thread: it is the context
 // of every continuation, and deletes itself once finished and no future it waits for is pending
 // (a continuation must never outlive its context). Every flow future finishes, Aborted when its
 // flow goes away, so that moment always comes.
-class CopyOperation final : public QObject
+class CopyOperation final : public QObject, private SpliceLease
 {
 public:
     using Done = std::function<void(const CopyResult &)>;
@@ -69,7 +86,10 @@ public:
         }
         m_hasSource = source;
         m_hasDestination = destination;
+        m_spliceAllowed = !options.testFlag(CopyOption::NoSplice) && spliceEnabled();
     }
+
+    ~CopyOperation() override { endSplice(); }
 
     void start()
     {
@@ -117,6 +137,8 @@ private:
     // future finished at once does not run our code with the lock held.
     void readNext()
     {
+        if (trySplice())
+            return;
         QFuture<ReadResult> future;
         if (!m_source.with([&](Flow *flow) { future = flow->read(); }))
             return fail(CopyResult::Side::Source, destroyedError(m_sourceName));
@@ -190,6 +212,227 @@ private:
         release();
     }
 
+
+    // ---- The splice path: socket to socket in the kernel, while nobody looks at the bytes.
+    // The flows are in this thread, so the raw engine pointers stay valid until spliceLost().
+
+    // At each read: splice from here on when both flows allow it. What the source already holds
+    // is read through the copying path first (its engine reads nothing more meanwhile).
+    bool trySplice()
+    {
+        if (m_finished)
+            return false;
+        if (!m_splicing && !(m_spliceAllowed && startSplice()))
+            return false;
+        if (m_spliceSource && m_spliceSource->hasReceived())
+            return false;
+        m_spliceActive = true;
+        pumpSplice();
+        return true;
+    }
+
+    bool startSplice()
+    {
+        SocketFlowPrivate *source = nullptr;
+        SocketFlowPrivate *destination = nullptr;
+        const auto engineHere = [this](Flow *flow) {
+            return flow->thread() == thread() && QThread::currentThread() == thread()
+                    ? socketEngine(flow)
+                    : nullptr;
+        };
+        m_source.with([&](Flow *flow) { source = engineHere(flow); });
+        m_destination.with([&](Flow *flow) { destination = engineHere(flow); });
+        if (!source || !destination || source->fd < 0 || destination->fd < 0) {
+            m_spliceAllowed = false; // not socket flows of this thread: never
+            return false;
+        }
+        // Not now (a read pending, a data observer, a direction ending): maybe at a later read.
+        if (!source->canLendRead() || !destination->canLendWrite() || source->observeData()
+            || destination->observeData())
+            return false;
+        m_spliceAllowed = false; // one splice per copy: after it ends, the copying path finishes
+        if (::pipe2(m_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
+            qCDebug(lcCopy) << this << "copies through user space: no pipe:" << strerror(errno);
+            m_pipe[0] = m_pipe[1] = -1;
+            return false;
+        }
+        // A larger pipe moves more per system call; the default (64 KiB) is kept if refused.
+        ::fcntl(m_pipe[1], F_SETPIPE_SZ, 1024 * 1024);
+        const int size = ::fcntl(m_pipe[1], F_GETPIPE_SZ);
+        m_pipeCapacity = size > 0 ? size : 65536;
+        m_spliceSource = source;
+        m_spliceDestination = destination;
+        source->lendRead(this);
+        destination->lendWrite(this);
+        m_splicing = true;
+        qCDebug(lcCopy) << this << "splices" << m_sourceName << "->" << m_destinationName
+                        << "through a pipe of" << m_pipeCapacity << "bytes";
+        return true;
+    }
+
+    void spliceReady() override { pumpSplice(); }
+
+    void spliceLost(SocketFlowPrivate *flow) override
+    {
+        if (flow == m_spliceSource)
+            m_spliceSource = nullptr;
+        if (flow == m_spliceDestination) {
+            m_spliceDestination = nullptr;
+            m_destinationLost = true;
+        }
+        if (!m_spliceActive)
+            return endSplice(); // the copying path is reading what the source held: it goes on
+        // From inside the flow's engine: the copy goes on from the event loop.
+        if (!std::exchange(m_handBackPosted, true)) {
+            ++m_pending;
+            QMetaObject::invokeMethod(
+                    this,
+                    [this] {
+                        --m_pending;
+                        handBack();
+                    },
+                    Qt::QueuedConnection);
+        }
+    }
+
+    // Moves what it can, a bounded number of rounds per wake-up (readiness is level-triggered:
+    // the reactor runs it again), then waits for the side that blocks.
+    void pumpSplice()
+    {
+        if (!m_spliceActive || m_handBackPosted) {
+            // Readiness can come before the splice starts or after it stopped: not for us.
+            if (m_spliceSource)
+                m_spliceSource->setLentReadInterest(false);
+            if (m_spliceDestination)
+                m_spliceDestination->setLentWriteInterest(false);
+            return;
+        }
+        // Somebody started looking at the bytes: they go through the process from here on.
+        if ((m_spliceSource && m_spliceSource->observeData())
+            || (m_spliceDestination && m_spliceDestination->observeData()))
+            return handBack();
+        const unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+        bool progress = true;
+        for (int round = 0; progress && round < 16; ++round) {
+            progress = false;
+            if (m_spliceSource && !m_sourceEnded && m_pipeBytes < m_pipeCapacity) {
+                const ssize_t n = ::splice(m_spliceSource->fd, nullptr, m_pipe[1], nullptr,
+                                           size_t(m_pipeCapacity - m_pipeBytes), flags);
+                if (n > 0) {
+                    m_pipeBytes += n;
+                    ++m_stats.readOps;
+                    m_stats.bytesRead += n;
+                    m_spliceSource->countSplicedRead(n);
+                    progress = true;
+                } else if (n == 0) {
+                    m_sourceEnded = true;
+                } else if (errno == EINTR) {
+                    progress = true;
+                } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                    m_sourceEnded = true;
+                    m_sourceErrno = errno;
+                }
+            }
+            // The destination's own queue (segments the copying path wrote) goes out first.
+            if (m_spliceDestination && m_pipeBytes > 0 && m_spliceDestination->sendQueue.isEmpty()) {
+                const ssize_t n = ::splice(m_pipe[0], nullptr, m_spliceDestination->fd, nullptr,
+                                           size_t(m_pipeBytes), flags);
+                if (n > 0) {
+                    m_pipeBytes -= n;
+                    ++m_stats.writeOps;
+                    m_stats.bytesWritten += n;
+                    m_stats.bytesSpliced += n;
+                    m_spliceDestination->countSplicedWrite(n);
+                    progress = true;
+                } else if (n < 0 && errno == EINTR) {
+                    progress = true;
+                } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                    return destinationFailed(errno);
+                }
+            }
+        }
+        // Splice refused for these descriptors before a byte moved: copy instead.
+        if (m_sourceErrno == EINVAL && m_stats.bytesRead == 0) {
+            qCDebug(lcCopy) << this << "splice refused (EINVAL): copying through user space";
+            m_sourceEnded = false;
+            m_sourceErrno = 0;
+            return handBack();
+        }
+        if (m_sourceEnded && m_pipeBytes == 0)
+            return handBack();
+        if (m_spliceSource)
+            m_spliceSource->setLentReadInterest(!m_sourceEnded && m_pipeBytes < m_pipeCapacity);
+        if (m_spliceDestination)
+            m_spliceDestination->setLentWriteInterest(m_pipeBytes > 0);
+    }
+
+    // Gives both directions back to their engines and goes on on the copying path: what is
+    // left in the pipe is written first, then the source is read (its end of stream or error,
+    // handed to its engine here, is what that read returns).
+    void handBack()
+    {
+        if (!m_spliceActive || m_finished)
+            return endSplice();
+        SocketFlowPrivate *source = m_spliceSource;
+        const bool sourceEnded = std::exchange(m_sourceEnded, false);
+        const int sourceErrno = std::exchange(m_sourceErrno, 0);
+        QByteArray rest;
+        if (!m_destinationLost && m_pipeBytes > 0) {
+            rest.resize(m_pipeBytes);
+            const ssize_t n = ::read(m_pipe[0], rest.data(), size_t(m_pipeBytes));
+            rest.truncate(n > 0 ? qsizetype(n) : 0);
+        }
+        const bool destinationLost = m_destinationLost;
+        endSplice();
+        if (source && sourceEnded)
+            source->splicedReadEnded(sourceErrno); // may run continuations that end the copy
+        if (m_finished)
+            return;
+        if (destinationLost) {
+            Error error;
+            m_destination.with([&](Flow *flow) { error = flow->error(); });
+            if (error.isNone())
+                error = Error(Error::Kind::Closed,
+                              QStringLiteral("the write side was closed during the copy"),
+                              m_destinationName);
+            return fail(CopyResult::Side::Destination, error);
+        }
+        if (!rest.isEmpty()) {
+            // Counted as read already: the copying path counts it as written when accepted.
+            writeSegment(rest);
+        } else {
+            readNext();
+        }
+        drive();
+    }
+
+    void destinationFailed(int error)
+    {
+        SocketFlowPrivate *destination = m_spliceDestination;
+        endSplice();
+        const Error failure = Error::fromErrno(error, m_destinationName);
+        if (destination)
+            destination->splicedWriteFailed(error);
+        fail(CopyResult::Side::Destination, failure);
+    }
+
+    // Returns what is still lent and closes the pipe; bytes left in it are lost (counted as read
+    // and not written).
+    void endSplice()
+    {
+        if (SocketFlowPrivate *source = std::exchange(m_spliceSource, nullptr))
+            source->returnRead();
+        if (SocketFlowPrivate *destination = std::exchange(m_spliceDestination, nullptr))
+            destination->returnWrite();
+        for (int &end : m_pipe) {
+            if (end >= 0)
+                ::close(std::exchange(end, -1));
+        }
+        m_pipeBytes = 0;
+        m_splicing = false;
+        m_spliceActive = false;
+    }
+
     void fail(CopyResult::Side side, const Error &error)
     {
         qCDebug(lcCopy) << this << "failed on the" << side << "side:" << error;
@@ -201,6 +444,7 @@ private:
         if (m_finished)
             return;
         m_finished = true;
+        endSplice();
         CopyStats stats = result.stats();
         stats.durationNs = m_clock.nsecsElapsed();
         result = result.isOk() ? CopyResult::fromStats(stats)
@@ -235,6 +479,19 @@ private:
     std::optional<WriteResult> m_written;
     std::optional<WriteResult> m_shutDown;
     qint64 m_writing = 0; // the size of the write in flight
+    // The splice path (see trySplice()).
+    bool m_spliceAllowed = false;
+    bool m_splicing = false;     // the flows' directions are lent to this copy
+    bool m_spliceActive = false; // ... and the splice moves the bytes (not the copying path)
+    bool m_handBackPosted = false;
+    bool m_sourceEnded = false;    // the splice met the source's end of stream or error
+    int m_sourceErrno = 0;         // ... which error, 0 for the end of stream
+    bool m_destinationLost = false;
+    SocketFlowPrivate *m_spliceSource = nullptr;
+    SocketFlowPrivate *m_spliceDestination = nullptr;
+    int m_pipe[2] = {-1, -1};
+    qint64 m_pipeCapacity = 0;
+    qint64 m_pipeBytes = 0;
     int m_pending = 0;    // futures whose continuation has not run yet
     bool m_driving = false;
     bool m_finished = false;
@@ -332,6 +589,11 @@ QFuture<CopyResult> copy(Flow *source, Flow *destination, CopyOptions options)
 
 QFuture<ProxyResult> proxy(Flow *a, Flow *b)
 {
+    return proxy(a, b, CopyOption::NoOptions);
+}
+
+QFuture<ProxyResult> proxy(Flow *a, Flow *b, CopyOptions options)
+{
     if (!a || !b) {
         const Error error(Error::Kind::InvalidArgument, QStringLiteral("no flow given"));
         const CopyResult failed = CopyResult::fromError(CopyResult::Side::Source, error);
@@ -341,9 +603,10 @@ QFuture<ProxyResult> proxy(Flow *a, Flow *b)
     }
     auto state = std::make_shared<ProxyState>(a, b);
     QFuture<ProxyResult> future = state->promise.future();
-    startCopy(a, b, CopyOption::ShutdownDestination,
+    options |= CopyOption::ShutdownDestination;
+    startCopy(a, b, options,
               [state](const CopyResult &result) { state->directionDone(true, result); });
-    startCopy(b, a, CopyOption::ShutdownDestination,
+    startCopy(b, a, options,
               [state](const CopyResult &result) { state->directionDone(false, result); });
     return future;
 }

@@ -150,6 +150,8 @@ FlowStats FlowPrivate::statsSnapshot() const
     s.writeOps = stats.writeOps;
     s.bytesDiscarded = stats.bytesDiscarded;
     s.bytesUnsent = stats.bytesUnsent;
+    s.bytesReadSpliced = stats.bytesReadSpliced;
+    s.bytesWrittenSpliced = stats.bytesWrittenSpliced;
     return s;
 }
 
@@ -197,6 +199,35 @@ void FlowPrivate::noteActivity()
 {
     if (idleTimeoutMs > 0)
         m_lastActivityNs = nowNs();
+}
+
+bool FlowPrivate::canLendRead() const
+{
+    return state == Flow::State::Open && readState == Flow::ReadState::Open
+            && m_pendingReads.empty() && !m_peerEof && !m_readShut && !m_closing
+            && m_discarding == 0;
+}
+
+bool FlowPrivate::canLendWrite() const
+{
+    return state == Flow::State::Open && writeState == Flow::WriteState::Open
+            && m_shutdownPromises.empty() && !m_finSent && !m_closing && !m_writeEndedCleanly;
+}
+
+void FlowPrivate::countSplicedRead(qint64 bytes)
+{
+    noteActivity();
+    stats.bytesRead += bytes;
+    stats.bytesReadSpliced += bytes;
+    ++stats.readOps;
+}
+
+void FlowPrivate::countSplicedWrite(qint64 bytes)
+{
+    noteActivity();
+    stats.bytesWritten += bytes;
+    stats.bytesWrittenSpliced += bytes;
+    ++stats.writeOps;
 }
 
 // ---- read side
@@ -1285,6 +1316,9 @@ QDebug operator<<(QDebug debug, const FlowStats &stats)
         debug << ", " << stats.bytesDiscarded << " discarded";
     if (stats.bytesUnsent)
         debug << ", " << stats.bytesUnsent << " unsent";
+    if (stats.bytesReadSpliced || stats.bytesWrittenSpliced)
+        debug << ", spliced " << stats.bytesReadSpliced << " in, " << stats.bytesWrittenSpliced
+              << " out";
     debug << ')';
     return debug;
 }

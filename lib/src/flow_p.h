@@ -121,6 +121,15 @@ public:
     qint64 readRoom() const;
     size_t writesWaitingCount() const { return m_waitingWrites.size(); }
 
+    // For a splice (rill::copy) taking a direction over: nothing pending or ending in it. Bytes
+    // already received or queued go first, through the machinery (hasReceived(), sendQueue).
+    bool canLendRead() const;
+    bool canLendWrite() const;
+    bool hasReceived() const { return !m_received.isEmpty(); }
+    // Bytes a splice moved past the machinery, each call one transfer.
+    void countSplicedRead(qint64 bytes);
+    void countSplicedWrite(qint64 bytes);
+
     struct Chunk
     {
         QByteArray data;
@@ -175,6 +184,7 @@ public:
     struct
     {
         Relaxed<qint64> bytesRead, readOps, bytesWritten, writeOps, bytesDiscarded, bytesUnsent;
+        Relaxed<qint64> bytesReadSpliced, bytesWrittenSpliced;
     } stats;
     FlowStats statsSnapshot() const;
 

@@ -52,8 +52,64 @@ quint64 currentLoopTurn()
 
 SocketFlowPrivate::~SocketFlowPrivate()
 {
+    loseLeases();
     if (fd >= 0)
         ::close(fd);
+}
+
+void SocketFlowPrivate::lendRead(SpliceLease *lease)
+{
+    m_readLease = lease;
+    m_io.setReadEnabled(false);
+}
+
+void SocketFlowPrivate::lendWrite(SpliceLease *lease)
+{
+    m_writeLease = lease;
+}
+
+void SocketFlowPrivate::returnRead()
+{
+    m_readLease = nullptr;
+    if (fd >= 0)
+        m_io.setReadEnabled(wantsData());
+}
+
+void SocketFlowPrivate::returnWrite()
+{
+    m_writeLease = nullptr;
+    if (fd >= 0)
+        m_io.setWriteEnabled(!sendQueue.empty() || m_finPending);
+}
+
+void SocketFlowPrivate::loseLeases()
+{
+    if (SpliceLease *lease = std::exchange(m_readLease, nullptr))
+        lease->spliceLost(this);
+    if (SpliceLease *lease = std::exchange(m_writeLease, nullptr))
+        lease->spliceLost(this);
+}
+
+void SocketFlowPrivate::splicedReadEnded(int error)
+{
+    if (fd < 0)
+        return;
+    if (error == 0) {
+        m_io.setReadEnabled(false);
+        onReceivedEof();
+    } else {
+        onFailed(Error::fromErrno(error, errorEndpoint()));
+    }
+}
+
+void SocketFlowPrivate::splicedWriteFailed(int error)
+{
+    if (fd < 0)
+        return;
+    if (error == EPIPE)
+        onPeerGone();
+    else
+        onFailed(Error::fromErrno(error, errorEndpoint()));
 }
 
 void SocketFlowPrivate::watchConnecting(QIODevice *socket)
@@ -183,11 +239,15 @@ bool SocketFlowPrivate::takeWriteThroughError()
 
 void SocketFlowPrivate::transportSetReadEnabled(bool enabled)
 {
-    m_io.setReadEnabled(enabled);
+    if (!m_readLease)
+        m_io.setReadEnabled(enabled);
 }
 
 void SocketFlowPrivate::transportShutdownWrite()
 {
+    // The end of stream must not overtake a splice's bytes: it ends the splice instead.
+    if (SpliceLease *lease = std::exchange(m_writeLease, nullptr))
+        lease->spliceLost(this);
     m_finPending = true;
     m_io.setWriteEnabled(true);
 }
@@ -212,6 +272,7 @@ void SocketFlowPrivate::transportRelease()
 // must not run this flow any more; the new thread's takes it over, with the same interest.
 void SocketFlowPrivate::transportLeaveThread()
 {
+    loseLeases(); // a splice runs in one thread
     m_io.detach();
     m_connectTimer.detach();
 }
@@ -229,6 +290,7 @@ void SocketFlowPrivate::ioFailed(int error)
 
 void SocketFlowPrivate::closeDescriptor(bool reset)
 {
+    loseLeases();
     m_io.reset(); // before close(): the number may be reused at once
     if (reset) {
         // A reset, not a FIN: the peer must not take a dropped connection for a complete one.
@@ -244,6 +306,8 @@ void SocketFlowPrivate::ioReadable()
 {
     if (!takeWriteThroughError())
         return;
+    if (m_readLease)
+        return m_readLease->spliceReady();
     // A few reads per wake-up while data keeps coming, then back to the event loop.
     for (int i = 0; i < 4 && fd >= 0 && wantsData(); ++i) {
         // Without a read waiting, no more than the read-ahead (or close()'s bound) is taken:
@@ -314,6 +378,11 @@ ssize_t SocketFlowPrivate::sendQueued(qint64 *offered)
 
 void SocketFlowPrivate::ioWritable()
 {
+    if (m_writeLease && sendQueue.empty()) {
+        if (takeWriteThroughError())
+            m_writeLease->spliceReady(); // may delete this flow
+        return;
+    }
     const QScopedValueRollback<bool> sending(m_sending, true);
     if (!takeWriteThroughError())
         return;
@@ -338,6 +407,8 @@ void SocketFlowPrivate::ioWritable()
     }
     if (fd < 0 || !sendQueue.empty())
         return;
+    if (m_writeLease)
+        return; // the queue is out: the splice goes on at the next wake-up (interest stays on)
     m_io.setWriteEnabled(false);
     if (m_finPending) {
         m_finPending = false;

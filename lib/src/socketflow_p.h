@@ -19,6 +19,23 @@ namespace rill {
 
 Q_DECLARE_LOGGING_CATEGORY(lcSocket)
 
+class SocketFlowPrivate;
+
+// A splice (rill::copy) that borrows one direction of a socket flow's descriptor. While lent,
+// that direction's readiness goes to the lease instead of the engine, and the engine's own
+// work in it (reading ahead, sending what later writes queue) waits until it is returned.
+class SpliceLease
+{
+public:
+    virtual void spliceReady() = 0; // a lent direction may make progress
+    // The flow took its direction back (its descriptor closes, or it leaves the thread): do not
+    // touch it again. Called from inside the engine: must not call into the flow.
+    virtual void spliceLost(SocketFlowPrivate *flow) = 0;
+
+protected:
+    ~SpliceLease() = default;
+};
+
 class SocketFlowPrivate : public FlowPrivate, private IoHandler
 {
 public:
@@ -61,6 +78,23 @@ public:
     void transportLeaveThread() override;
     void transportJoinThread() override;
 
+    // The splice side (see SpliceLease): lend only what canLendRead()/canLendWrite() allow.
+    // A lent read side reads nothing more into the flow (what it holds is read first); a lent
+    // write side still sends its queue first, and the lease runs when the queue is empty.
+    void lendRead(SpliceLease *lease);
+    void lendWrite(SpliceLease *lease);
+    void returnRead();
+    void returnWrite();
+    void setLentReadInterest(bool enabled) { m_io.setReadEnabled(enabled); }
+    void setLentWriteInterest(bool enabled)
+    {
+        m_io.setWriteEnabled(enabled || !sendQueue.empty() || m_finPending);
+    }
+    // After returnRead(): the splice met the end of stream (0) or this errno reading.
+    void splicedReadEnded(int error);
+    // After returnWrite(): the splice failed writing with this errno.
+    void splicedWriteFailed(int error);
+
 protected:
     virtual void configureDescriptor() {}
     QPointer<QIODevice> m_connecting;
@@ -83,6 +117,9 @@ private:
     bool m_waitingForQtFlush = false;
     qint64 m_readChunk = MinReadChunk;
     bool m_lastReadSmall = true; // the last recv() filled less than half its buffer
+    SpliceLease *m_readLease = nullptr;
+    SpliceLease *m_writeLease = nullptr;
+    void loseLeases();
 };
 
 } // namespace rill

@@ -31,12 +31,16 @@ struct RILL_EXPORT CopyStats
     Q_PROPERTY(qint64 writeOps MEMBER writeOps)
     /// See the field durationNs.
     Q_PROPERTY(qint64 durationNs MEMBER durationNs)
+    /// See the field bytesSpliced.
+    Q_PROPERTY(qint64 bytesSpliced MEMBER bytesSpliced)
 public:
     qint64 bytesRead = 0;    ///< Bytes taken from the source.
     qint64 readOps = 0;      ///< Source reads that gave data.
     qint64 bytesWritten = 0; ///< Bytes accepted by the destination.
     qint64 writeOps = 0;     ///< Destination writes that were accepted.
     qint64 durationNs = 0;   ///< Nanoseconds from the call to copy() until its result.
+    /// Of bytesWritten, those moved in the kernel with splice(2), never through this process.
+    qint64 bytesSpliced = 0;
 
     /// durationNs as a duration.
     std::chrono::nanoseconds duration() const { return std::chrono::nanoseconds(durationNs); }
@@ -46,7 +50,7 @@ public:
     {
         return a.bytesRead == b.bytesRead && a.readOps == b.readOps
                 && a.bytesWritten == b.bytesWritten && a.writeOps == b.writeOps
-                && a.durationNs == b.durationNs;
+                && a.durationNs == b.durationNs && a.bytesSpliced == b.bytesSpliced;
     }
     /// True if any field differs.
     friend bool operator!=(const CopyStats &a, const CopyStats &b) { return !(a == b); }
@@ -177,6 +181,8 @@ enum class CopyOption {
     NoOptions = 0x0, ///< Copy only; leave the destination's write side open.
     /// On the source's end of stream, shut the destination's write side down.
     ShutdownDestination = 0x1,
+    /// Always copy through this process; never splice(2) (see copy()).
+    NoSplice = 0x2,
 };
 /// A combination of CopyOption values.
 Q_DECLARE_FLAGS(CopyOptions, CopyOption)
@@ -206,6 +212,20 @@ Q_DECLARE_OPERATORS_FOR_FLAGS(CopyOptions)
 ///
 /// Call it from a thread with an event loop: the future is finished there. The flows may live
 /// in any thread.
+///
+/// Splice: between two socket flows (TCP or Unix stream) that live in the calling thread, the
+/// bytes move in the kernel with splice(2) through a pipe of the copy's own (up to 1 MiB),
+/// without passing through this process, whenever nobody looks at them: no receiver of either
+/// flow's dataArrived or dataSent, nothing buffered or pending in the source's read side or the
+/// destination's write side. The contract stays the same (order, backpressure through the
+/// pipe's bound, half-close, errors with their side, every future finishing), and the copy
+/// falls back to copying at once when the conditions stop holding: a data observer connects,
+/// either flow moves to another thread, or the kernel refuses splice for a descriptor. Bytes
+/// still in the pipe then leave through the copying path, in order. CopyStats::bytesSpliced and
+/// each flow's FlowStats::bytesReadSpliced / bytesWrittenSpliced say how much took that path.
+/// While a splice holds the destination's write side, writes from others wait in its queue
+/// until the copy ends; reads of the source from others wait likewise. CopyOption::NoSplice,
+/// or RILL_SPLICE=0 in the environment, turns splicing off.
 RILL_EXPORT QFuture<CopyResult> copy(Flow *source, Flow *destination,
                                      CopyOptions options = CopyOption::NoOptions);
 /// Copies \a a to \a b and \a b to \a a at once, each direction as copy() with
@@ -224,6 +244,9 @@ RILL_EXPORT QFuture<CopyResult> copy(Flow *source, Flow *destination,
 /// the flows. A null \a a or \a b is an argument error (InvalidArgument) that leaves the other
 /// flow untouched.
 RILL_EXPORT QFuture<ProxyResult> proxy(Flow *a, Flow *b);
+/// As proxy(a, b), with \a options for both directions (CopyOption::NoSplice); each direction
+/// always shuts its destination down at the end of stream.
+RILL_EXPORT QFuture<ProxyResult> proxy(Flow *a, Flow *b, CopyOptions options);
 
 /// Writes \a stats to \a debug: bytes and operations each way, and the duration.
 RILL_EXPORT QDebug operator<<(QDebug debug, const CopyStats &stats);

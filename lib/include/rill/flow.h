@@ -36,6 +36,10 @@ struct RILL_EXPORT FlowStats
     Q_PROPERTY(qint64 bytesDiscarded MEMBER bytesDiscarded)
     /// See the field bytesUnsent.
     Q_PROPERTY(qint64 bytesUnsent MEMBER bytesUnsent)
+    /// See the field bytesReadSpliced.
+    Q_PROPERTY(qint64 bytesReadSpliced MEMBER bytesReadSpliced)
+    /// See the field bytesWrittenSpliced.
+    Q_PROPERTY(qint64 bytesWrittenSpliced MEMBER bytesWrittenSpliced)
 public:
     qint64 bytesRead = 0;    ///< Bytes handed to read() callers.
     qint64 readOps = 0;      ///< Reads that resolved with data.
@@ -45,13 +49,21 @@ public:
     qint64 bytesDiscarded = 0;
     /// Accepted bytes never handed to the transport (the write side failed with them queued).
     qint64 bytesUnsent = 0;
+    /// Of bytesRead, those that rill::copy() moved out of the kernel with splice(2): they never
+    /// passed through this process (no read() call, no dataArrived).
+    qint64 bytesReadSpliced = 0;
+    /// Of bytesWritten, those that rill::copy() moved in with splice(2) (no write() call, no
+    /// write-ledger entry, no dataSent).
+    qint64 bytesWrittenSpliced = 0;
 
     /// True if every field is equal.
     friend bool operator==(const FlowStats &a, const FlowStats &b)
     {
         return a.bytesRead == b.bytesRead && a.readOps == b.readOps
                 && a.bytesWritten == b.bytesWritten && a.writeOps == b.writeOps
-                && a.bytesDiscarded == b.bytesDiscarded && a.bytesUnsent == b.bytesUnsent;
+                && a.bytesDiscarded == b.bytesDiscarded && a.bytesUnsent == b.bytesUnsent
+                && a.bytesReadSpliced == b.bytesReadSpliced
+                && a.bytesWrittenSpliced == b.bytesWrittenSpliced;
     }
     /// True if any field differs.
     friend bool operator!=(const FlowStats &a, const FlowStats &b) { return !(a == b); }

@@ -12,6 +12,7 @@
 
 using namespace std::chrono_literals;
 using rill::CopyOption;
+using rill::CopyOptions;
 using rill::CopyResult;
 using rill::Error;
 using rill::Flow;
@@ -78,9 +79,14 @@ private Q_SLOTS:
 
     // over real sockets, with Python peers
     void proxyRequestResponseFromTcpToUnix();
+    void proxyBulkBothWaysOverSockets_data();
     void proxyBulkBothWaysOverSockets();
+    void copyBackpressureOverSockets_data();
     void copyBackpressureOverSockets();
     void proxyPeerResetOverTcp();
+    void spliceDestinationResetMidway_data();
+    void spliceDestinationResetMidway();
+    void spliceSourceAbortedMidway();
 
 private:
     // A flow accepted from a listener, for a peer that connects to it.
@@ -568,8 +574,20 @@ void tst_Combinators::proxyRequestResponseFromTcpToUnix()
     QCOMPARE(result.bToA().stats().bytesWritten, response.toUtf8().size());
 }
 
+// How a copy between socket flows moves the bytes.
+enum class Path { Splice, NoSpliceOption, Observed };
+
+void tst_Combinators::proxyBulkBothWaysOverSockets_data()
+{
+    QTest::addColumn<Path>("path");
+    QTest::newRow("spliced") << Path::Splice;
+    QTest::newRow("copied: NoSplice") << Path::NoSpliceOption;
+    QTest::newRow("copied: a data observer") << Path::Observed;
+}
+
 void tst_Combinators::proxyBulkBothWaysOverSockets()
 {
+    QFETCH(Path, path);
     const qint64 size = 32 * MiB;
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
@@ -590,7 +608,12 @@ void tst_Combinators::proxyBulkBothWaysOverSockets()
     std::unique_ptr<Flow> b = accepted(local);
     QVERIFY2(a && b, "accepting the peers failed");
 
-    QFuture<ProxyResult> proxying = rill::proxy(a.get(), b.get());
+    qint64 observed = 0;
+    if (path == Path::Observed)
+        connect(a.get(), &Flow::dataArrived, this, [&](const QByteArray &d) { observed += d.size(); });
+    QFuture<ProxyResult> proxying = rill::proxy(
+            a.get(), b.get(),
+            path == Path::NoSpliceOption ? CopyOption::NoSplice : CopyOption::NoOptions);
     const auto doneOne = one.waitForEvent(QStringLiteral("done"), sockettest::BulkTimeout);
     const auto doneTwo = two.waitForEvent(QStringLiteral("done"), sockettest::BulkTimeout);
     QVERIFY2(doneOne && doneTwo, qPrintable(one.describe() + two.describe()));
@@ -605,6 +628,28 @@ void tst_Combinators::proxyBulkBothWaysOverSockets()
     QVERIFY2(result.isOk(), describe(result));
     QCOMPARE(result.aToB().stats().bytesWritten, size);
     QCOMPARE(result.bToA().stats().bytesWritten, size);
+    // Splice takes both directions unless told not to; an observer of a's bytes keeps both of
+    // a's directions' data flowing through the process (dataArrived for one, the other's
+    // destination is observed too).
+    // (What a flow had read ahead before the proxy started goes through the process.)
+    const qint64 aToB = result.aToB().stats().bytesSpliced;
+    const qint64 bToA = result.bToA().stats().bytesSpliced;
+    if (path == Path::Splice) {
+        QVERIFY2(aToB > 0 && size - aToB <= 64 * KiB, describe(result));
+        QVERIFY2(bToA > 0 && size - bToA <= 64 * KiB, describe(result));
+    } else {
+        QCOMPARE(aToB, 0);
+        QCOMPARE(bToA, 0);
+    }
+    QCOMPARE(a->stats().bytesReadSpliced, aToB);
+    QCOMPARE(b->stats().bytesWrittenSpliced, aToB);
+    QCOMPARE(b->stats().bytesReadSpliced, bToA);
+    QCOMPARE(a->stats().bytesWrittenSpliced, bToA);
+    // Bytes a took in before the observer connected went unseen: at most its read-ahead.
+    if (path == Path::Observed)
+        QVERIFY2(observed >= size - 64 * KiB && observed <= size, describe(observed));
+    else
+        QCOMPARE(observed, 0);
 }
 
 // The most a TCP connection's kernel buffers may hold (receive plus send, autotuned), so a test
@@ -620,8 +665,37 @@ static qint64 tcpBufferLimit()
     return total;
 }
 
+// Runs events until value() stops changing: the same (non-zero) value at ten checks in a row,
+// each after the event loop had its chance to move bytes.
+template<typename Value>
+[[nodiscard]] bool runUntilStill(Value &&value)
+{
+    qint64 last = -1;
+    int same = 0;
+    return sockettest::runUntil([&] {
+        const qint64 now = value();
+        same = now == last && now > 0 ? same + 1 : 0;
+        last = now;
+        return same >= 10;
+    });
+}
+
+void tst_Combinators::copyBackpressureOverSockets_data()
+{
+    QTest::addColumn<Path>("path");
+    QTest::addColumn<bool>("observeMidway");
+    QTest::newRow("copied") << Path::NoSpliceOption << false;
+    QTest::newRow("spliced") << Path::Splice << false;
+    QTest::newRow("spliced, then observed") << Path::Splice << true;
+}
+
+// A destination that stops reading stops the copy from reading; nothing is lost. Spliced, the
+// bound is the copy's pipe; an observer that connects midway turns the copy to the copying path
+// and sees every byte from there on.
 void tst_Combinators::copyBackpressureOverSockets()
 {
+    QFETCH(Path, path);
+    QFETCH(bool, observeMidway);
     const qint64 size = qMax(64 * MiB, (2 * tcpBufferLimit() / MiB + 1) * MiB);
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
@@ -640,12 +714,26 @@ void tst_Combinators::copyBackpressureOverSockets()
     std::unique_ptr<Flow> destination = accepted(local);
     QVERIFY2(source && destination, "accepting the peers failed");
 
-    QFuture<CopyResult> copying =
-            rill::copy(source.get(), destination.get(), CopyOption::ShutdownDestination);
-    QVERIFY2(sockettest::runUntil([&] { return destination->writesWaiting() > 0; }),
-             qPrintable(QStringLiteral("the destination never held a write back")
-                        + staller.describe()));
+    CopyOptions options = CopyOption::ShutdownDestination;
+    if (path == Path::NoSpliceOption)
+        options |= CopyOption::NoSplice;
+    QFuture<CopyResult> copying = rill::copy(source.get(), destination.get(), options);
+    if (path == Path::NoSpliceOption) {
+        QVERIFY2(sockettest::runUntil([&] { return destination->writesWaiting() > 0; }),
+                 qPrintable(QStringLiteral("the destination never held a write back")
+                            + staller.describe()));
+    } else {
+        QVERIFY2(runUntilStill([&] { return source->stats().bytesRead; }),
+                 qPrintable(QStringLiteral("the copy never stopped reading") + staller.describe()));
+        QCOMPARE(destination->writesWaiting(), 0);
+        // What the source had read ahead before the copy went through the process; the rest
+        // was spliced.
+        QVERIFY2(source->stats().bytesReadSpliced > 0, describe(source->stats()));
+        QVERIFY2(source->stats().bytesRead - source->stats().bytesReadSpliced <= 64 * KiB,
+                 describe(source->stats()));
+    }
     const qint64 taken = source->stats().bytesRead;
+    const qint64 takenSpliced = source->stats().bytesReadSpliced;
     for (int i = 0; i < 200; ++i)
         QCoreApplication::processEvents();
     QCOMPARE(source->stats().bytesRead, taken); // the copy read on while its write waited
@@ -653,6 +741,11 @@ void tst_Combinators::copyBackpressureOverSockets()
     // The kernel's buffers hold less than half of what the sender offers: it is held back.
     QVERIFY2(!sender.hasEvent(QStringLiteral("sent")), "the sender got everything out");
 
+    qint64 observed = 0;
+    if (observeMidway) {
+        connect(source.get(), &Flow::dataArrived, this,
+                [&](const QByteArray &data) { observed += data.size(); });
+    }
     staller.command("go");
     const auto eof = staller.waitForEvent(QStringLiteral("eof"), sockettest::BulkTimeout);
     const auto sent = sender.waitForEvent(QStringLiteral("sent"), sockettest::BulkTimeout);
@@ -664,6 +757,21 @@ void tst_Combinators::copyBackpressureOverSockets()
     RILL_AWAIT(copying, result);
     QVERIFY2(result.isOk(), describe(result));
     QCOMPARE(result.stats().bytesWritten, size);
+    const qint64 spliced = result.stats().bytesSpliced;
+    const qint64 readSpliced = source->stats().bytesReadSpliced;
+    if (path == Path::NoSpliceOption) {
+        QCOMPARE(spliced, 0);
+    } else if (!observeMidway) {
+        QVERIFY2(size - readSpliced <= 64 * KiB, describe(source->stats()));
+        QCOMPARE(spliced, readSpliced);
+    } else {
+        // Before the observer came: spliced in; what was still in the pipe then left through
+        // the process; everything after it was seen.
+        QCOMPARE(readSpliced, takenSpliced);
+        QVERIFY2(spliced > 0 && spliced <= takenSpliced, describe(result));
+        QCOMPARE(observed, size - taken);
+    }
+    QCOMPARE(destination->stats().bytesWrittenSpliced, spliced);
 }
 
 void tst_Combinators::proxyPeerResetOverTcp()
@@ -698,6 +806,112 @@ void tst_Combinators::proxyPeerResetOverTcp()
     const auto error = server.waitForEvent(QStringLiteral("error"));
     QVERIFY2(error && error->value(QLatin1String("errno")).toInt() == ECONNRESET,
              qPrintable(QStringLiteral("the server did not see a reset") + server.describe()));
+}
+
+void tst_Combinators::spliceDestinationResetMidway_data()
+{
+    QTest::addColumn<Path>("path");
+    QTest::newRow("spliced") << Path::Splice;
+    QTest::newRow("copied") << Path::NoSpliceOption;
+}
+
+// The destination's peer resets after taking part of the stream: the copy fails on the
+// destination's side, whichever path it took, and says what it had moved.
+void tst_Combinators::spliceDestinationResetMidway()
+{
+    QFETCH(Path, path);
+    const qint64 size = 64 * MiB;
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    rill::TcpListener tcp;
+    rill::LocalListener local;
+    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
+    QVERIFY(local.listen(dir.filePath(QStringLiteral("reset.sock"))));
+    Peer sender;
+    Peer resetter;
+    QVERIFY2(sender.startPython({QStringLiteral("send-then-shutdown"), local.endpoint().toString(),
+                                 QStringLiteral("--bytes"), QString::number(size)}),
+             qPrintable(sender.describe()));
+    QVERIFY2(resetter.startPython({QStringLiteral("read-then-reset"), tcp.endpoint().toString(),
+                                   QStringLiteral("--after"), QString::number(MiB)}),
+             qPrintable(resetter.describe()));
+    std::unique_ptr<Flow> source = accepted(local);
+    std::unique_ptr<Flow> destination = accepted(tcp);
+    QVERIFY2(source && destination, "accepting the peers failed");
+
+    QFuture<CopyResult> copying = rill::copy(
+            source.get(), destination.get(),
+            path == Path::NoSpliceOption ? CopyOption::NoSplice : CopyOption::NoOptions);
+    QVERIFY2(resetter.waitForEvent(QStringLiteral("reset")), qPrintable(resetter.describe()));
+    CopyResult result;
+    RILL_AWAIT(copying, result);
+    QCOMPARE(result.failedSide(), CopyResult::Side::Destination);
+    QVERIFY2(isKind(result.error(), Error::Kind::Reset) || isKind(result.error(), Error::Kind::Closed),
+             describe(result));
+    QVERIFY2(result.stats().bytesWritten >= MiB, describe(result));
+    QVERIFY2(result.stats().bytesRead >= result.stats().bytesWritten, describe(result));
+    if (path == Path::Splice) {
+        // All but what the source had read ahead before the copy started.
+        QVERIFY2(result.stats().bytesSpliced > 0, describe(result));
+        QVERIFY2(result.stats().bytesWritten - result.stats().bytesSpliced <= 64 * KiB,
+                 describe(result));
+    } else {
+        QCOMPARE(result.stats().bytesSpliced, 0);
+    }
+    // The copy never closes its flows: the source is still open and readable.
+    QCOMPARE(source->readState(), Flow::ReadState::Open);
+}
+
+// Aborting the source in the middle of a splice ends the copy with the source's error, and
+// every descriptor (the flows', the copy's pipe) is gone once the flows are.
+void tst_Combinators::spliceSourceAbortedMidway()
+{
+    const int descriptorsBefore = sockettest::openDescriptorCount();
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        rill::TcpListener tcp;
+        QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
+        Peer sender;
+        Peer staller;
+        QVERIFY2(sender.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint().toString(),
+                                     QStringLiteral("--bytes"), QString::number(64 * MiB)}),
+                 qPrintable(sender.describe()));
+        std::unique_ptr<Flow> source = accepted(tcp);
+        QVERIFY2(staller.startPython({QStringLiteral("stall"), tcp.endpoint().toString()}),
+                 qPrintable(staller.describe()));
+        std::unique_ptr<Flow> destination = accepted(tcp);
+        QVERIFY2(source && destination, "accepting the peers failed");
+
+        QFuture<CopyResult> copying = rill::copy(source.get(), destination.get());
+        QVERIFY2(runUntilStill([&] { return source->stats().bytesReadSpliced; }),
+                 qPrintable(QStringLiteral("the splice never started or never stopped")
+                            + staller.describe()));
+        const int descriptorsSplicing = sockettest::openDescriptorCount();
+        source->abort();
+        CopyResult result;
+        RILL_AWAIT(copying, result);
+        QCOMPARE(result.failedSide(), CopyResult::Side::Source);
+        QVERIFY2(isKind(result.error(), Error::Kind::Aborted), describe(result));
+        QVERIFY2(result.stats().bytesSpliced > 0, describe(result));
+        // The source's descriptor and the copy's two pipe ends are closed.
+        QVERIFY2(sockettest::runUntil([&] {
+                     return sockettest::openDescriptorCount() <= descriptorsSplicing - 3;
+                 }),
+                 qPrintable(QStringLiteral("%1 descriptors open, %2 while splicing")
+                                    .arg(sockettest::openDescriptorCount())
+                                    .arg(descriptorsSplicing)));
+        // The destination is whole and still takes writes.
+        QCOMPARE(destination->writeState(), Flow::WriteState::Open);
+    }
+    sockettest::deleteDeferred();
+    QVERIFY2(sockettest::runUntil([&] {
+                 sockettest::deleteDeferred();
+                 return sockettest::openDescriptorCount() <= descriptorsBefore;
+             }),
+             qPrintable(QStringLiteral("%1 descriptors open, %2 before")
+                                .arg(sockettest::openDescriptorCount())
+                                .arg(descriptorsBefore)));
 }
 
 QTEST_GUILESS_MAIN(tst_Combinators)
