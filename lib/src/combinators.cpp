@@ -272,13 +272,13 @@ private:
 
     void spliceReady() override { pumpSplice(); }
 
-    void spliceLost(SocketFlowPrivate *flow) override
+    void spliceLost(SocketFlowPrivate *flow, bool movedAway) override
     {
         if (flow == m_spliceSource)
             m_spliceSource = nullptr;
         if (flow == m_spliceDestination) {
             m_spliceDestination = nullptr;
-            m_destinationLost = true;
+            m_destinationLost = !movedAway; // moved: the pipe's bytes follow it by copying
         }
         if (!m_spliceActive)
             return endSplice(); // the copying path is reading what the source held: it goes on

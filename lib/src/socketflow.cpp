@@ -82,12 +82,12 @@ void SocketFlowPrivate::returnWrite()
         m_io.setWriteEnabled(!sendQueue.empty() || m_finPending);
 }
 
-void SocketFlowPrivate::loseLeases()
+void SocketFlowPrivate::loseLeases(bool movedAway)
 {
     if (SpliceLease *lease = std::exchange(m_readLease, nullptr))
-        lease->spliceLost(this);
+        lease->spliceLost(this, movedAway);
     if (SpliceLease *lease = std::exchange(m_writeLease, nullptr))
-        lease->spliceLost(this);
+        lease->spliceLost(this, movedAway);
 }
 
 void SocketFlowPrivate::splicedReadEnded(int error)
@@ -247,7 +247,7 @@ void SocketFlowPrivate::transportShutdownWrite()
 {
     // The end of stream must not overtake a splice's bytes: it ends the splice instead.
     if (SpliceLease *lease = std::exchange(m_writeLease, nullptr))
-        lease->spliceLost(this);
+        lease->spliceLost(this, false);
     m_finPending = true;
     m_io.setWriteEnabled(true);
 }
@@ -272,7 +272,7 @@ void SocketFlowPrivate::transportRelease()
 // must not run this flow any more; the new thread's takes it over, with the same interest.
 void SocketFlowPrivate::transportLeaveThread()
 {
-    loseLeases(); // a splice runs in one thread
+    loseLeases(true); // a splice runs in one thread
     m_io.detach();
     m_connectTimer.detach();
 }

@@ -28,9 +28,10 @@ class SpliceLease
 {
 public:
     virtual void spliceReady() = 0; // a lent direction may make progress
-    // The flow took its direction back (its descriptor closes, or it leaves the thread): do not
-    // touch it again. Called from inside the engine: must not call into the flow.
-    virtual void spliceLost(SocketFlowPrivate *flow) = 0;
+    // The flow took its direction back: its descriptor closes or its write side ends (the
+    // direction is gone), or it leaves the thread (movedAway: it goes on elsewhere). Do not touch
+    // it again. Called from inside the engine: must not call into the flow.
+    virtual void spliceLost(SocketFlowPrivate *flow, bool movedAway) = 0;
 
 protected:
     ~SpliceLease() = default;
@@ -119,7 +120,7 @@ private:
     bool m_lastReadSmall = true; // the last recv() filled less than half its buffer
     SpliceLease *m_readLease = nullptr;
     SpliceLease *m_writeLease = nullptr;
-    void loseLeases();
+    void loseLeases(bool movedAway = false);
 };
 
 } // namespace rill

@@ -87,6 +87,7 @@ private Q_SLOTS:
     void spliceDestinationResetMidway_data();
     void spliceDestinationResetMidway();
     void spliceSourceAbortedMidway();
+    void spliceDestinationMovesToAnotherThread();
 
 private:
     // A flow accepted from a listener, for a peer that connects to it.
@@ -912,6 +913,56 @@ void tst_Combinators::spliceSourceAbortedMidway()
              qPrintable(QStringLiteral("%1 descriptors open, %2 before")
                                 .arg(sockettest::openDescriptorCount())
                                 .arg(descriptorsBefore)));
+}
+
+// A splice runs in one thread: a destination moved to another one midway takes its direction
+// back, and the copy goes on by copying, the pipe's bytes first. Nothing is lost or reordered.
+void tst_Combinators::spliceDestinationMovesToAnotherThread()
+{
+    const qint64 size = qMax(64 * MiB, (2 * tcpBufferLimit() / MiB + 1) * MiB);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    rill::TcpListener tcp;
+    rill::LocalListener local;
+    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
+    QVERIFY(local.listen(dir.filePath(QStringLiteral("move.sock"))));
+    Peer sender;
+    Peer staller;
+    QVERIFY2(sender.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint().toString(),
+                                 QStringLiteral("--bytes"), QString::number(size)}),
+             qPrintable(sender.describe()));
+    QVERIFY2(staller.startPython({QStringLiteral("stall"), local.endpoint().toString()}),
+             qPrintable(staller.describe()));
+    std::unique_ptr<Flow> source = accepted(tcp);
+    std::unique_ptr<Flow> destinationOwner = accepted(local);
+    QVERIFY2(source && destinationOwner, "accepting the peers failed");
+
+    QFuture<CopyResult> copying =
+            rill::copy(source.get(), destinationOwner.get(), CopyOption::ShutdownDestination);
+    QVERIFY2(runUntilStill([&] { return source->stats().bytesReadSpliced; }),
+             qPrintable(QStringLiteral("the splice never started or never stopped")
+                        + staller.describe()));
+    QThread worker;
+    worker.start();
+    Flow *destination = destinationOwner.release();
+    destination->moveToThread(&worker);
+    staller.command("go");
+    const auto eof = staller.waitForEvent(QStringLiteral("eof"), sockettest::BulkTimeout);
+    const auto sent = sender.waitForEvent(QStringLiteral("sent"), sockettest::BulkTimeout);
+    QVERIFY2(eof && sent, qPrintable(sender.describe() + staller.describe()));
+    QCOMPARE(eof->value(QLatin1String("received")).toInteger(), size);
+    QCOMPARE(eof->value(QLatin1String("received_sha256")).toString(),
+             sent->value(QLatin1String("sent_sha256")).toString());
+    CopyResult result;
+    RILL_AWAIT(copying, result);
+    QVERIFY2(result.isOk(), describe(result));
+    QCOMPARE(result.stats().bytesWritten, size);
+    QVERIFY2(result.stats().bytesSpliced > 0 && result.stats().bytesSpliced < size,
+             describe(result));
+    QMetaObject::invokeMethod(destination, [destination] { delete destination; },
+                              Qt::BlockingQueuedConnection);
+    worker.quit();
+    worker.wait();
 }
 
 QTEST_GUILESS_MAIN(tst_Combinators)
