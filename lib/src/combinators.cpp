@@ -247,8 +247,10 @@ private:
             return false;
         }
         // Not now (a read pending, a data observer, a direction ending): maybe at a later read.
-        if (!source->canLendRead() || !destination->canLendWrite() || source->observeData()
-            || destination->observeData())
+        // (Lent already: another copy splices from the same source or into the same
+        // destination; this one copies, its writes leaving between the splice's.)
+        if (!source->canLendRead() || !destination->canLendWrite() || source->isReadLent()
+            || destination->isWriteLent() || source->observeData() || destination->observeData())
             return false;
         m_spliceAllowed = false; // one splice per copy: after it ends, the copying path finishes
         if (::pipe2(m_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {

@@ -82,6 +82,8 @@ public:
     // The splice side (see SpliceLease): lend only what canLendRead()/canLendWrite() allow.
     // A lent read side reads nothing more into the flow (what it holds is read first); a lent
     // write side still sends its queue first, and the lease runs when the queue is empty.
+    bool isReadLent() const { return m_readLease; }
+    bool isWriteLent() const { return m_writeLease; }
     void lendRead(SpliceLease *lease);
     void lendWrite(SpliceLease *lease);
     void returnRead();

@@ -88,6 +88,7 @@ private Q_SLOTS:
     void spliceDestinationResetMidway();
     void spliceSourceAbortedMidway();
     void spliceDestinationMovesToAnotherThread();
+    void twoCopiesIntoOneDestination();
 
 private:
     // A flow accepted from a listener, for a peer that connects to it.
@@ -963,6 +964,52 @@ void tst_Combinators::spliceDestinationMovesToAnotherThread()
                               Qt::BlockingQueuedConnection);
     worker.quit();
     worker.wait();
+}
+
+// Two sources copied into one destination: one copy holds the destination's write side for its
+// splice, the other copies, its segments leaving between the splice's. Every byte arrives.
+void tst_Combinators::twoCopiesIntoOneDestination()
+{
+    const qint64 size = 16 * MiB;
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    rill::TcpListener tcp;
+    rill::LocalListener local;
+    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
+    QVERIFY(local.listen(dir.filePath(QStringLiteral("merge.sock"))));
+    Peer one;
+    Peer two;
+    Peer sink;
+    QVERIFY2(one.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint().toString(),
+                              QStringLiteral("--bytes"), QString::number(size)}),
+             qPrintable(one.describe()));
+    std::unique_ptr<Flow> first = accepted(tcp);
+    QVERIFY2(two.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint().toString(),
+                              QStringLiteral("--bytes"), QString::number(size)}),
+             qPrintable(two.describe()));
+    std::unique_ptr<Flow> second = accepted(tcp);
+    QVERIFY2(sink.startPython({QStringLiteral("sink"), local.endpoint().toString()}),
+             qPrintable(sink.describe()));
+    std::unique_ptr<Flow> destination = accepted(local);
+    QVERIFY2(first && second && destination, "accepting the peers failed");
+
+    QFuture<CopyResult> copyingFirst = rill::copy(first.get(), destination.get());
+    QFuture<CopyResult> copyingSecond = rill::copy(second.get(), destination.get());
+    CopyResult resultFirst;
+    CopyResult resultSecond;
+    RILL_AWAIT(copyingFirst, resultFirst);
+    RILL_AWAIT(copyingSecond, resultSecond);
+    QVERIFY2(resultFirst.isOk(), describe(resultFirst));
+    QVERIFY2(resultSecond.isOk(), describe(resultSecond));
+    QCOMPARE(resultFirst.stats().bytesWritten, size);
+    QCOMPARE(resultSecond.stats().bytesWritten, size);
+    QVERIFY2(resultFirst.stats().bytesSpliced > 0, describe(resultFirst));
+    QCOMPARE(resultSecond.stats().bytesSpliced, 0);
+    destination->shutdown(Flow::Direction::Write);
+    const auto ended = sink.waitForEvent(QStringLiteral("ended"), sockettest::BulkTimeout);
+    QVERIFY2(ended, qPrintable(sink.describe()));
+    QCOMPARE(ended->value(QLatin1String("how")).toString(), QStringLiteral("eof"));
+    QCOMPARE(ended->value(QLatin1String("received")).toInteger(), 2 * size);
 }
 
 QTEST_GUILESS_MAIN(tst_Combinators)
