@@ -1,6 +1,8 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #pragma once
 
+#include <sched.h>
+
 // The harness every part of rill-bench shares: options, the receiver thread, waiting on the
 // main thread's event loop, statistics, and the report (terminal table, JSON, Markdown).
 
@@ -240,6 +242,29 @@ qint64 peakResidentBytes(); // VmHWM
 void trimHeap();          // gives freed heap back, so a baseline is not inflated
 
 // ---- the parts
+
+// The first two CPUs we may run on; -1, -1 if there is only one (then nothing is pinned).
+QPair<int, int> pickCpus();
+
+// While it lives: the calling thread runs on one CPU and the worker's thread on another, so
+// that the writer and the receiver of a throughput run never share a core and every contender
+// gets the same placement. Restores both threads' CPU sets when it goes.
+class PinnedThreads
+{
+public:
+    explicit PinnedThreads(Worker *worker);
+    ~PinnedThreads();
+    Q_DISABLE_COPY_MOVE(PinnedThreads)
+    // "writer on CPU 0, receiver on CPU 1", or why nothing was pinned.
+    QString description() const { return m_description; }
+
+private:
+    Worker *m_worker;
+    bool m_pinned = false;
+    cpu_set_t m_mainSet;
+    cpu_set_t m_workerSet;
+    QString m_description;
+};
 
 struct Env
 {

@@ -219,22 +219,6 @@ qint64 rssOf(qint64 pid)
     return -1;
 }
 
-// The first two CPUs we may run on: servers on the first, clients on the second; -1, -1 if
-// there is only one (then nothing is pinned).
-QPair<int, int> pickCpus()
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (::sched_getaffinity(0, sizeof set, &set) != 0)
-        return {-1, -1};
-    QList<int> cpus;
-    for (int i = 0; i < CPU_SETSIZE && cpus.size() < 2; ++i) {
-        if (CPU_ISSET(i, &set))
-            cpus << i;
-    }
-    return cpus.size() < 2 ? QPair<int, int>{-1, -1} : QPair<int, int>{cpus.at(0), cpus.at(1)};
-}
-
 struct Case
 {
     int level = 0; // index into the levels

@@ -43,6 +43,51 @@ Worker::~Worker()
     m_thread.wait();
 }
 
+QPair<int, int> pickCpus()
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) != 0)
+        return {-1, -1};
+    QList<int> cpus;
+    for (int i = 0; i < CPU_SETSIZE && cpus.size() < 2; ++i) {
+        if (CPU_ISSET(i, &set))
+            cpus << i;
+    }
+    return cpus.size() < 2 ? QPair<int, int>{-1, -1} : QPair<int, int>{cpus.at(0), cpus.at(1)};
+}
+
+PinnedThreads::PinnedThreads(Worker *worker) : m_worker(worker)
+{
+    const QPair<int, int> cpus = pickCpus();
+    if (cpus.first < 0 || !worker) {
+        m_description = QStringLiteral("nothing pinned (one CPU)");
+        return;
+    }
+    const auto pin = [](int cpu, cpu_set_t *previous) {
+        ::sched_getaffinity(0, sizeof *previous, previous);
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        return ::sched_setaffinity(0, sizeof set, &set) == 0;
+    };
+    bool ok = pin(cpus.first, &m_mainSet);
+    worker->call([&] { ok = pin(cpus.second, &m_workerSet) && ok; });
+    m_pinned = true;
+    m_description = ok ? QStringLiteral("writer pinned to CPU %1, receiver to CPU %2")
+                                 .arg(cpus.first)
+                                 .arg(cpus.second)
+                       : QStringLiteral("pinning refused: threads not pinned");
+}
+
+PinnedThreads::~PinnedThreads()
+{
+    if (!m_pinned)
+        return;
+    ::sched_setaffinity(0, sizeof m_mainSet, &m_mainSet);
+    m_worker->call([this] { ::sched_setaffinity(0, sizeof m_workerSet, &m_workerSet); });
+}
+
 void Worker::call(std::function<void()> f)
 {
     QMetaObject::invokeMethod(m_context, std::move(f), Qt::BlockingQueuedConnection);

@@ -130,6 +130,7 @@ RunResult qtRun(Env &env, Connector &connector, int count, qint64 total)
 void runMany(Env &env, Report &report)
 {
     Connector connector(env);
+    const PinnedThreads pinned(env.worker);
     const int reps = env.options.repetitions(3, 2);
     const qint64 total = env.options.pick<qint64>(512 * MiB, 128 * MiB, 4 * MiB);
     const QList<int> counts = env.options.smoke() ? QList<int>{1, 10} : QList<int>{1, 100, 1000};
@@ -144,7 +145,10 @@ void runMany(Env &env, Report &report)
     section.notes << QStringLiteral("each connection sends its share of the volume in %1 writes and reads the "
                                     "echo back; median of %2 runs, interleaved")
                           .arg(formatBytes(WriteSize))
-                          .arg(reps);
+                          .arg(reps)
+                  << pinned.description().replace(QStringLiteral("writer"), QStringLiteral("clients"))
+                                     .replace(QStringLiteral("receiver"), QStringLiteral("echoes"))
+                          + QStringLiteral(" (for both contenders alike)");
     for (const int count : counts) {
         QList<RunResult> rill, qt;
         std::printf("many %d:", count);
@@ -166,6 +170,8 @@ void runMany(Env &env, Report &report)
         row.volume = formatBytes(total / count * count);
         row.rill = summarize(QStringLiteral("TcpFlow"), rill);
         row.baselines = {summarize(QStringLiteral("raw QTcpSocket"), qt)};
+        if (count == 100)
+            row.targets << ratioTarget(row, 0, 1.0, true, QStringLiteral(">=1.00x raw QTcpSocket"));
         section.rows << row;
     }
     report.add(section);
