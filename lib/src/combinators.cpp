@@ -618,7 +618,10 @@ QDebug operator<<(QDebug debug, const CopyStats &stats)
     QDebugStateSaver saver(debug);
     debug.nospace() << "rill::CopyStats(" << stats.bytesRead << " bytes in " << stats.readOps
                     << " reads, " << stats.bytesWritten << " bytes in " << stats.writeOps
-                    << " writes, " << stats.durationNs / 1000 << " us)";
+                    << " writes, ";
+    if (stats.bytesSpliced)
+        debug << stats.bytesSpliced << " spliced, ";
+    debug << stats.durationNs / 1000 << " us)";
     return debug;
 }
 
