@@ -458,10 +458,14 @@ void FlowDetailView::updateActions()
     m_shutdownRead->setEnabled(flow.id && controllable && flow.readState == Flow::ReadState::Open);
     m_close->setEnabled(live && local && flow.state != Flow::State::Closing);
     m_abort->setEnabled(live && controllable);
-    m_pauseReading->setEnabled(flow.id && local);
+    // An attached flow's own reads pause in its process (control only).
+    const bool remote = m_monitor && m_monitor->isRemote();
+    m_pauseReading->setEnabled(flow.id
+        && (local
+            || (remote && controllable && (flow.readPaused || flow.readState == Flow::ReadState::Open))));
     {
         const QSignalBlocker blocker(m_pauseReading);
-        m_pauseReading->setChecked(m_monitor && !m_monitor->isReading());
+        m_pauseReading->setChecked(remote ? flow.readPaused : m_monitor && !m_monitor->isReading());
     }
     m_exportEvents->setEnabled(m_monitor != nullptr);
     m_exportData->setEnabled(m_monitor != nullptr);
@@ -486,7 +490,10 @@ void FlowDetailView::updateSidePanel()
             .arg(waiting > 0 ? tr("<br><b>%n write(s) waiting</b>", nullptr, waiting) : QString()));
     const FlowMonitor *carrier = monitor->carrier();
     if (monitor->isRemote())
-        m_rillReceive->setText(tr("its process reads (%1 so far)").arg(rill::FlowText::bytes(flow.stats.bytesRead)));
+        m_rillReceive->setText(flow.readPaused
+                ? tr("<b>reading paused</b> by the inspector: its process's reads wait (%1 so far)")
+                      .arg(rill::FlowText::bytes(flow.stats.bytesRead))
+                : tr("its process reads (%1 so far)").arg(rill::FlowText::bytes(flow.stats.bytesRead)));
     else if (carrier)
         m_rillReceive->setText(tr("read by flow #%1 above it (%2 so far)")
                                    .arg(carrier->id())
