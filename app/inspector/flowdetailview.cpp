@@ -561,6 +561,8 @@ void FlowDetailView::appendData(bool restart)
         m_dataStatus->clear();
         return;
     }
+    // An attached flow's data comes only once asked for: when this tab first shows it.
+    monitor->followData();
     const rill::DataLog *dataLog = monitor->dataLog();
     const std::deque<rill::DataLog::Entry> &log = dataLog->entries();
     m_dataStatus->setText(tr("The log keeps %1 (%2 chunks, the first %3 of each); %4 went by "
@@ -568,7 +570,11 @@ void FlowDetailView::appendData(bool restart)
                               .arg(rill::FlowText::bytes(dataLog->bytesKept()))
                               .arg(log.size())
                               .arg(rill::FlowText::bytes(dataLog->maxBytesPerEntry()))
-                              .arg(rill::FlowText::bytes(dataLog->bytesDropped())));
+                              .arg(rill::FlowText::bytes(dataLog->bytesDropped()))
+        + (monitor->isRemote()
+                ? tr(" Its process sends the next %1 its flow moves after this tab first showed it.")
+                      .arg(rill::FlowText::bytes(dataLog->maxBytes()))
+                : QString()));
     if (log.empty() || log.back().serial <= m_dataSerialShown)
         return;
     // The chunks not shown yet, at most MaxChunksPerRefresh of them.

@@ -189,6 +189,14 @@ void FlowMonitor::watch()
     });
 }
 
+void FlowMonitor::followData()
+{
+    if (!isRemote() || m_followingData || !m_client)
+        return;
+    m_followingData = true;
+    m_dataLog->setProbeFlow(m_client, m_remoteId);
+}
+
 void FlowMonitor::setReading(bool reading)
 {
     if (isRemote()) {

@@ -4,6 +4,7 @@
 #include "../shared/testutil.h"
 
 #include <rill/connect.h>
+#include <rill/datalog.h>
 #include <rill/flowtablemodel.h>
 #include <rill/listener.h>
 #include <rill/probe.h>
@@ -638,7 +639,28 @@ void tst_Probe::windowAttached()
     QTRY_VERIFY_WITH_TIMEOUT(detail->monitor()->ledger()->rowCount() > 0, 15000);
     QVERIFY(!detail->monitor()->samples().empty());
 
-    // Control is the process's to allow: refused here, and said.
+    // Its data log: asked for when the tab shows, then what it reads from its peer.
+    detail->tabs()->setCurrentIndex(FlowDetailView::DataTab);
+    const rill::DataLog *log = detail->monitor()->dataLog();
+    auto pinged = [log] {
+        for (const rill::DataLog::Entry &e : log->entries()) {
+            if (e.direction == rill::DataLog::Direction::In && e.bytes.startsWith("ping"))
+                return true;
+        }
+        return false;
+    };
+    QVERIFY(spinUntil([&] {
+        if (peerSocket->bytesToWrite() == 0)
+            peerSocket->write("ping");
+        peerSocket->readAll(); // and keep it writing
+        return pinged();
+    }));
+
+    // Control is the process's to allow: refused here, and said; pausing its reads is not
+    // even offered.
+    QAction *pause = detail->findChild<QAction *>(QStringLiteral("pauseReadingAction"));
+    QVERIFY(pause);
+    QVERIFY(!pause->isEnabled());
     QSignalSpy failed(detail->monitor(), &FlowMonitor::actionFailed);
     detail->monitor()->abort();
     QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 15000);
