@@ -228,7 +228,12 @@ void runProbe(Env &env, Report &report)
     auto addRows = [&](Section &s, const QHash<int, QList<RunResult>> &results, const QString &label,
                        const QString &volume, const QStringList &notes) {
         if (!notes.isEmpty())
-            s.notes << QStringLiteral("what the subscriber got, run by run: %1").arg(notes.join(QStringLiteral("; ")));
+            s.notes << QStringLiteral("what the subscriber got, run by run: %1%2")
+                               .arg(notes.join(QStringLiteral("; ")),
+                                    notes.join(QString()).contains(QLatin1String("cut off"))
+                                            ? QStringLiteral(" (a subscriber cut off for not keeping up "
+                                                             "was attached for only part of its run)")
+                                            : QString());
         for (const Setting setting : {Setting::Started, Setting::Subscribed}) {
             Row row;
             row.label = QStringLiteral("%1, %2").arg(label, nameOf(setting));
@@ -279,7 +284,10 @@ int probeSubscriber(const QStringList &args)
         std::fflush(stdout);
     });
     QObject::connect(&client, &rill::ProbeClient::ended, [&] {
-        std::printf("%lld events, %lld lost\n", qlonglong(events), qlonglong(client.eventsLost()));
+        // Cut off: the rest of that run had no subscriber, which the figures must say.
+        const bool cutOff = client.endReason().contains(QLatin1String("cut this inspector off"));
+        std::printf("%lld events, %lld lost%s\n", qlonglong(events), qlonglong(client.eventsLost()),
+                    cutOff ? ", then cut off" : "");
         std::fflush(stdout);
         QCoreApplication::quit();
     });
