@@ -89,6 +89,17 @@ struct Child
     }
 };
 
+// The id client knows a flow of this process by; 0 if none.
+quint64 idOf(const ProbeClient &client, const Flow *flow)
+{
+    for (const ProbeFlow &f : client.flows()) {
+        if (f.localEndpoint == flow->localEndpoint().toString()
+            && f.peerEndpoint == flow->peerEndpoint().toString())
+            return f.id;
+    }
+    return 0;
+}
+
 // Two flows of this process over loopback: the client's end and the accepted one.
 struct Pair
 {
@@ -107,6 +118,18 @@ struct Pair
         client = connecting.result().takeFlow();
         server = accepting.result().takeFlow();
         return client && server;
+    }
+
+    // Connects, then has probeClient pause the reading of the accepted end: its id, 0 if not.
+    quint64 connectPaused(ProbeClient &probeClient)
+    {
+        if (!connect() || !spinUntil([&] { return idOf(probeClient, server.get()) != 0; }))
+            return 0;
+        const quint64 id = idOf(probeClient, server.get());
+        if (probeClient.flow(id).readPaused)
+            return 0;
+        probeClient.pauseReading(id);
+        return spinUntil([&] { return probeClient.flow(id).readPaused; }) ? id : 0;
     }
 };
 
@@ -131,8 +154,6 @@ private:
     // The probe of this very process started with control allowed, and client attached to it;
     // the probe stops when the guard goes.
     static auto attachToSelf(ProbeClient &client, bool *ok);
-    // The id client knows a flow of this process by.
-    static quint64 idOf(const ProbeClient &client, const Flow *flow);
 
     QTemporaryDir m_runtime;
 
@@ -163,15 +184,6 @@ auto tst_Probe::attachToSelf(ProbeClient &client, bool *ok)
     return qScopeGuard([] { Probe::stop(); });
 }
 
-quint64 tst_Probe::idOf(const ProbeClient &client, const Flow *flow)
-{
-    for (const ProbeFlow &f : client.flows()) {
-        if (f.localEndpoint == flow->localEndpoint().toString()
-            && f.peerEndpoint == flow->peerEndpoint().toString())
-            return f.id;
-    }
-    return 0;
-}
 
 void tst_Probe::initTestCase()
 {
@@ -639,22 +651,22 @@ void tst_Probe::windowAttached()
     QTRY_VERIFY_WITH_TIMEOUT(detail->monitor()->ledger()->rowCount() > 0, 15000);
     QVERIFY(!detail->monitor()->samples().empty());
 
-    // Its data log: asked for when the tab shows, then what it reads from its peer.
+    // Its data log: asked for when the tab shows, then what it moves (it writes 'x's; its peer
+    // pings and reads, and whichever comes first spends the probe's budget).
     detail->tabs()->setCurrentIndex(FlowDetailView::DataTab);
     const rill::DataLog *log = detail->monitor()->dataLog();
-    auto pinged = [log] {
-        for (const rill::DataLog::Entry &e : log->entries()) {
-            if (e.direction == rill::DataLog::Direction::In && e.bytes.startsWith("ping"))
-                return true;
-        }
-        return false;
-    };
     QVERIFY(spinUntil([&] {
         if (peerSocket->bytesToWrite() == 0)
             peerSocket->write("ping");
-        peerSocket->readAll(); // and keep it writing
-        return pinged();
+        peerSocket->readAll();
+        return !log->entries().empty();
     }));
+    for (const rill::DataLog::Entry &e : log->entries()) {
+        const QByteArray alphabet = e.direction == rill::DataLog::Direction::Out ? "x" : "ping";
+        QVERIFY(!e.bytes.isEmpty());
+        for (const char c : e.bytes)
+            QVERIFY2(alphabet.contains(c), e.bytes.left(64).constData());
+    }
 
     // Control is the process's to allow: refused here, and said; pausing its reads is not
     // even offered.
@@ -761,14 +773,9 @@ void tst_Probe::pauseReading()
     const auto stop = attachToSelf(client, &ok);
     QVERIFY(ok);
     Pair pair;
-    QVERIFY(pair.connect());
+    const quint64 id = pair.connectPaused(client);
+    QVERIFY(id);
     Flow *server = pair.server.get();
-    QTRY_VERIFY_WITH_TIMEOUT(idOf(client, server) != 0, 15000);
-    const quint64 id = idOf(client, server);
-    QVERIFY(!client.flow(id).readPaused);
-
-    client.pauseReading(id);
-    QTRY_VERIFY_WITH_TIMEOUT(client.flow(id).readPaused, 15000);
     // Data comes: the flow holds it, and the read waits. More than the read-ahead: the rest
     // waits in the kernel, then in the writer's queue.
     const QByteArray sent = pattern(1024 * 1024);
@@ -807,12 +814,9 @@ void tst_Probe::pauseReading()
     // The end comes while paused (the data is within the read-ahead): the lamp turns, the
     // reads wait; resumed, they get the data and then the end.
     Pair small;
-    QVERIFY(small.connect());
+    const quint64 smallId = small.connectPaused(client);
+    QVERIFY(smallId);
     Flow *smallServer = small.server.get();
-    QTRY_VERIFY_WITH_TIMEOUT(idOf(client, smallServer) != 0, 15000);
-    const quint64 smallId = idOf(client, smallServer);
-    client.pauseReading(smallId);
-    QTRY_VERIFY_WITH_TIMEOUT(client.flow(smallId).readPaused, 15000);
     const QFuture<ReadResult> data = smallServer->read();
     small.client->write("before the end");
     small.client->shutdown(Flow::Direction::Write);
@@ -844,12 +848,8 @@ void tst_Probe::pauseEndsWithCloseAbortOrDetach()
         const auto stop = attachToSelf(client, &ok);
         QVERIFY(ok);
         Pair pair;
-        QVERIFY(pair.connect());
+        QVERIFY(pair.connectPaused(client));
         Flow *server = pair.server.get();
-        QTRY_VERIFY_WITH_TIMEOUT(idOf(client, server) != 0, 15000);
-        const quint64 id = idOf(client, server);
-        client.pauseReading(id);
-        QTRY_VERIFY_WITH_TIMEOUT(client.flow(id).readPaused, 15000);
         QSignalSpy arrived(server, &Flow::dataArrived);
         const QFuture<ReadResult> held = server->read();
         pair.client->write("held back");
