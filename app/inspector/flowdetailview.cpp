@@ -458,10 +458,14 @@ void FlowDetailView::updateActions()
     m_shutdownRead->setEnabled(flow.id && controllable && flow.readState == Flow::ReadState::Open);
     m_close->setEnabled(live && local && flow.state != Flow::State::Closing);
     m_abort->setEnabled(live && controllable);
-    m_pauseReading->setEnabled(flow.id && local);
+    // An attached flow's own reads pause in its process (control only).
+    const bool remote = m_monitor && m_monitor->isRemote();
+    m_pauseReading->setEnabled(flow.id
+        && (local
+            || (remote && controllable && (flow.readPaused || flow.readState == Flow::ReadState::Open))));
     {
         const QSignalBlocker blocker(m_pauseReading);
-        m_pauseReading->setChecked(m_monitor && !m_monitor->isReading());
+        m_pauseReading->setChecked(remote ? flow.readPaused : m_monitor && !m_monitor->isReading());
     }
     m_exportEvents->setEnabled(m_monitor != nullptr);
     m_exportData->setEnabled(m_monitor != nullptr);
@@ -486,7 +490,10 @@ void FlowDetailView::updateSidePanel()
             .arg(waiting > 0 ? tr("<br><b>%n write(s) waiting</b>", nullptr, waiting) : QString()));
     const FlowMonitor *carrier = monitor->carrier();
     if (monitor->isRemote())
-        m_rillReceive->setText(tr("its process reads (%1 so far)").arg(rill::FlowText::bytes(flow.stats.bytesRead)));
+        m_rillReceive->setText(flow.readPaused
+                ? tr("<b>reading paused</b> by the inspector: its process's reads wait (%1 so far)")
+                      .arg(rill::FlowText::bytes(flow.stats.bytesRead))
+                : tr("its process reads (%1 so far)").arg(rill::FlowText::bytes(flow.stats.bytesRead)));
     else if (carrier)
         m_rillReceive->setText(tr("read by flow #%1 above it (%2 so far)")
                                    .arg(carrier->id())
@@ -554,6 +561,8 @@ void FlowDetailView::appendData(bool restart)
         m_dataStatus->clear();
         return;
     }
+    // An attached flow's data comes only once asked for: when this tab first shows it.
+    monitor->followData();
     const rill::DataLog *dataLog = monitor->dataLog();
     const std::deque<rill::DataLog::Entry> &log = dataLog->entries();
     m_dataStatus->setText(tr("The log keeps %1 (%2 chunks, the first %3 of each); %4 went by "
@@ -561,7 +570,11 @@ void FlowDetailView::appendData(bool restart)
                               .arg(rill::FlowText::bytes(dataLog->bytesKept()))
                               .arg(log.size())
                               .arg(rill::FlowText::bytes(dataLog->maxBytesPerEntry()))
-                              .arg(rill::FlowText::bytes(dataLog->bytesDropped())));
+                              .arg(rill::FlowText::bytes(dataLog->bytesDropped()))
+        + (monitor->isRemote()
+                ? tr(" Its process sends the next %1 its flow moves after this tab first showed it.")
+                      .arg(rill::FlowText::bytes(dataLog->maxBytes()))
+                : QString()));
     if (log.empty() || log.back().serial <= m_dataSerialShown)
         return;
     // The chunks not shown yet, at most MaxChunksPerRefresh of them.

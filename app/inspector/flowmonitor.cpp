@@ -139,6 +139,9 @@ void FlowMonitor::watchRemote()
             logEvent(EventKind::WriteSent, write);
         else if (t == QLatin1String("writeRejected"))
             logEvent(EventKind::WriteRejected, write, 0, m.value(QStringLiteral("error")).toString());
+        else if (t == QLatin1String("paused") && m.value(QStringLiteral("done")).toBool())
+            logEvent(m.value(QStringLiteral("paused")).toBool() ? EventKind::ReadingPaused
+                                                                : EventKind::ReadingResumed);
     });
     connect(client, &rill::ProbeClient::requestFailed, this, [this](const QString &message) {
         logEvent(EventKind::ActionDone, 0, 0, message);
@@ -186,8 +189,22 @@ void FlowMonitor::watch()
     });
 }
 
+void FlowMonitor::followData()
+{
+    if (!isRemote() || m_followingData || !m_client)
+        return;
+    m_followingData = true;
+    m_dataLog->setProbeFlow(m_client, m_remoteId);
+}
+
 void FlowMonitor::setReading(bool reading)
 {
+    if (isRemote()) {
+        // Its process pauses the flow's own reads; the probe's answer logs it.
+        if (m_client)
+            m_client->pauseReading(m_remoteId, !reading);
+        return;
+    }
     if (reading == m_reading || (reading && refusedAsCarried()))
         return;
     m_reading = reading;

@@ -84,6 +84,8 @@ public:
 
     rill::Flow *flow() const { return m_flow.data(); } // null for a remote flow
     bool isRemote() const { return m_remoteId != 0; }
+    // A remote flow's data log asks its probe for data (bounded) once this is called.
+    void followData();
     rill::ProbeClient *probeClient() const { return m_client.data(); }
     quint64 remoteId() const { return m_remoteId; }
     // What the views show of the flow, local or remote (id 0 if there is none any more).
@@ -167,6 +169,7 @@ private:
     std::deque<Sample> m_samples;
     QPointer<rill::ProbeClient> m_client; // a remote flow's
     quint64 m_remoteId = 0;
+    bool m_followingData = false;
 };
 
 } // namespace inspector

@@ -51,11 +51,15 @@ void InspectorSession::attach(rill::ProbeClient *client)
 {
     if (m_client)
         disconnect(m_client, nullptr, this, nullptr);
+    const bool hadListeners = m_client && !m_client->listeners().isEmpty();
     qDeleteAll(m_remoteMonitors);
     m_remoteMonitors.clear();
     m_client = client;
+    if (hadListeners || (client && !client->listeners().isEmpty()))
+        Q_EMIT listeningChanged();
     if (!client || !m_model)
         return;
+    connect(client, &rill::ProbeClient::listenersChanged, this, &InspectorSession::listeningChanged);
     m_model->showProbeFlows(client);
     auto add = [this, client](quint64 id) {
         if (m_remoteMonitors.contains(id))
@@ -180,6 +184,13 @@ QStringList InspectorSession::listeningEndpoints() const
     QStringList list;
     for (const rill::Listener *listener : m_listeners)
         list << listener->endpointString();
+    // Attached: the process's listeners, as its probe tells them.
+    if (m_client) {
+        for (const rill::ProbeListener &listener : m_client->listeners()) {
+            if (listener.listening)
+                list << listener.endpoint;
+        }
+    }
     return list;
 }
 

@@ -48,6 +48,7 @@ public:
     // Listens and shows every accepted flow (onAccepted may rename it, make it echo, ...).
     // Returns the endpoint listened on ("tcp:127.0.0.1:4711" for port 0), or "" and *error.
     QString listen(const QString &endpoint, QString *error, const AcceptHandler &onAccepted = {});
+    // The listeners above and, when attached, the process's (its probe's).
     QStringList listeningEndpoints() const;
 
     // Shows the flows of the process client is attached to (its probe's), each with a remote

@@ -103,6 +103,9 @@ void TablePrinter::printNow()
             where += QStringLiteral(", ended: ") + m_client->endReason();
         else if (m_client->eventsLost())
             where += QStringLiteral(", %1 events lost").arg(m_client->eventsLost());
+        const QStringList listening = m_session->listeningEndpoints();
+        if (!listening.isEmpty())
+            where += QStringLiteral(", listening on ") + listening.join(QStringLiteral(", "));
     }
     const QString header
         = QStringLiteral("--- %1 · %2 flows · %3 · event loop lag %4 ms\n")

@@ -169,7 +169,7 @@ qint64 FlowPrivate::readRoom() const
 {
     // After shutdown(Read), or once close() discards, everything that comes is thrown away:
     // large pieces only drain faster.
-    if (!m_pendingReads.empty() || m_readShut || m_discarding)
+    if ((!m_pendingReads.empty() && !m_readPaused) || m_readShut || m_discarding)
         return -1;
     if (m_closing) {
         // Only what does not fit below close()'s bound is discarded, so a reader that keeps
@@ -186,7 +186,8 @@ void FlowPrivate::updateReadInterest()
     // peer's end of stream can only be seen behind it.
     const bool want = state != Flow::State::Closed && state != Flow::State::Connecting && !m_peerEof
             && readState != Flow::ReadState::Failed
-            && (m_readShut || m_closing || !m_pendingReads.empty() || m_receivedBytes < ReadAhead);
+            && (m_readShut || m_closing || (!m_pendingReads.empty() && !m_readPaused)
+                || m_receivedBytes < ReadAhead);
     const bool wantAfterDiscard = want
             || (m_discarding && state != Flow::State::Closed && !m_peerEof);
     if (wantAfterDiscard == m_readEnabled)
@@ -268,6 +269,17 @@ void FlowPrivate::read(Promise<ReadResult> promise, qint64 deadline)
 {
     if (promise.isCanceled())
         return;
+    // Paused, or behind reads a pause held (while resuming): wait in order.
+    if (m_readPaused ? readState == Flow::ReadState::Open || !m_received.empty() || !m_pendingReads.empty()
+                     : !m_received.empty() && !m_pendingReads.empty()) {
+        holdRead(std::move(promise), deadline);
+        return;
+    }
+    serveRead(std::move(promise), deadline);
+}
+
+void FlowPrivate::serveRead(Promise<ReadResult> &&promise, qint64 deadline)
+{
     if (!m_received.empty()) {
         QByteArray data;
         takeBuffered(&data);
@@ -297,13 +309,41 @@ void FlowPrivate::read(Promise<ReadResult> promise, qint64 deadline)
                           errorEndpoint())));
             return;
         }
-        m_pendingReads.push_back(PendingRead{std::move(promise), deadline, {}});
-        if (deadline != NoDeadline)
-            rearmTimer();
-        watchCancelSoon();
-        updateReadInterest();
+        holdRead(std::move(promise), deadline);
         return;
     }
+}
+
+void FlowPrivate::holdRead(Promise<ReadResult> &&promise, qint64 deadline)
+{
+    m_pendingReads.push_back(PendingRead{std::move(promise), deadline, {}});
+    if (deadline != NoDeadline)
+        rearmTimer();
+    watchCancelSoon();
+    updateReadInterest();
+}
+
+bool FlowPrivate::setReadPaused(bool paused)
+{
+    if (paused == m_readPaused)
+        return true;
+    if (paused && (m_closing || m_readShut || state == Flow::State::Closed
+                   || readState != Flow::ReadState::Open))
+        return false;
+    m_readPaused = paused;
+    qCDebug(lcFlow) << q_ptr << (paused ? "reading paused" : "reading resumed");
+    // The reads held back, oldest first, while there is data or the end came; a continuation's
+    // new read waits behind the rest (see read()).
+    while (!paused && !m_pendingReads.empty()
+           && (!m_received.empty() || readState != Flow::ReadState::Open)) {
+        Promise<ReadResult> promise = std::move(m_pendingReads.front().promise);
+        const qint64 deadline = m_pendingReads.front().deadlineNs;
+        m_pendingReads.pop_front(); // (its watcher first, as in deliver())
+        if (!promise.isCanceled())
+            serveRead(std::move(promise), deadline);
+    }
+    updateReadInterest();
+    return true;
 }
 
 // Beyond what the flow keeps for later reads while closing, input is thrown away: from then on
@@ -351,7 +391,7 @@ void FlowPrivate::onReceived(QByteArray data)
             m_discarding += data.size();
         return;
     }
-    if (!deliver(data))
+    if (m_readPaused || !deliver(data))
         keep(std::move(data));
     updateReadInterest();
 }
@@ -364,7 +404,8 @@ void FlowPrivate::onReceivedEof()
     qCDebug(lcFlow) << q_ptr << "peer end of stream";
     updateReadInterest();
     if (readState == Flow::ReadState::Open) {
-        PendingReads pending = std::exchange(m_pendingReads, {});
+        // Reads a pause holds get the end after the data before it, once resumed.
+        PendingReads pending = m_readPaused ? PendingReads() : std::exchange(m_pendingReads, {});
         setReadState(Flow::ReadState::Eof);
         for (PendingRead &r : pending)
             r.promise.finish(ReadResult::eof());
@@ -792,6 +833,7 @@ void FlowPrivate::onConnected()
 
 void FlowPrivate::fail(const Error &error, bool abortTransport)
 {
+    setReadPaused(false); // what a pause held is served first (a continuation may end us)
     if (state == Flow::State::Closed)
         return;
     qCDebug(lcFlow) << q_ptr << "failed:" << error;
@@ -1017,6 +1059,8 @@ void FlowPrivate::maybeFinish()
 
 void FlowPrivate::shutdown(Flow::Direction direction, Promise<WriteResult> promise)
 {
+    if (direction != Flow::Direction::Write)
+        setReadPaused(false); // what a pause held is read, not discarded
     if (direction != Flow::Direction::Write && readState == Flow::ReadState::Open) {
         m_readShut = true;
         stats.bytesDiscarded += m_receivedBytes;
@@ -1042,6 +1086,7 @@ void FlowPrivate::shutdown(Flow::Direction direction, Promise<WriteResult> promi
 
 void FlowPrivate::close(Promise<CloseResult> promise, qint64 deadline)
 {
+    setReadPaused(false); // closing takes input whatever the reader does
     if (state == Flow::State::Closed) {
         promise.finish(closeResult());
         return;

@@ -152,6 +152,12 @@ public:
     void joinThread();
     void applyHighWaterMark();
     void applyIdleTimeout();
+    // The probe's "pause reading" (an inspector's control action), not public API. While
+    // paused, reads wait even when data is buffered, so the read-ahead bound pushes back on the
+    // peer, and reads waiting when the peer's end of stream comes keep waiting. Resuming serves
+    // them in order. close() and a failure or abort resume first, so every read finishes and
+    // nothing buffered is lost. Refused (false) once the read side is no longer open.
+    bool setReadPaused(bool paused);
 
     static FlowPrivate *get(Flow *flow) { return flow->d_func(); }
 
@@ -247,6 +253,8 @@ private:
     void withdrawCanceledRead(const QFutureWatcherBase *cancelWatch);
     void withdrawCanceledWrite(const QFutureWatcherBase *cancelWatch);
     void reject(quint64 id, Promise<WriteResult> &&promise, const WriteResult &result);
+    void serveRead(Promise<ReadResult> &&promise, qint64 deadlineNs);
+    void holdRead(Promise<ReadResult> &&promise, qint64 deadlineNs);
     WriteResult writeEndResult() const;
     WriteResult shutdownResult() const;
     CloseResult closeResult() const;
@@ -284,6 +292,7 @@ private:
     bool m_finSent = false;
     bool m_writeEndedCleanly = false; // new writes get Eof, whatever happens later
     bool m_readEnabled = false;
+    bool m_readPaused = false; // setReadPaused()
     bool m_destroying = false;
     bool m_observed = false;
     quint64 m_observedGeneration = 0;

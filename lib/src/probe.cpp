@@ -1,8 +1,10 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include "flow_p.h"
 #include "probe_p.h"
 
 #include <rill/endpoint.h>
 #include <rill/error.h>
+#include <rill/listener.h>
 #include <rill/probe.h>
 #include <rill/version.h>
 
@@ -60,7 +62,7 @@ QString errorText(const Error &error)
     return error.isNone() ? QString() : errorMessage(error);
 }
 
-QCborMap flowMap(const Flow *flow, quint64 id)
+QCborMap flowMap(const Flow *flow, quint64 id, bool readPaused)
 {
     return QCborMap{{QStringLiteral("t"), QStringLiteral("flow")},
                     {QStringLiteral("flow"), qint64(id)},
@@ -74,7 +76,17 @@ QCborMap flowMap(const Flow *flow, quint64 id)
                     {QStringLiteral("queued"), flow->bytesQueued()},
                     {QStringLiteral("hwm"), flow->highWaterMark()},
                     {QStringLiteral("waiting"), flow->writesWaiting()},
-                    {QStringLiteral("error"), errorText(flow->error())}};
+                    {QStringLiteral("error"), errorText(flow->error())},
+                    {QStringLiteral("paused"), readPaused}};
+}
+
+QCborMap listenerMap(QObject *listener, quint64 id)
+{
+    return QCborMap{{QStringLiteral("t"), QStringLiteral("listener")},
+                    {QStringLiteral("listener"), qint64(id)},
+                    {QStringLiteral("endpoint"),
+                     listener->property("endpoint").value<Endpoint>().toString()},
+                    {QStringLiteral("listening"), listener->property("listening").toBool()}};
 }
 
 // ---- Events, made compact in the flow's thread and encoded in the probe's.
@@ -95,6 +107,7 @@ enum class EventType : quint8 {
     WriteLost,
     Error,
     Data,
+    Paused,
 };
 
 struct Event
@@ -121,7 +134,7 @@ QByteArray encode(const Event &e)
     static const char *const names[] = {"",         "state",        "read",       "write",
                                         "endpoints", "hwm",         "queued",     "waiting",
                                         "writeQueued", "writeAccepted", "writeSent",
-                                        "writeRejected", "writeLost", "error", "data"};
+                                        "writeRejected", "writeLost", "error", "data", "paused"};
     QCborMap m{{QStringLiteral("t"), QLatin1String(names[int(e.type)])},
                {QStringLiteral("flow"), qint64(e.flow)}};
     switch (e.type) {
@@ -159,6 +172,10 @@ QByteArray encode(const Event &e)
         m.insert(QStringLiteral("sent"), e.a != 0);
         m.insert(QStringLiteral("data"), e.bytes);
         break;
+    case EventType::Paused:
+        m.insert(QStringLiteral("paused"), e.a != 0);
+        m.insert(QStringLiteral("done"), e.b != 0);
+        break;
     case EventType::Frame:
         break;
     }
@@ -182,6 +199,13 @@ struct FlowEntry
     quint64 id = 0;
     QList<QMetaObject::Connection> connections; // while subscribers exist
     FlowStats lastStats;
+    bool readPaused = false; // by a subscriber's request; resumed when the last one leaves
+};
+
+struct ListenerEntry
+{
+    QObject *listener = nullptr; // a TcpListener or LocalListener
+    QMetaObject::Connection connection; // while subscribers exist
 };
 
 // Everything here is under mutex. Recursive: a control action run at once (the flow's thread
@@ -192,7 +216,7 @@ struct Registry
     QHash<const Flow *, quint64> flowIds;
     std::map<quint64, FlowEntry> flows;
     QHash<const QObject *, quint64> listenerIds;
-    std::map<quint64, QObject *> listeners;
+    std::map<quint64, ListenerEntry> listeners;
     quint64 lastFlowId = 0;
     quint64 lastListenerId = 0;
     QList<Subscriber *> subscribers;
@@ -244,6 +268,37 @@ void observe(FlowEntry &entry)
     });
     on(&Flow::errorOccurred,
        [id](const Error &e) { publish({EventType::Error, id, 0, 0, errorText(e)}); });
+}
+
+// Under the registry's lock: the listener's start and stop publish its endpoint.
+void observe(ListenerEntry &entry, quint64 id)
+{
+    QObject *l = entry.listener;
+    auto changed = [l, id] {
+        Event e{EventType::Frame, id};
+        e.bytes = frame(listenerMap(l, id));
+        publish(e);
+    };
+    if (auto *tcp = qobject_cast<TcpListener *>(l))
+        entry.connection = QObject::connect(tcp, &TcpListener::listeningChanged, tcp, changed,
+                                            Qt::DirectConnection);
+    else if (auto *local = qobject_cast<LocalListener *>(l))
+        entry.connection = QObject::connect(local, &LocalListener::listeningChanged, local,
+                                            changed, Qt::DirectConnection);
+}
+
+void unobserve(ListenerEntry &entry)
+{
+    QObject::disconnect(entry.connection);
+}
+
+void resumeReading(FlowEntry &entry)
+{
+    if (!entry.readPaused)
+        return;
+    entry.readPaused = false;
+    FlowPrivate *d = FlowPrivate::get(entry.flow);
+    d->runOnFlowThread([d] { d->setReadPaused(false); });
 }
 
 void unobserve(FlowEntry &entry)
@@ -347,14 +402,9 @@ public:
              {QStringLiteral("control"), r.control},
              {QStringLiteral("library"), QStringLiteral(RILL_VERSION_STR)}}));
         for (const auto &[id, entry] : r.flows)
-            m_socket->write(frame(flowMap(entry.flow, id)));
-        for (const auto &[id, listener] : r.listeners) {
-            m_socket->write(frame(
-                {{QStringLiteral("t"), QStringLiteral("listener")},
-                 {QStringLiteral("listener"), qint64(id)},
-                 {QStringLiteral("endpoint"),
-                  listener->property("endpoint").value<Endpoint>().toString()}}));
-        }
+            m_socket->write(frame(flowMap(entry.flow, id, entry.readPaused)));
+        for (const auto &[id, entry] : r.listeners)
+            m_socket->write(frame(listenerMap(entry.listener, id)));
         m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("ready")}}));
     }
 
@@ -442,7 +492,8 @@ private:
             r.taps << tap;
             return;
         }
-        if (type != QLatin1String("shutdown") && type != QLatin1String("abort")) {
+        if (type != QLatin1String("shutdown") && type != QLatin1String("abort")
+            && type != QLatin1String("pause")) {
             refuse(QStringLiteral("unknown request \"%1\"").arg(type));
             return;
         }
@@ -456,6 +507,25 @@ private:
         qCInfo(lcProbe) << "subscriber asks" << type << "of flow" << id;
         if (type == QLatin1String("abort")) {
             flow->abort();
+        } else if (type == QLatin1String("pause")) {
+            const bool paused = request.value(QStringLiteral("paused")).toBool();
+            // In the flow's thread; its answer (refused once the read side ended) is published.
+            FlowPrivate *d = FlowPrivate::get(flow);
+            d->runOnFlowThread([d, id, paused] {
+                const bool done = d->setReadPaused(paused);
+                Registry &r = registry();
+                QMutexLocker locker(&r.mutex);
+                const auto it = r.flows.find(id);
+                if (it == r.flows.end())
+                    return;
+                if (done)
+                    it->second.readPaused = paused;
+                if (r.subscribers.isEmpty() && it->second.readPaused) {
+                    resumeReading(it->second); // its subscriber left meanwhile
+                    return;
+                }
+                publish({EventType::Paused, id, it->second.readPaused, done});
+            });
         } else {
             const int dir = int(request.value(QStringLiteral("direction")).toInteger());
             if (dir < 0 || dir > int(Flow::Direction::ReadWrite)) {
@@ -491,7 +561,12 @@ void Subscriber::leaveLocked()
             removeTap(r, tap);
     }
     if (r.subscribers.isEmpty()) {
-        for (auto &[id, entry] : r.flows)
+        // Nobody is left to resume what a subscriber paused.
+        for (auto &[id, entry] : r.flows) {
+            unobserve(entry);
+            resumeReading(entry);
+        }
+        for (auto &[id, entry] : r.listeners)
             unobserve(entry);
     }
 }
@@ -566,6 +641,8 @@ private:
                     observe(entry);
                     entry.lastStats = entry.flow->stats();
                 }
+                for (auto &[id, entry] : r.listeners)
+                    observe(entry, id);
             }
             r.subscribers << subscriber;
             subscriber->sendSnapshot(r);
@@ -715,7 +792,7 @@ void addFlow(Flow *flow)
     observe(entry);
     // Its transport and defaults; endpoints and states follow as events.
     Event e{EventType::Frame, id};
-    e.bytes = frame(flowMap(flow, id));
+    e.bytes = frame(flowMap(flow, id, false));
     for (Subscriber *s : std::as_const(r.subscribers))
         s->push(Event(e));
 }
@@ -748,20 +825,41 @@ void removeFlow(Flow *flow)
         s->push(Event(e));
 }
 
+// Made (not listening yet), then its listeningChanged() publishes where it listens.
 void addListener(QObject *listener)
 {
     Registry &r = registry();
     QMutexLocker locker(&r.mutex);
     const quint64 id = ++r.lastListenerId;
     r.listenerIds.insert(listener, id);
-    r.listeners[id] = listener;
+    ListenerEntry &entry = r.listeners[id];
+    entry.listener = listener;
+    if (r.subscribers.isEmpty())
+        return;
+    observe(entry, id);
+    Event e{EventType::Frame, id};
+    e.bytes = frame(listenerMap(listener, id));
+    for (Subscriber *s : std::as_const(r.subscribers))
+        s->push(Event(e));
 }
 
 void removeListener(QObject *listener)
 {
     Registry &r = registry();
     QMutexLocker locker(&r.mutex);
-    r.listeners.erase(r.listenerIds.take(listener));
+    const quint64 id = r.listenerIds.take(listener);
+    const auto it = r.listeners.find(id);
+    if (it == r.listeners.end())
+        return;
+    unobserve(it->second);
+    r.listeners.erase(it);
+    if (r.subscribers.isEmpty())
+        return;
+    Event e{EventType::Frame, id};
+    e.bytes = frame({{QStringLiteral("t"), QStringLiteral("listenerGone")},
+                     {QStringLiteral("listener"), qint64(id)}});
+    for (Subscriber *s : std::as_const(r.subscribers))
+        s->push(Event(e));
 }
 
 } // namespace probe

@@ -91,6 +91,7 @@ public:
     ProbeProcess process;
     bool control = false;
     std::map<quint64, ProbeFlow> flows;
+    std::map<quint64, ProbeListener> listeners;
     qint64 lost = 0;
     QString endReason;
 };
@@ -141,6 +142,7 @@ void ProbeClientPrivate::handle(const QCborMap &m)
         n.highWaterMark = m.value(QStringLiteral("hwm")).toInteger();
         n.writesWaiting = int(m.value(QStringLiteral("waiting")).toInteger());
         n.error = m.value(QStringLiteral("error")).toString();
+        n.readPaused = m.value(QStringLiteral("paused")).toBool();
         flows[id] = n;
         if (!known) {
             Q_EMIT q->eventReceived(m);
@@ -158,6 +160,25 @@ void ProbeClientPrivate::handle(const QCborMap &m)
                 Q_EMIT q->flowRemoved(id);
             });
         }
+    } else if (t == QLatin1String("listener") || t == QLatin1String("listenerGone")) {
+        const quint64 listenerId = quint64(m.value(QStringLiteral("listener")).toInteger());
+        if (t == QLatin1String("listenerGone")) {
+            listeners.erase(listenerId);
+        } else {
+            ProbeListener &l = listeners[listenerId];
+            l.id = listenerId;
+            l.endpoint = m.value(QStringLiteral("endpoint")).toString();
+            l.listening = m.value(QStringLiteral("listening")).toBool();
+        }
+        Q_EMIT q->listenersChanged();
+        changed = false;
+    } else if (t == QLatin1String("paused")) {
+        if (f)
+            f->readPaused = m.value(QStringLiteral("paused")).toBool();
+        if (!m.value(QStringLiteral("done")).toBool())
+            Q_EMIT q->requestFailed(QStringLiteral("flow %1 cannot pause reading: its read side "
+                                                   "has ended")
+                                            .arg(id));
     } else if (t == QLatin1String("lost")) {
         lost = m.value(QStringLiteral("count")).toInteger();
         Q_EMIT q->eventsLostChanged(lost);
@@ -314,6 +335,7 @@ bool ProbeClient::attach(qint64 pid, QString *error)
     }
     d->in.clear();
     d->flows.clear();
+    d->listeners.clear();
     d->lost = 0;
     d->endReason.clear();
     d->process = ProbeProcess();
@@ -356,6 +378,21 @@ ProbeFlow ProbeClient::flow(quint64 id) const
 {
     const auto it = d->flows.find(id);
     return it == d->flows.end() ? ProbeFlow() : it->second;
+}
+
+QList<ProbeListener> ProbeClient::listeners() const
+{
+    QList<ProbeListener> list;
+    for (const auto &[id, listener] : d->listeners)
+        list << listener;
+    return list;
+}
+
+void ProbeClient::pauseReading(quint64 id, bool paused)
+{
+    d->send({{QStringLiteral("t"), QStringLiteral("pause")},
+             {QStringLiteral("flow"), qint64(id)},
+             {QStringLiteral("paused"), paused}});
 }
 
 void ProbeClient::requestData(quint64 id, qint64 maxBytes)

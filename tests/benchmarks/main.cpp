@@ -13,7 +13,8 @@ namespace {
 
 const QStringList AllParts{QStringLiteral("bulk"), QStringLiteral("pingpong"), QStringLiteral("many"),
                            QStringLiteral("memory"), QStringLiteral("rillcat"), QStringLiteral("channel"),
-                           QStringLiteral("c10k"), QStringLiteral("tls")};
+                           QStringLiteral("c10k"), QStringLiteral("tls"),
+                           QStringLiteral("probe")};
 
 void usage(FILE *out)
 {
@@ -21,7 +22,7 @@ void usage(FILE *out)
                  "usage: rill-bench [--only PART,...] [--quick | --smoke] [--reps N] [--json PATH]\n"
                  "                  [--markdown PATH] [--plot PATH] [--rillcat PATH] [--verify]\n"
                  "                  [--contenders NAME,...] [--sizes BYTES,...]\n"
-                 "parts: bulk, pingpong, many, memory, rillcat, channel, c10k, tls (default: all)\n"
+                 "parts: bulk, pingpong, many, memory, rillcat, channel, c10k, tls, probe (default: all)\n"
                  "  --quick     a shorter run (less volume, fewer repetitions)\n"
                  "  --smoke     a few seconds: a few MiB per contender, every byte checked; exits\n"
                  "              non-zero if any contender failed or moved the wrong bytes\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
     QStringList args = app.arguments().mid(1);
     if (!args.isEmpty() && args.first() == QLatin1String("--child"))
         return bench::memoryChild(args.mid(1));
+    if (!args.isEmpty() && args.first() == QLatin1String("--probe-subscriber"))
+        return bench::probeSubscriber(args.mid(1));
 
     bench::Options options;
     for (int i = 0; i < args.size(); ++i) {
@@ -142,6 +145,8 @@ int main(int argc, char **argv)
         bench::runC10k(env, report);
     if (options.wants(QStringLiteral("tls")))
         bench::runTls(env, report);
+    if (options.wants(QStringLiteral("probe")))
+        bench::runProbe(env, report);
     const double elapsed = bench::secondsSince(start);
 
     report.printSummary();

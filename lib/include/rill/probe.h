@@ -45,7 +45,8 @@ public:
     /// What subscribers may do besides watching.
     enum Control {
         ObserveOnly,  ///< Watching only; control actions are refused.
-        AllowControl, ///< Subscribers may shut down a direction of a flow, or abort it.
+        AllowControl, ///< Subscribers may shut down a direction of a flow, abort it, or pause
+                      ///< its reading.
     };
     Q_ENUM(Control)
 
@@ -109,6 +110,17 @@ public:
     qint64 highWaterMark = 0;  ///< Flow::highWaterMark().
     int writesWaiting = 0;     ///< Flow::writesWaiting().
     QString error;             ///< Flow::error() as text, "" for none.
+    bool readPaused = false;   ///< Its reading is paused by an inspector (ProbeClient::pauseReading()).
+};
+
+/// A listener of an inspected process, as the probe last told it.
+struct RILL_EXPORT ProbeListener
+{
+    Q_GADGET
+public:
+    quint64 id = 0;         ///< The listener's id in its process (1, 2, ... in creation order).
+    QString endpoint;       ///< Where it listens, as text; "" before it listens.
+    bool listening = false; ///< Whether it listens now.
 };
 
 class ProbeClientPrivate;
@@ -165,6 +177,8 @@ public:
     QList<rill::ProbeFlow> flows() const;
     /// The flow \a id; an empty ProbeFlow (id 0) if there is none.
     rill::ProbeFlow flow(quint64 id) const;
+    /// The process's listeners (TcpListener, LocalListener), by id.
+    QList<rill::ProbeListener> listeners() const;
     /// Events the probe reported lost for this client.
     qint64 eventsLost() const;
     /// Why the client ended, once it did.
@@ -177,6 +191,13 @@ public:
     void shutdownFlow(quint64 id, rill::Flow::Direction direction);
     /// Asks the process to abort flow \a id (refused without control).
     void abortFlow(quint64 id);
+    /// Asks the process to pause (\a paused true) or resume reading flow \a id (refused
+    /// without control). While paused, the flow's reads wait even when data came, and what
+    /// comes is kept up to its read-ahead, so the peer is pushed back; nothing is lost. The
+    /// flow resumes when its application closes it, when it fails, or when no inspector is
+    /// attached any more. ProbeFlow::readPaused follows; a flow whose reading has ended
+    /// cannot be paused (requestFailed()).
+    void pauseReading(quint64 id, bool paused = true);
 
 Q_SIGNALS:
     /// The state changed to \a state.
@@ -187,6 +208,8 @@ Q_SIGNALS:
     void ended(const QString &reason);
     /// Flow \a id appeared.
     void flowAdded(quint64 id);
+    /// A listener was made, started or stopped listening, or was destroyed: listeners() changed.
+    void listenersChanged();
     /// Flow \a id, destroyed in its process GoneFlowLingerMs ago, left flows().
     void flowRemoved(quint64 id);
     /// Something of flow \a id changed.

@@ -1,6 +1,7 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/datalog.h>
 #include <rill/flowtext.h>
+#include <rill/probe.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QPointer>
@@ -24,6 +25,8 @@ public:
 
     DataLog *q;
     QPointer<Flow> flow;
+    QPointer<ProbeClient> client; // a remote flow's (setProbeFlow())
+    quint64 remoteId = 0;
     QMetaObject::Connection arrived;
     QMetaObject::Connection sent;
     bool capturing = true;
@@ -45,6 +48,16 @@ public:
 
 void DataLogPrivate::connectFlow()
 {
+    if (client && capturing && !arrived) {
+        const quint64 id = remoteId;
+        arrived = QObject::connect(client, &ProbeClient::dataReceived, q,
+            [this, id](quint64 flowId, bool out, const QByteArray &data) {
+                if (flowId == id)
+                    record(out ? DataLog::Direction::Out : DataLog::Direction::In, data);
+            });
+        client->requestData(id, maxBytes);
+        return;
+    }
     if (!flow || !capturing || arrived)
         return;
     arrived = QObject::connect(flow, &Flow::dataArrived, q,
@@ -148,18 +161,31 @@ Flow *DataLog::flow() const
 
 void DataLog::setFlow(Flow *flow)
 {
-    if (flow == d->flow)
+    if (flow == d->flow && !d->client)
         return;
     d->disconnectFlow();
     if (d->flow)
         disconnect(d->flow, nullptr, this, nullptr);
     d->flow = flow;
+    d->client = nullptr;
+    d->remoteId = 0;
     clear();
     if (flow) {
         d->connectFlow();
         // The log stays readable; views hear that it no longer follows a flow.
         connect(flow, &QObject::destroyed, this, [this] { Q_EMIT flowChanged(); });
     }
+    Q_EMIT flowChanged();
+}
+
+void DataLog::setProbeFlow(ProbeClient *client, quint64 id)
+{
+    setFlow(nullptr);
+    d->disconnectFlow();
+    d->client = client;
+    d->remoteId = id;
+    if (client)
+        d->connectFlow();
     Q_EMIT flowChanged();
 }
 

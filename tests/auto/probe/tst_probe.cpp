@@ -3,7 +3,10 @@
 // program with no probe code, started with RILL_INSPECT, whose peer is a loopback socket here.
 #include "../shared/testutil.h"
 
+#include <rill/connect.h>
+#include <rill/datalog.h>
 #include <rill/flowtablemodel.h>
+#include <rill/listener.h>
 #include <rill/probe.h>
 #include <rill/writeledgermodel.h>
 
@@ -21,9 +24,14 @@
 #include "mainwindow.h"
 #include "session.h"
 
+#include <QtGui/QAction>
+#include <QtWidgets/QDialog>
+#include <QtWidgets/QDialogButtonBox>
+#include <QtWidgets/QLabel>
+#include <QtWidgets/QPushButton>
 #include <QtWidgets/QTabWidget>
 #include <QtWidgets/QTableView>
-#include <QtWidgets/QLabel>
+#include <QtWidgets/QTableWidget>
 #endif
 
 #include <memory>
@@ -81,6 +89,50 @@ struct Child
     }
 };
 
+// The id client knows a flow of this process by; 0 if none.
+quint64 idOf(const ProbeClient &client, const Flow *flow)
+{
+    for (const ProbeFlow &f : client.flows()) {
+        if (f.localEndpoint == flow->localEndpoint().toString()
+            && f.peerEndpoint == flow->peerEndpoint().toString())
+            return f.id;
+    }
+    return 0;
+}
+
+// Two flows of this process over loopback: the client's end and the accepted one.
+struct Pair
+{
+    TcpListener listener;
+    std::unique_ptr<Flow> client;
+    std::unique_ptr<Flow> server;
+
+    bool connect()
+    {
+        if (!listener.listen())
+            return false;
+        QFuture<FlowResult<Flow>> connecting = connectTo(listener.endpoint());
+        QFuture<FlowResult<TcpFlow>> accepting = listener.accept();
+        if (!waitFor(connecting) || !waitFor(accepting))
+            return false;
+        client = connecting.result().takeFlow();
+        server = accepting.result().takeFlow();
+        return client && server;
+    }
+
+    // Connects, then has probeClient pause the reading of the accepted end: its id, 0 if not.
+    quint64 connectPaused(ProbeClient &probeClient)
+    {
+        if (!connect() || !spinUntil([&] { return idOf(probeClient, server.get()) != 0; }))
+            return 0;
+        const quint64 id = idOf(probeClient, server.get());
+        if (probeClient.flow(id).readPaused)
+            return 0;
+        probeClient.pauseReading(id);
+        return spinUntil([&] { return probeClient.flow(id).readPaused; }) ? id : 0;
+    }
+};
+
 // "t" of a frame.
 QString typeOf(const QCborMap &m)
 {
@@ -99,6 +151,9 @@ private:
     std::unique_ptr<Child> startChild(const QString &mode, const QByteArray &inspect = "1",
                                       const QStringList &more = {});
     static bool attachTo(ProbeClient &client, qint64 pid);
+    // The probe of this very process started with control allowed, and client attached to it;
+    // the probe stops when the guard goes.
+    static auto attachToSelf(ProbeClient &client, bool *ok);
 
     QTemporaryDir m_runtime;
 
@@ -117,7 +172,18 @@ private Q_SLOTS:
     void rillcatHonoursEnvironment();
     void windowAttached();
     void inspectorAttachErrors();
+    void listenersPublished();
+    void pauseReading();
+    void pauseEndsWithCloseAbortOrDetach();
+    void attachDialog();
 };
+
+auto tst_Probe::attachToSelf(ProbeClient &client, bool *ok)
+{
+    *ok = Probe::start(Probe::AllowControl) && attachTo(client, QCoreApplication::applicationPid());
+    return qScopeGuard([] { Probe::stop(); });
+}
+
 
 void tst_Probe::initTestCase()
 {
@@ -330,13 +396,15 @@ void tst_Probe::controlRefusedWithoutOptIn()
     const quint64 id = client.flows().first().id;
     client.shutdownFlow(id, Flow::Direction::Write);
     client.abortFlow(id);
-    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 2, 15000);
+    client.pauseReading(id);
+    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 3, 15000);
     QVERIFY(failed[0][0].toString().contains(QStringLiteral("not allowed")));
     // Nothing happened to the flow: the peer still writes and the child still reads.
     child->peer->write("more");
     QTRY_COMPARE_WITH_TIMEOUT(client.flow(id).stats.bytesRead, qint64(4), 15000);
     QCOMPARE(client.flow(id).writeState, Flow::WriteState::Open);
     QCOMPARE(client.flow(id).state, Flow::State::Open);
+    QVERIFY(!client.flow(id).readPaused);
 }
 
 void tst_Probe::controlWithOptIn()
@@ -532,12 +600,16 @@ void tst_Probe::rillcatHonoursEnvironment()
     ProbeClient client;
     QVERIFY(attachTo(client, rillcat.processId()));
     QCOMPARE(client.process().program, QStringLiteral("rillcat"));
-    bool found = false;
-    for (const ProbeFlow &flow : client.flows()) {
-        if (flow.peerEndpoint == QStringLiteral("tcp:127.0.0.1:%1").arg(server.serverPort()))
-            found = true;
-    }
-    QVERIFY(found);
+    // Its flow may still be connecting when we attach (our end accepted first): its endpoints
+    // follow as an event.
+    auto found = [&] {
+        for (const ProbeFlow &flow : client.flows()) {
+            if (flow.peerEndpoint == QStringLiteral("tcp:127.0.0.1:%1").arg(server.serverPort()))
+                return true;
+        }
+        return false;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(found(), 15000);
     // It ends as usual: stdin closed, the peer closes too.
     rillcat.closeWriteChannel();
     peer->disconnectFromHost();
@@ -579,7 +651,28 @@ void tst_Probe::windowAttached()
     QTRY_VERIFY_WITH_TIMEOUT(detail->monitor()->ledger()->rowCount() > 0, 15000);
     QVERIFY(!detail->monitor()->samples().empty());
 
-    // Control is the process's to allow: refused here, and said.
+    // Its data log: asked for when the tab shows, then what it moves (it writes 'x's; its peer
+    // pings and reads, and whichever comes first spends the probe's budget).
+    detail->tabs()->setCurrentIndex(FlowDetailView::DataTab);
+    const rill::DataLog *log = detail->monitor()->dataLog();
+    QVERIFY(spinUntil([&] {
+        if (peerSocket->bytesToWrite() == 0)
+            peerSocket->write("ping");
+        peerSocket->readAll();
+        return !log->entries().empty();
+    }));
+    for (const rill::DataLog::Entry &e : log->entries()) {
+        const QByteArray alphabet = e.direction == rill::DataLog::Direction::Out ? "x" : "ping";
+        QVERIFY(!e.bytes.isEmpty());
+        for (const char c : e.bytes)
+            QVERIFY2(alphabet.contains(c), e.bytes.left(64).constData());
+    }
+
+    // Control is the process's to allow: refused here, and said; pausing its reads is not
+    // even offered.
+    QAction *pause = detail->findChild<QAction *>(QStringLiteral("pauseReadingAction"));
+    QVERIFY(pause);
+    QVERIFY(!pause->isEnabled());
     QSignalSpy failed(detail->monitor(), &FlowMonitor::actionFailed);
     detail->monitor()->abort();
     QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 15000);
@@ -620,6 +713,223 @@ void tst_Probe::inspectorAttachErrors()
         other.kill();
         other.waitForFinished();
     }
+#endif
+}
+
+void tst_Probe::listenersPublished()
+{
+    ProbeClient client;
+    bool ok = false;
+    const auto stop = attachToSelf(client, &ok);
+    QVERIFY(ok);
+    QVERIFY(client.listeners().isEmpty());
+    QSignalSpy changed(&client, &ProbeClient::listenersChanged);
+
+    // Made, then listening: both told, with where it listens.
+    auto tcp = std::make_unique<TcpListener>();
+    QTRY_COMPARE_WITH_TIMEOUT(client.listeners().size(), 1, 15000);
+    QCOMPARE(client.listeners().first().listening, false);
+    QVERIFY(tcp->listen());
+    const QString where = tcp->endpoint().toString();
+    QTRY_VERIFY_WITH_TIMEOUT(client.listeners().first().listening, 15000);
+    QCOMPARE(client.listeners().first().endpoint, where);
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    auto local = std::make_unique<LocalListener>();
+    QVERIFY(local->listen(dir.filePath(QStringLiteral("s"))));
+    QTRY_COMPARE_WITH_TIMEOUT(client.listeners().size(), 2, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(client.listeners().last().endpoint, local->endpoint().toString(), 15000);
+    QVERIFY(client.listeners().last().listening);
+
+#ifdef PROBE_WINDOW_TEST
+    // Shown attached: the window's listening endpoints are the process's.
+    inspector::InspectorSession session;
+    session.attach(&client);
+    QSignalSpy listening(&session, &inspector::InspectorSession::listeningChanged);
+    QCOMPARE(session.listeningEndpoints(), QStringList({where, local->endpoint().toString()}));
+#endif
+
+    // Stopped, then destroyed: gone.
+    tcp->close();
+    QTRY_VERIFY_WITH_TIMEOUT(!client.listeners().first().listening, 15000);
+    tcp.reset();
+    QTRY_COMPARE_WITH_TIMEOUT(client.listeners().size(), 1, 15000);
+    QCOMPARE(client.listeners().first().endpoint, local->endpoint().toString());
+    local.reset();
+    QTRY_VERIFY_WITH_TIMEOUT(client.listeners().isEmpty(), 15000);
+    QVERIFY(changed.size() >= 6);
+#ifdef PROBE_WINDOW_TEST
+    QVERIFY(listening.size() >= 1);
+    QVERIFY(session.listeningEndpoints().isEmpty());
+    session.attach(nullptr);
+#endif
+}
+
+void tst_Probe::pauseReading()
+{
+    ProbeClient client;
+    bool ok = false;
+    const auto stop = attachToSelf(client, &ok);
+    QVERIFY(ok);
+    Pair pair;
+    const quint64 id = pair.connectPaused(client);
+    QVERIFY(id);
+    Flow *server = pair.server.get();
+    // Data comes: the flow holds it, and the read waits. More than the read-ahead: the rest
+    // waits in the kernel, then in the writer's queue.
+    const QByteArray sent = pattern(1024 * 1024);
+    QSignalSpy arrived(server, &Flow::dataArrived);
+    const QFuture<ReadResult> first = server->read();
+    const QFuture<WriteResult> write = pair.client->write(sent);
+    QVERIFY(arrived.wait(int(DefaultTimeout.count())));
+    QVERIFY(!first.isFinished());
+    // The peer's end of stream waits behind the data, and so does a second read.
+    const QFuture<WriteResult> end = pair.client->shutdown(Flow::Direction::Write);
+    const QFuture<ReadResult> second = server->read();
+    QVERIFY(!first.isFinished());
+    QVERIFY(!second.isFinished());
+
+    // Resumed: the reads get the data in order, then all of it, then the end.
+    client.pauseReading(id, false);
+    QTRY_VERIFY_WITH_TIMEOUT(!client.flow(id).readPaused, 15000);
+    ReadResult r;
+    RILL_AWAIT(first, r);
+    QVERIFY(r.isData());
+    QByteArray got = r.data();
+    RILL_AWAIT(second, r);
+    QVERIFY2(r.isData(), qPrintable(debugString(r)));
+    got += r.data();
+    const Drained rest = readToEnd(server);
+    QVERIFY(rest.finished);
+    got += rest.data;
+    QVERIFY2(got == sent, describeMismatch(got, sent).constData());
+    QCOMPARE(rest.end, ReadResult::eof());
+    WriteResult w;
+    RILL_AWAIT(write, w);
+    QVERIFY(w.isOk());
+    RILL_AWAIT(end, w);
+    QVERIFY(w.isOk());
+
+    // The end comes while paused (the data is within the read-ahead): the lamp turns, the
+    // reads wait; resumed, they get the data and then the end.
+    Pair small;
+    const quint64 smallId = small.connectPaused(client);
+    QVERIFY(smallId);
+    Flow *smallServer = small.server.get();
+    const QFuture<ReadResult> data = smallServer->read();
+    small.client->write("before the end");
+    small.client->shutdown(Flow::Direction::Write);
+    QTRY_COMPARE_WITH_TIMEOUT(smallServer->readState(), Flow::ReadState::Eof, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(client.flow(smallId).readState, Flow::ReadState::Eof, 15000);
+    const QFuture<ReadResult> eof = smallServer->read();
+    QVERIFY(!data.isFinished());
+    QVERIFY(!eof.isFinished());
+    client.pauseReading(smallId, false);
+    RILL_AWAIT(data, r);
+    QCOMPARE(r, ReadResult::fromData("before the end"));
+    RILL_AWAIT(eof, r);
+    QCOMPARE(r, ReadResult::eof());
+
+    // A read side that ended cannot pause: said, not done.
+    QSignalSpy failed(&client, &ProbeClient::requestFailed);
+    client.pauseReading(id);
+    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 15000);
+    QVERIFY(!client.flow(id).readPaused);
+}
+
+void tst_Probe::pauseEndsWithCloseAbortOrDetach()
+{
+    // Whatever ends the pause, the waiting read finishes with what came; no byte is lost.
+    for (const QString &how : {QStringLiteral("close"), QStringLiteral("abort"), QStringLiteral("detach"),
+                              QStringLiteral("destroy")}) {
+        ProbeClient client;
+        bool ok = false;
+        const auto stop = attachToSelf(client, &ok);
+        QVERIFY(ok);
+        Pair pair;
+        QVERIFY(pair.connectPaused(client));
+        Flow *server = pair.server.get();
+        QSignalSpy arrived(server, &Flow::dataArrived);
+        const QFuture<ReadResult> held = server->read();
+        pair.client->write("held back");
+        QVERIFY(arrived.wait(int(DefaultTimeout.count())));
+        QVERIFY(!held.isFinished());
+
+        QFuture<CloseResult> closed;
+        if (how == QLatin1String("close"))
+            closed = server->close();
+        else if (how == QLatin1String("abort"))
+            server->abort();
+        else if (how == QLatin1String("detach"))
+            client.detach(); // the probe resumes what nobody can resume any more
+        else
+            pair.server.reset();
+        ReadResult r;
+        RILL_AWAIT(held, r);
+        QVERIFY2(r.isData(), qPrintable(how + QLatin1Char(' ') + debugString(r)));
+        QCOMPARE(r.data(), QByteArray("held back"));
+        if (how == QLatin1String("close")) {
+            pair.client->close();
+            CloseResult c;
+            RILL_AWAIT(closed, c);
+            QVERIFY(c.isOk());
+        }
+    }
+}
+
+void tst_Probe::attachDialog()
+{
+#ifndef PROBE_WINDOW_TEST
+    QSKIP("the inspector's window is not built");
+#else
+    using namespace inspector;
+    auto child = startChild(QStringLiteral("idle"));
+    QVERIFY(child);
+    MainWindow::Options options;
+    options.demo = false;
+    MainWindow window(options);
+    window.show();
+    QAction *attach = window.findChild<QAction *>(QStringLiteral("attachAction"));
+    QVERIFY(attach);
+
+    // The dialog is modal: its checks run from its own event loop.
+    QStringList row;
+    bool chose = false;
+    QTimer poll;
+    connect(&poll, &QTimer::timeout, this, [&] {
+        auto *dialog = window.findChild<QDialog *>();
+        auto *table = dialog ? dialog->findChild<QTableWidget *>(QStringLiteral("processTable")) : nullptr;
+        if (!table || !dialog->isVisible())
+            return;
+        poll.stop();
+        for (int r = 0; r < table->rowCount(); ++r) {
+            if (table->item(r, 0)->text() != QString::number(child->pid()))
+                continue;
+            for (int c = 0; c < table->columnCount(); ++c)
+                row << table->item(r, c)->text();
+            table->selectRow(r);
+            chose = true;
+        }
+        auto *buttons = dialog->findChild<QDialogButtonBox *>();
+        if (chose && buttons)
+            buttons->button(QDialogButtonBox::Ok)->click();
+        else
+            dialog->reject();
+    });
+    poll.start(10);
+    attach->trigger(); // returns once the dialog closed
+    QVERIFY(chose);
+    QCOMPARE(row.size(), 4);
+    QCOMPARE(row[1], QStringLiteral("probe_child"));
+    QCOMPARE(row[2], QStringLiteral("1"));
+    QVERIFY(!row[3].isEmpty());
+
+    // Chosen: attached, its flow in the table.
+    QVERIFY(window.session()->probeClient());
+    QCOMPARE(window.session()->probeClient()->process().pid, child->pid());
+    QTRY_COMPARE_WITH_TIMEOUT(window.session()->probeClient()->state(), ProbeClient::State::Attached, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(window.session()->model()->rowCount(), 1, 15000);
 #endif
 }
 

@@ -15,6 +15,7 @@
 namespace rill {
 
 class DataLogPrivate;
+class ProbeClient;
 
 /// The bytes a flow moves, captured for people: one entry per chunk that arrived from the
 /// transport (Flow::dataArrived()) or was handed to it (Flow::dataSent()), oldest first.
@@ -110,6 +111,11 @@ public:
     rill::Flow *flow() const;
     /// Captures \a flow instead, starting an empty log.
     void setFlow(rill::Flow *flow);
+    /// Captures flow \a id of the process \a client is attached to instead, starting an empty
+    /// log; flow() is then null. The probe sends a flow's data only when asked, and only so
+    /// much: this asks for the next maxBytes() bytes (at most 1 MiB) the flow moves, and asks
+    /// again each time capturing is turned on.
+    void setProbeFlow(rill::ProbeClient *client, quint64 id);
     /// Whether the log is connected to the flow's data signals (true by default).
     bool isCapturing() const;
     /// Turns capturing on or off; off: disconnected from the flow, the log kept.
