@@ -257,6 +257,7 @@ void runRillcat(Env &env, Report &report);
 void runChannel(Env &env, Report &report);
 void runC10k(Env &env, Report &report);
 void runTls(Env &env, Report &report);
+void runHttp(Env &env, Report &report);
 // The memory part's child processes: rill-bench --child KIND ARGS...
 int memoryChild(const QStringList &args);
 // The c10k part's client: rill-bench --c10k-client PORT SERVER_PID (argv without those two words).
