@@ -215,6 +215,7 @@ private Q_SLOTS:
     void clientBulkStreamed();
     void keepAlive1000WithHttpClient();
     void pipelining();
+    void pipelinedResponsesGathered();
     void limits_data();
     void limits();
     void slowloris();
@@ -453,6 +454,50 @@ void TestHttp::pipelining()
     const qsizetype d = reply.indexOf("\r\n\r\ntwo");
     QVERIFY2(a == 0 && a < b && b < c && c < d, reply.constData());
     QCOMPARE(reply.count("HTTP/1.1 "), 4);
+}
+
+void TestHttp::pipelinedResponsesGathered()
+{
+    // A burst of pipelined requests in one send, answered at once by their handlers: the
+    // responses leave in fewer writes than there are responses (gathered into writevs), in
+    // order. The server serves a flow accepted here, so the test sees its write ledger.
+    Server server;
+    addRoutes(server);
+    Listener listener;
+    QVERIFY(listener.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    int writes = 0;
+    int exchanges = 0;
+    connect(&server, &Server::exchangeFinished, this, [&] { ++exchanges; });
+    listener.accept().then(&listener, [&](FlowResult<Flow> result) {
+        if (!result.isOk())
+            return;
+        Flow *flow = result.takeFlow().release();
+        connect(flow, &Flow::writeQueued, this, [&] { ++writes; });
+        server.serveFlow(flow);
+    });
+    constexpr int Count = 50;
+    QByteArray requests;
+    for (int i = 0; i < Count; ++i) {
+        if (i % 2)
+            requests += "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n"
+                    + QByteArray::number(1000 + i);
+        else
+            requests += "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    }
+    requests += "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const QByteArray reply = rawExchange(listener.endpoint(), requests);
+    QCOMPARE(reply.count("HTTP/1.1 200 OK"), Count + 1);
+    qsizetype at = 0;
+    for (int i = 0; i < Count; ++i) {
+        const QByteArray body = i % 2 ? "\r\n\r\n" + QByteArray::number(1000 + i) : QByteArray("\r\n\r\nhello\n");
+        const qsizetype next = reply.indexOf(body, at);
+        QVERIFY2(next > at, qPrintable(QStringLiteral("response %1 missing or out of order").arg(i)));
+        at = next;
+    }
+    QTRY_COMPARE(exchanges, Count + 1);
+    // However the burst arrives (one read or several), each read's complete requests share one
+    // write: far fewer writes than responses.
+    QVERIFY2(writes > 0 && writes <= Count / 4, qPrintable(QStringLiteral("%1 writes for %2 responses").arg(writes).arg(Count + 1)));
 }
 
 void TestHttp::limits_data()
