@@ -222,6 +222,7 @@ private Q_SLOTS:
     void neverReadingClient();
     void concurrent100();
     void poolMaximum();
+    void poolIdleExpiry();
     void clientAgainstPythonUnixServer();
     void clientRawReplies_data();
     void clientRawReplies();
@@ -634,6 +635,50 @@ void TestHttp::poolMaximum()
     }
     QVERIFY(most <= 3);
     QCOMPARE(client.idleConnectionCount(), most);
+}
+
+void TestHttp::poolIdleExpiry()
+{
+    Server server;
+    addRoutes(server);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const quint16 port = server.endpoint().port();
+    const QUrl url(QStringLiteral("http://127.0.0.1:%1/hello").arg(port));
+    Client client;
+    QCOMPARE(client.idleTimeout(), Client::DefaultIdleTimeout);
+    QVERIFY(client.idleTimeout() < server.idleTimeout()); // the client lets go first
+    Response response;
+
+    // The client expires an idle connection: its own timeout, the server's is a minute.
+    QVERIFY(awaited(client.get(url), &response));
+    QCOMPARE(response.body(), QByteArray("hello\n"));
+    QTRY_COMPARE(client.idleConnectionCount(), 1);
+    QCOMPARE(server.connectionCount(), 1);
+    client.setIdleTimeout(20); // counts from now for the connection already idle
+    QTRY_COMPARE(client.idleConnectionCount(), 0);
+    QTRY_COMPARE(server.connectionCount(), 0); // closed by the client, seen by the server
+    // The next request opens a new connection, which expires in turn.
+    QVERIFY(awaited(client.get(url), &response));
+    QCOMPARE(response.body(), QByteArray("hello\n"));
+    QTRY_COMPARE(client.idleConnectionCount(), 0);
+    QTRY_COMPARE(server.connectionCount(), 0);
+
+    // The server closes an idle connection (a graceful stop here) while the client would keep
+    // it for long: it leaves the pool at once, and a new server is reached afresh.
+    client.setIdleTimeout(0); // no limit
+    QVERIFY(awaited(client.get(url), &response));
+    QTRY_COMPARE(client.idleConnectionCount(), 1);
+    QFuture<void> stopped = server.stop();
+    QVERIFY(rilltest::waitFor(stopped));
+    QTRY_COMPARE(client.idleConnectionCount(), 0);
+    Server again;
+    addRoutes(again);
+    QVERIFY(again.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), port)));
+    QVERIFY(awaited(client.get(url), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.body(), QByteArray("hello\n"));
+    QTRY_COMPARE(client.idleConnectionCount(), 1); // a new connection, pooled
+    QCOMPARE(again.connectionCount(), 1);
 }
 
 void TestHttp::clientAgainstPythonUnixServer()
