@@ -255,22 +255,31 @@ private:
     bool m_saved = false;
 };
 
-// `count` sequential GETs of `url` with rill::http::Client (one kept-alive connection), each
-// body checked against `expected`; requests a second, or MiB/s when `bytesPerSecond`.
-RunResult runRillClient(const QUrl &url, int count, const QByteArray &expected, bool bytesPerSecond)
+// What one GET gave: its status and body, or why it failed.
+struct Got
 {
-    rill::http::Client client;
-    client.setMaxConnectionsPerEndpoint(1);
+    QString error;
+    int status = 0;
+    QByteArray body;
+};
+// Sends one GET and calls `done` with what came back.
+using SendOne = std::function<void(std::function<void(const Got &)> done)>;
+
+// `count` GETs one after the other through `send`, each body checked against `expected`;
+// requests a second, or MiB/s when `bytesPerSecond`.
+RunResult runSequential(const QString &who, const SendOne &send, int count, const QByteArray &expected,
+                        bool bytesPerSecond)
+{
     int done = 0;
     QString error;
     std::function<void()> next;
     const Clock::time_point start = Clock::now();
     Clock::time_point end;
     next = [&] {
-        client.get(url).then(&client, [&](const rill::http::Response &r) {
-            if (r.isError() || r.status() != 200 || r.body() != expected) {
-                error = r.isError() ? rill::errorMessage(r.error())
-                                    : QStringLiteral("status %1, %2 bytes of body").arg(r.status()).arg(r.body().size());
+        send([&](const Got &got) {
+            if (!got.error.isEmpty() || got.status != 200 || got.body != expected) {
+                error = !got.error.isEmpty() ? got.error
+                                             : QStringLiteral("status %1, %2 bytes of body").arg(got.status).arg(got.body.size());
                 wakeMain();
                 return;
             }
@@ -284,52 +293,41 @@ RunResult runRillClient(const QUrl &url, int count, const QByteArray &expected, 
     };
     next();
     if (!spinUntil([&] { return done == count || !error.isEmpty(); }, 600000))
-        return RunResult::failure(QStringLiteral("Rill client: no answer after %1 of %2 requests").arg(done).arg(count));
+        return RunResult::failure(QStringLiteral("%1: no answer after %2 of %3 requests").arg(who).arg(done).arg(count));
     if (!error.isEmpty())
-        return RunResult::failure(QStringLiteral("Rill client: %1").arg(error));
+        return RunResult::failure(QStringLiteral("%1: %2").arg(who, error));
     const double s = seconds(start, end);
     return RunResult::success(bytesPerSecond ? double(count) * double(expected.size()) / MiB / s : count / s);
 }
 
-// The same with QNetworkAccessManager.
+// rill::http::Client, one kept-alive connection.
+RunResult runRillClient(const QUrl &url, int count, const QByteArray &expected, bool bytesPerSecond)
+{
+    rill::http::Client client;
+    client.setMaxConnectionsPerEndpoint(1);
+    const SendOne send = [&](std::function<void(const Got &)> done) {
+        client.get(url).then(&client, [done](const rill::http::Response &r) {
+            done({r.isError() ? rill::errorMessage(r.error()) : QString(), r.status(), r.body()});
+        });
+    };
+    return runSequential(QStringLiteral("Rill client"), send, count, expected, bytesPerSecond);
+}
+
+// QNetworkAccessManager, HTTP/1.1 (it keeps the connection alive by itself).
 RunResult runQnam(const QUrl &url, int count, const QByteArray &expected, bool bytesPerSecond)
 {
     QNetworkAccessManager manager;
-    int done = 0;
-    QString error;
-    std::function<void()> next;
-    const Clock::time_point start = Clock::now();
-    Clock::time_point end;
-    next = [&] {
+    const SendOne send = [&](std::function<void(const Got &)> done) {
         QNetworkRequest request(url);
         request.setAttribute(QNetworkRequest::Http2AllowedAttribute, false);
         QNetworkReply *reply = manager.get(request);
-        QObject::connect(reply, &QNetworkReply::finished, &manager, [&, reply] {
+        QObject::connect(reply, &QNetworkReply::finished, &manager, [reply, done] {
             reply->deleteLater();
-            const QByteArray body = reply->readAll();
-            const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-            if (reply->error() != QNetworkReply::NoError || status != 200 || body != expected) {
-                error = reply->error() != QNetworkReply::NoError
-                        ? reply->errorString()
-                        : QStringLiteral("status %1, %2 bytes of body").arg(status).arg(body.size());
-                wakeMain();
-                return;
-            }
-            if (++done == count) {
-                end = Clock::now();
-                wakeMain();
-                return;
-            }
-            next();
+            done({reply->error() != QNetworkReply::NoError ? reply->errorString() : QString(),
+                  reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll()});
         });
     };
-    next();
-    if (!spinUntil([&] { return done == count || !error.isEmpty(); }, 600000))
-        return RunResult::failure(QStringLiteral("QNAM: no answer after %1 of %2 requests").arg(done).arg(count));
-    if (!error.isEmpty())
-        return RunResult::failure(QStringLiteral("QNAM: %1").arg(error));
-    const double s = seconds(start, end);
-    return RunResult::success(bytesPerSecond ? double(count) * double(expected.size()) / MiB / s : count / s);
+    return runSequential(QStringLiteral("QNAM"), send, count, expected, bytesPerSecond);
 }
 
 } // namespace
