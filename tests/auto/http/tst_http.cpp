@@ -201,6 +201,18 @@ void addRoutes(Server &server, std::shared_ptr<Generator> *lastGenerator = nullp
     });
 }
 
+// The usual routes on tcp:127.0.0.1 (a free port); `most`, if given, follows the highest
+// number of connections the server reaches.
+bool listenWithRoutes(Server &server, int *most = nullptr)
+{
+    addRoutes(server);
+    if (most) {
+        QObject::connect(&server, &Server::connectionCountChanged, &server,
+                         [most](int n) { *most = qMax(*most, n); });
+    }
+    return server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0));
+}
+
 } // namespace
 
 class TestHttp : public QObject
@@ -261,8 +273,7 @@ void TestHttp::headers()
 void TestHttp::curlOverTcp()
 {
     Server server;
-    addRoutes(server);
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server));
     const QString base = QStringLiteral("http://127.0.0.1:%1").arg(server.endpoint().port());
     Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), base + QStringLiteral("/hello")});
     QCOMPARE(r.exitCode, 0);
@@ -442,8 +453,7 @@ void TestHttp::keepAlive1000WithHttpClient()
 void TestHttp::pipelining()
 {
     Server server;
-    addRoutes(server);
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server));
     const QByteArray requests = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
                                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
                                 "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -547,8 +557,7 @@ void TestHttp::limits()
     QFETCH(QByteArray, status);
     Server server;
     server.setMaxBodySize(1000);
-    addRoutes(server);
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server));
     // rawExchange() returns once the server closed: each of these closes the connection.
     const QByteArray reply = rawExchange(server.endpoint(), request);
     QVERIFY2(reply.startsWith("HTTP/1.1 " + status + ' '), reply.left(200).constData());
@@ -562,8 +571,7 @@ void TestHttp::slowloris()
     // A head that does not complete in time: 408 and close, while other clients are served.
     Server server;
     server.setHeaderTimeout(300);
-    addRoutes(server);
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server));
     const QByteArray reply = rawExchange(server.endpoint(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
                                          QStringLiteral("3"));
     QVERIFY2(reply.startsWith("HTTP/1.1 408 Request Timeout\r\n"), reply.constData());
@@ -594,10 +602,8 @@ void TestHttp::neverReadingClient()
 void TestHttp::concurrent100()
 {
     Server server;
-    addRoutes(server);
     int most = 0;
-    connect(&server, &Server::connectionCountChanged, this, [&](int n) { most = qMax(most, n); });
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server, &most));
     Client client;
     client.setMaxConnectionsPerEndpoint(100);
     const QString base = QStringLiteral("http://127.0.0.1:%1/echo").arg(server.endpoint().port());
@@ -618,10 +624,8 @@ void TestHttp::concurrent100()
 void TestHttp::poolMaximum()
 {
     Server server;
-    addRoutes(server);
     int most = 0;
-    connect(&server, &Server::connectionCountChanged, this, [&](int n) { most = qMax(most, n); });
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server, &most));
     Client client;
     client.setMaxConnectionsPerEndpoint(3);
     const QUrl url(QStringLiteral("http://127.0.0.1:%1/hello").arg(server.endpoint().port()));
@@ -640,8 +644,7 @@ void TestHttp::poolMaximum()
 void TestHttp::poolIdleExpiry()
 {
     Server server;
-    addRoutes(server);
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server));
     const quint16 port = server.endpoint().port();
     const QUrl url(QStringLiteral("http://127.0.0.1:%1/hello").arg(port));
     Client client;
