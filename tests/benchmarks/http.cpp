@@ -370,10 +370,18 @@ void runHttp(Env &env, Report &report)
     servers[1]->missing = QStringLiteral("not built (no Qt6::HttpServer at configure time: qt6-httpserver-dev)");
 #endif
     const QString nginxDir = env.tempDir + QStringLiteral("/nginx");
-    if (nginx.isEmpty())
+    if (nginx.isEmpty()) {
         servers[2]->missing = QStringLiteral("not installed (nginx-light)");
-    else
-        startNginx(*servers[2], nginx, nginxDir, cpus.first);
+    } else {
+        // The free port can be taken by another program before nginx binds it: try anew.
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            servers[2] = std::make_unique<Server>();
+            servers[2]->name = QStringLiteral("nginx");
+            startNginx(*servers[2], nginx, nginxDir, cpus.first);
+            if (servers[2]->error.isEmpty())
+                break;
+        }
+    }
 
     // ---- servers under wrk
     std::printf("http:");
@@ -435,13 +443,12 @@ void runHttp(Env &env, Report &report)
     {
         PinThisThread pin(cpus.second);
         for (int rep = 0; rep < reps; ++rep) {
-            auto failed = [&](const QString &why) { return RunResult::failure(why); };
             const bool rillFirst = rep % 2 == 0;
             for (int k = 0; k < 2; ++k) {
                 const bool rill = (k == 0) == rillFirst;
                 if (!fast.error.isEmpty()) {
-                    (rill ? rillSmall : qnamSmall) << failed(fast.error);
-                    (rill ? rillBig : qnamBig) << failed(fast.error);
+                    (rill ? rillSmall : qnamSmall) << RunResult::failure(fast.error);
+                    (rill ? rillBig : qnamBig) << RunResult::failure(fast.error);
                     continue;
                 }
                 if (rill) {
