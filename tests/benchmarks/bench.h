@@ -285,6 +285,7 @@ void runTls(Env &env, Report &report);
 void runProbe(Env &env, Report &report);
 // The probe part's subscriber: rill-bench --probe-subscriber PID attaches to PID's probe.
 int probeSubscriber(const QStringList &args);
+void runHttp(Env &env, Report &report);
 // The memory part's child processes: rill-bench --child KIND ARGS...
 int memoryChild(const QStringList &args);
 // The c10k part's client: rill-bench --c10k-client PORT SERVER_PID (argv without those two words).

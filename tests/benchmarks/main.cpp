@@ -14,7 +14,7 @@ namespace {
 const QStringList AllParts{QStringLiteral("bulk"), QStringLiteral("pingpong"), QStringLiteral("many"),
                            QStringLiteral("memory"), QStringLiteral("rillcat"), QStringLiteral("channel"),
                            QStringLiteral("c10k"), QStringLiteral("tls"),
-                           QStringLiteral("probe")};
+                           QStringLiteral("probe"), QStringLiteral("http")};
 
 void usage(FILE *out)
 {
@@ -22,7 +22,8 @@ void usage(FILE *out)
                  "usage: rill-bench [--only PART,...] [--quick | --smoke] [--reps N] [--json PATH]\n"
                  "                  [--markdown PATH] [--plot PATH] [--rillcat PATH] [--verify]\n"
                  "                  [--contenders NAME,...] [--sizes BYTES,...]\n"
-                 "parts: bulk, pingpong, many, memory, rillcat, channel, c10k, tls, probe (default: all)\n"
+                 "parts: bulk, pingpong, many, memory, rillcat, channel, c10k, tls, probe,\n"
+                 "       http (default: all)\n"
                  "  --quick     a shorter run (less volume, fewer repetitions)\n"
                  "  --smoke     a few seconds: a few MiB per contender, every byte checked; exits\n"
                  "              non-zero if any contender failed or moved the wrong bytes\n"
@@ -147,6 +148,8 @@ int main(int argc, char **argv)
         bench::runTls(env, report);
     if (options.wants(QStringLiteral("probe")))
         bench::runProbe(env, report);
+    if (options.wants(QStringLiteral("http")))
+        bench::runHttp(env, report);
     const double elapsed = bench::secondsSince(start);
 
     report.printSummary();

@@ -11,6 +11,7 @@
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QPointer>
 #include <QtCore/QPromise>
+#include <QtCore/QTimer>
 
 #include <functional>
 
@@ -34,11 +35,14 @@ public:
                              QDeadlineTimer deadline, int redirectsLeft);
 
     void watchIdle(const QString &key, Flow *flow);
+    void stopIdleTimer(Flow *flow);
 
     Client *q;
     QList<Exchange *> exchanges;
     bool destroying = false;
     QHash<QString, QList<Flow *>> idle;
+    QHash<Flow *, QTimer *> idleTimers; // an idle flow's expiry; the timer is the flow's child
+    int idleTimeout = Client::DefaultIdleTimeout;
     QHash<QString, int> open;
     QHash<QString, QList<QPointer<Exchange>>> waiting;
     int maxConnections = Client::DefaultMaxConnectionsPerEndpoint;
@@ -492,6 +496,7 @@ void ClientPrivate::acquire(Exchange *exchange)
     while (!free.isEmpty()) {
         Flow *flow = free.takeLast();
         QObject::disconnect(flow, nullptr, q, nullptr);
+        stopIdleTimer(flow);
         if (flow->readState() == Flow::ReadState::Open && flow->writeState() == Flow::WriteState::Open) {
             exchange->run(flow, true, true);
             return;
@@ -580,13 +585,16 @@ void ClientPrivate::release(const QString &key, Flow *flow, bool reusable)
 }
 
 // An idle connection the server closes (its idle timeout, a graceful stop) leaves the pool at
-// once, our end closed too, instead of failing the next request that would take it.
+// once, our end closed too, instead of failing the next request that would take it. One idle
+// for idleTimeout() is closed by us: servers close idle connections after a while too, and a
+// request sent just as they do fails; so do the NATs and firewalls that forget a quiet one.
 void ClientPrivate::watchIdle(const QString &key, Flow *flow)
 {
     auto drop = [this, key, flow] {
         if (!idle[key].removeOne(flow))
             return;
         QObject::disconnect(flow, nullptr, q, nullptr);
+        stopIdleTimer(flow);
         --open[key];
         // The flow as context: the client may go first (Qt 6.4 asserts on a dead context).
         flow->close(QDeadlineTimer(1000)).then(flow, [flow](const CloseResult &) { flow->deleteLater(); });
@@ -594,6 +602,22 @@ void ClientPrivate::watchIdle(const QString &key, Flow *flow)
     };
     QObject::connect(flow, &Flow::readStateChanged, q, drop);
     QObject::connect(flow, &Flow::errorOccurred, q, drop);
+    if (idleTimeout > 0) {
+        auto *timer = new QTimer(flow);
+        timer->setSingleShot(true);
+        QObject::connect(timer, &QTimer::timeout, q, drop);
+        timer->start(idleTimeout);
+        idleTimers.insert(flow, timer);
+    }
+}
+
+void ClientPrivate::stopIdleTimer(Flow *flow)
+{
+    // Later, not now: this may run from the timer's own timeout.
+    if (QTimer *timer = idleTimers.take(flow)) {
+        timer->stop();
+        timer->deleteLater();
+    }
 }
 
 QFuture<Response> ClientPrivate::start(const Request &request, Client::BodyMode mode,
@@ -735,6 +759,23 @@ int Client::headerTimeout() const
 void Client::setHeaderTimeout(int milliseconds)
 {
     d->headerTimeout = qMax(0, milliseconds);
+}
+
+int Client::idleTimeout() const
+{
+    return d->idleTimeout;
+}
+
+void Client::setIdleTimeout(int milliseconds)
+{
+    d->idleTimeout = qMax(0, milliseconds);
+    // The connections idle now count their time from here, under the new limit.
+    for (auto it = d->idleTimers.cbegin(); it != d->idleTimers.cend(); ++it) {
+        if (d->idleTimeout > 0)
+            it.value()->start(d->idleTimeout);
+        else
+            it.value()->stop();
+    }
 }
 
 int Client::maxRedirects() const

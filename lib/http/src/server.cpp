@@ -124,25 +124,50 @@ private:
     }
 
     // Reads more when the parser needs bytes and nothing holds it back: a response still to
-    // come for a complete request (pipelining waits), or a streamed body's reader behind.
+    // come for a complete request (pipelining waits), a streamed body's reader behind, or
+    // gathered responses the flow has not accepted yet (the client is not reading).
+    //
+    // Pipelined requests already read are parsed and answered here one after the other; when
+    // their handlers answer at once, their responses are gathered (queueResponse()) and leave
+    // together in one writev when the loop stops, as Node and nginx do. A pump() from inside
+    // that loop (a response finished, or a read that resolved at once) has it look again.
     void pump()
+    {
+        if (m_pumping) {
+            m_pumpAgain = true;
+            return;
+        }
+        m_pumping = true;
+        do {
+            m_pumpAgain = false;
+            pumpOnce();
+        } while (m_pumpAgain && !m_closing);
+        m_pumping = false;
+        flushBatch();
+    }
+
+    void pumpOnce()
     {
         while (!m_closing && !m_processing) {
             if (m_requestActive && m_messageDone)
-                return; // the next request waits for this response
+                break; // the next request waits for this response
             if (m_bodyWritesPending > 0) {
                 // The handler's reader is behind: push back on the client, and do not count
                 // the handler's time against the client.
                 startTimer(Timer::None);
-                return;
+                break;
             }
+            if (m_batchBytes >= MaxBatchBytes)
+                flushBatch();
+            if (m_batchWrites > 0)
+                break; // backpressure: the rest waits until the flow took what was answered
             if (!m_pending.isEmpty()) {
                 const QByteArray data = std::exchange(m_pending, QByteArray());
                 process(data);
                 continue;
             }
             if (m_reading)
-                return;
+                break;
             m_reading = true;
             QPointer<Connection> self(this);
             m_flow->read().then(this, [this, self](const ReadResult &result) {
@@ -151,7 +176,7 @@ private:
                 m_reading = false;
                 onRead(result);
             });
-            return;
+            break;
         }
     }
 
@@ -240,8 +265,10 @@ private:
         m_bodyBytes = 0;
         m_body.clear();
         m_route = findRoute();
-        if (head.minor == 1 && head.headers.hasToken("expect", "100-continue"))
+        if (head.minor == 1 && head.headers.hasToken("expect", "100-continue")) {
+            flushBatch(); // after the answers to the requests before this one
             m_flow->write(QByteArrayLiteral("HTTP/1.1 100 Continue\r\n\r\n"));
+        }
         if (m_route.mode == Server::BodyMode::Stream) {
             PipeFlow::Pair pair = PipeFlow::createPair();
             m_bodyWriter = std::move(pair.first);
@@ -337,6 +364,12 @@ private:
     {
         m_handling = true;
         QFuture<Response> future = m_route.handler(m_request);
+        if (future.isFinished()) {
+            // Answered at once: respond now, so a pipelined burst's responses can be gathered.
+            // A canceled (or failed) future has no result: 500.
+            respond(!future.isCanceled() && future.resultCount() > 0 ? future.result() : Response());
+            return;
+        }
         QPointer<Connection> self(this);
         future.then(this, [this, self](const Response &response) {
                   if (self)
@@ -392,20 +425,66 @@ private:
         m_responseStarted = true;
         if (noBody) {
             m_streamBody.reset();
-            write({out}, true);
+            queueResponse({out});
         } else if (m_streamBody) {
             write({out}, false);
             streamBody();
         } else {
             m_sent = response.body().size();
-            write({out, response.body()}, true);
+            queueResponse({out, response.body()});
         }
     }
 
+    // A response whose bytes are all here joins the batch that pump() writes in one writev;
+    // the exchange is over for the connection, which goes on to the next request. Its
+    // exchangeFinished() comes when the flow accepts (or refuses) the batch.
+    void queueResponse(const QList<QByteArray> &buffers)
+    {
+        for (const QByteArray &b : buffers) {
+            if (!b.isEmpty()) {
+                m_batch.append(b);
+                m_batchBytes += b.size();
+            }
+        }
+        m_batchExchanges.append({m_request, m_status, m_sent});
+        endExchange();
+    }
+
+    // Writes the gathered responses, if any, in one writev (a write of the flow's ledger).
+    void flushBatch()
+    {
+        if (m_batchExchanges.isEmpty())
+            return;
+        const QList<QByteArray> buffers = std::exchange(m_batch, {});
+        const QList<Exchange> exchanges = std::exchange(m_batchExchanges, {});
+        m_batchBytes = 0;
+        ++m_batchWrites;
+        QPointer<Connection> self(this);
+        m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)).then(this, [this, self, exchanges](const WriteResult &r) {
+            if (!self)
+                return;
+            --m_batchWrites;
+            const Error error = r.isOk() ? Error()
+                    : r.isError()        ? r.error()
+                                         : Error(Error::Kind::Closed, QStringLiteral("client went away"));
+            for (const Exchange &e : exchanges)
+                Q_EMIT d->q->exchangeFinished(e.request, e.status, e.bodyBytes, error);
+            if (m_closing)
+                return;
+            if (!error.isNone()) {
+                abortConnection();
+                closeConnection();
+                return;
+            }
+            pump();
+        });
+    }
+
     // A response write: bounded by the flow's high-water mark, and dropped when the client
-    // takes nothing for the idle timeout.
+    // takes nothing for the idle timeout. Gathered responses before it go first.
     void write(const QList<QByteArray> &buffers, bool last)
     {
+        flushBatch();
         QPointer<Connection> self(this);
         m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)).then(this, [this, self, last](const WriteResult &r) {
             if (!self || m_closing)
@@ -468,16 +547,26 @@ private:
 
     void finishResponse(const Error &error)
     {
-        m_streamBody.reset();
-        m_responseStarted = false;
         Q_EMIT d->q->exchangeFinished(m_request, m_status, m_sent, error);
-        m_request = Request();
-        m_requestActive = false;
         if (!error.isNone()) {
+            m_streamBody.reset();
+            m_responseStarted = false;
+            m_request = Request();
+            m_requestActive = false;
             abortConnection();
             closeConnection();
             return;
         }
+        endExchange();
+    }
+
+    // The response is out (or gathered): close, or wait for the next request.
+    void endExchange()
+    {
+        m_streamBody.reset();
+        m_responseStarted = false;
+        m_request = Request();
+        m_requestActive = false;
         if (!m_keepAlive || m_clientDone || d->stopping) {
             closeConnection();
             return;
@@ -495,6 +584,7 @@ private:
             return;
         if (m_bodyWriter)
             m_bodyWriter->abort();
+        flushBatch(); // the answers to the requests before this one go first
         if (!m_responseStarted) {
             QByteArray body = reasonPhrase(status) + '\n';
             QByteArray out = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status)
@@ -512,6 +602,7 @@ private:
     {
         if (m_closing)
             return;
+        flushBatch(); // before the FIN: answered is answered
         m_closing = true;
         m_timer.stop();
         m_streamBody.reset();
@@ -528,6 +619,16 @@ private:
         });
     }
 
+    // A gathered response, for its exchangeFinished() once the flow accepted it.
+    struct Exchange
+    {
+        Request request;
+        int status = 0;
+        qint64 bodyBytes = 0;
+    };
+    // Gathered responses leave once they reach this, whatever comes after them.
+    static constexpr qint64 MaxBatchBytes = 64 * 1024;
+
     ServerPrivate *d;
     Flow *m_flow;
     Parser m_parser;
@@ -536,6 +637,8 @@ private:
     QByteArray m_pending;
     bool m_reading = false;
     bool m_processing = false;
+    bool m_pumping = false;
+    bool m_pumpAgain = false;
     bool m_closing = false;
     bool m_requestActive = false;
     bool m_messageDone = false;
@@ -559,6 +662,10 @@ private:
     BodyFlow m_streamBody;
     qint64 m_bodyLength = 0;
     qint64 m_sent = 0;
+    QList<QByteArray> m_batch;
+    QList<Exchange> m_batchExchanges;
+    qint64 m_batchBytes = 0;
+    int m_batchWrites = 0;
 };
 
 void ServerPrivate::acceptNext()

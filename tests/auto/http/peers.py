@@ -15,12 +15,13 @@ http.server, and raw sockets for what no well-behaved peer sends.
 Servers print "ready" once they listen.
 """
 import http.client
-import http.server
 import os
 import socket
-import socketserver
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared"))
+from httppeers import Handler, UnixHTTPServer, answer_raw, recv_all  # noqa: E402
 
 
 def keepalive(host, port, n):
@@ -49,17 +50,7 @@ def raw(host, port, hexbytes, wait=None):
             pass
     else:
         s.sendall(data)
-    got = b""
-    s.settimeout(30)
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        got += chunk
-    print(got.hex())
+    print(recv_all(s, 30).hex())
 
 
 def noread(host, port, path):
@@ -81,40 +72,18 @@ def noread(host, port, path):
             return
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def address_string(self):
-        return "unix"
-
+class HelloEcho(Handler):
     def do_GET(self):
-        body = b"hello from python\n"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(200, b"hello from python\n", [("Content-Type", "text/plain")])
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n)
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+        self.reply(200, self.request_body())
 
 
 def unixserver(path):
     if os.path.exists(path):
         os.unlink(path)
-    with UnixHTTPServer(path, Handler) as server:
+    with UnixHTTPServer(path, HelloEcho) as server:
         print("ready", flush=True)
         server.serve_forever()
 
@@ -129,13 +98,7 @@ def script(path, hexreply):
     print("ready", flush=True)
     while True:
         c, _ = srv.accept()
-        got = b""
-        while b"\r\n\r\n" not in got:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-        c.sendall(reply)
+        answer_raw(c, reply)
         c.close()
 
 

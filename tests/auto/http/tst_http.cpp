@@ -201,6 +201,18 @@ void addRoutes(Server &server, std::shared_ptr<Generator> *lastGenerator = nullp
     });
 }
 
+// The usual routes on tcp:127.0.0.1 (a free port); `most`, if given, follows the highest
+// number of connections the server reaches.
+bool listenWithRoutes(Server &server, int *most = nullptr)
+{
+    addRoutes(server);
+    if (most) {
+        QObject::connect(&server, &Server::connectionCountChanged, &server,
+                         [most](int n) { *most = qMax(*most, n); });
+    }
+    return server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0));
+}
+
 } // namespace
 
 class TestHttp : public QObject
@@ -215,12 +227,14 @@ private Q_SLOTS:
     void clientBulkStreamed();
     void keepAlive1000WithHttpClient();
     void pipelining();
+    void pipelinedResponsesGathered();
     void limits_data();
     void limits();
     void slowloris();
     void neverReadingClient();
     void concurrent100();
     void poolMaximum();
+    void poolIdleExpiry();
     void clientAgainstPythonUnixServer();
     void clientRawReplies_data();
     void clientRawReplies();
@@ -259,8 +273,7 @@ void TestHttp::headers()
 void TestHttp::curlOverTcp()
 {
     Server server;
-    addRoutes(server);
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server));
     const QString base = QStringLiteral("http://127.0.0.1:%1").arg(server.endpoint().port());
     Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), base + QStringLiteral("/hello")});
     QCOMPARE(r.exitCode, 0);
@@ -440,8 +453,7 @@ void TestHttp::keepAlive1000WithHttpClient()
 void TestHttp::pipelining()
 {
     Server server;
-    addRoutes(server);
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server));
     const QByteArray requests = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
                                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
                                 "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -453,6 +465,50 @@ void TestHttp::pipelining()
     const qsizetype d = reply.indexOf("\r\n\r\ntwo");
     QVERIFY2(a == 0 && a < b && b < c && c < d, reply.constData());
     QCOMPARE(reply.count("HTTP/1.1 "), 4);
+}
+
+void TestHttp::pipelinedResponsesGathered()
+{
+    // A burst of pipelined requests in one send, answered at once by their handlers: the
+    // responses leave in fewer writes than there are responses (gathered into writevs), in
+    // order. The server serves a flow accepted here, so the test sees its write ledger.
+    Server server;
+    addRoutes(server);
+    Listener listener;
+    QVERIFY(listener.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    int writes = 0;
+    int exchanges = 0;
+    connect(&server, &Server::exchangeFinished, this, [&] { ++exchanges; });
+    listener.accept().then(&listener, [&](FlowResult<Flow> result) {
+        if (!result.isOk())
+            return;
+        Flow *flow = result.takeFlow().release();
+        connect(flow, &Flow::writeQueued, this, [&] { ++writes; });
+        server.serveFlow(flow);
+    });
+    constexpr int Count = 50;
+    QByteArray requests;
+    for (int i = 0; i < Count; ++i) {
+        if (i % 2)
+            requests += "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n"
+                    + QByteArray::number(1000 + i);
+        else
+            requests += "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    }
+    requests += "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const QByteArray reply = rawExchange(listener.endpoint(), requests);
+    QCOMPARE(reply.count("HTTP/1.1 200 OK"), Count + 1);
+    qsizetype at = 0;
+    for (int i = 0; i < Count; ++i) {
+        const QByteArray body = i % 2 ? "\r\n\r\n" + QByteArray::number(1000 + i) : QByteArray("\r\n\r\nhello\n");
+        const qsizetype next = reply.indexOf(body, at);
+        QVERIFY2(next > at, qPrintable(QStringLiteral("response %1 missing or out of order").arg(i)));
+        at = next;
+    }
+    QTRY_COMPARE(exchanges, Count + 1);
+    // However the burst arrives (one read or several), each read's complete requests share one
+    // write: far fewer writes than responses.
+    QVERIFY2(writes > 0 && writes <= Count / 4, qPrintable(QStringLiteral("%1 writes for %2 responses").arg(writes).arg(Count + 1)));
 }
 
 void TestHttp::limits_data()
@@ -501,8 +557,7 @@ void TestHttp::limits()
     QFETCH(QByteArray, status);
     Server server;
     server.setMaxBodySize(1000);
-    addRoutes(server);
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server));
     // rawExchange() returns once the server closed: each of these closes the connection.
     const QByteArray reply = rawExchange(server.endpoint(), request);
     QVERIFY2(reply.startsWith("HTTP/1.1 " + status + ' '), reply.left(200).constData());
@@ -516,8 +571,7 @@ void TestHttp::slowloris()
     // A head that does not complete in time: 408 and close, while other clients are served.
     Server server;
     server.setHeaderTimeout(300);
-    addRoutes(server);
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server));
     const QByteArray reply = rawExchange(server.endpoint(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
                                          QStringLiteral("3"));
     QVERIFY2(reply.startsWith("HTTP/1.1 408 Request Timeout\r\n"), reply.constData());
@@ -548,10 +602,8 @@ void TestHttp::neverReadingClient()
 void TestHttp::concurrent100()
 {
     Server server;
-    addRoutes(server);
     int most = 0;
-    connect(&server, &Server::connectionCountChanged, this, [&](int n) { most = qMax(most, n); });
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server, &most));
     Client client;
     client.setMaxConnectionsPerEndpoint(100);
     const QString base = QStringLiteral("http://127.0.0.1:%1/echo").arg(server.endpoint().port());
@@ -572,10 +624,8 @@ void TestHttp::concurrent100()
 void TestHttp::poolMaximum()
 {
     Server server;
-    addRoutes(server);
     int most = 0;
-    connect(&server, &Server::connectionCountChanged, this, [&](int n) { most = qMax(most, n); });
-    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    QVERIFY(listenWithRoutes(server, &most));
     Client client;
     client.setMaxConnectionsPerEndpoint(3);
     const QUrl url(QStringLiteral("http://127.0.0.1:%1/hello").arg(server.endpoint().port()));
@@ -589,6 +639,49 @@ void TestHttp::poolMaximum()
     }
     QVERIFY(most <= 3);
     QCOMPARE(client.idleConnectionCount(), most);
+}
+
+void TestHttp::poolIdleExpiry()
+{
+    Server server;
+    QVERIFY(listenWithRoutes(server));
+    const quint16 port = server.endpoint().port();
+    const QUrl url(QStringLiteral("http://127.0.0.1:%1/hello").arg(port));
+    Client client;
+    QCOMPARE(client.idleTimeout(), Client::DefaultIdleTimeout);
+    QVERIFY(client.idleTimeout() < server.idleTimeout()); // the client lets go first
+    Response response;
+
+    // The client expires an idle connection: its own timeout, the server's is a minute.
+    QVERIFY(awaited(client.get(url), &response));
+    QCOMPARE(response.body(), QByteArray("hello\n"));
+    QTRY_COMPARE(client.idleConnectionCount(), 1);
+    QCOMPARE(server.connectionCount(), 1);
+    client.setIdleTimeout(20); // counts from now for the connection already idle
+    QTRY_COMPARE(client.idleConnectionCount(), 0);
+    QTRY_COMPARE(server.connectionCount(), 0); // closed by the client, seen by the server
+    // The next request opens a new connection, which expires in turn.
+    QVERIFY(awaited(client.get(url), &response));
+    QCOMPARE(response.body(), QByteArray("hello\n"));
+    QTRY_COMPARE(client.idleConnectionCount(), 0);
+    QTRY_COMPARE(server.connectionCount(), 0);
+
+    // The server closes an idle connection (a graceful stop here) while the client would keep
+    // it for long: it leaves the pool at once, and a new server is reached afresh.
+    client.setIdleTimeout(0); // no limit
+    QVERIFY(awaited(client.get(url), &response));
+    QTRY_COMPARE(client.idleConnectionCount(), 1);
+    QFuture<void> stopped = server.stop();
+    QVERIFY(rilltest::waitFor(stopped));
+    QTRY_COMPARE(client.idleConnectionCount(), 0);
+    Server again;
+    addRoutes(again);
+    QVERIFY(again.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), port)));
+    QVERIFY(awaited(client.get(url), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.body(), QByteArray("hello\n"));
+    QTRY_COMPARE(client.idleConnectionCount(), 1); // a new connection, pooled
+    QCOMPARE(again.connectionCount(), 1);
 }
 
 void TestHttp::clientAgainstPythonUnixServer()

@@ -8,11 +8,9 @@ sockets in a temporary folder only; every wait is bounded.
 """
 
 import hashlib
-import http.server
 import os
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
@@ -20,23 +18,11 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared"))
+from httppeers import Handler, TCPHTTPServer, UnixHTTPServer, answer_raw, recv_all  # noqa: E402
+
 RILLHTTP = None
 TIMEOUT = 30
-
-
-def recv_all(sock, timeout=TIMEOUT):
-    """Everything until the peer closes."""
-    sock.settimeout(timeout)
-    got = b""
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        got += chunk
-    return got
 
 
 class Served:
@@ -74,56 +60,21 @@ def client(*args, input_data=None):
     return subprocess.run([RILLHTTP, *args], capture_output=True, timeout=TIMEOUT, input=input_data)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def address_string(self):
-        return "peer"
-
+class Echoes(Handler):
     def do_GET(self):
         if self.path == "/teapot":
-            body = b"short and stout\n"
-            self.send_response(418)
+            self.reply(418, b"short and stout\n")
         elif self.path == "/redirect":
-            body = b""
-            self.send_response(302)
-            self.send_header("Location", "/elsewhere")
+            self.reply(302, b"", [("Location", "/elsewhere")])
         else:
-            body = ("host=%s path=%s\n" % (self.headers.get("Host"), self.path)).encode()
-            self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            self.reply(200, ("host=%s path=%s\n" % (self.headers.get("Host"), self.path)).encode())
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n)
-        out = ("%s %d %s\n" % (self.headers.get("X-Test", "-"), n,
-                               hashlib.sha256(body).hexdigest())).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
+        body = self.request_body()
+        self.reply(200, ("%s %d %s\n" % (self.headers.get("X-Test", "-"), len(body),
+                                          hashlib.sha256(body).hexdigest())).encode())
 
     do_PUT = do_POST
-
-
-class Quiet:
-    # rillhttp exits with its kept-alive connection open: a reset the handler need not print.
-    def handle_error(self, request, client_address):
-        pass
-
-
-class UnixHTTPServer(Quiet, socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
-class TCPHTTPServer(Quiet, socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
 
 
 def one_shot_server(reply, close=True):
@@ -134,13 +85,7 @@ def one_shot_server(reply, close=True):
 
     def serve():
         c, _ = srv.accept()
-        got = b""
-        while b"\r\n\r\n" not in got:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-        c.sendall(reply)
+        answer_raw(c, reply)
         if close:
             c.close()
         else:
@@ -311,8 +256,8 @@ class ClientTests(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory()
         cls.path = os.path.join(cls.dir.name, "py.sock")
-        cls.unix = UnixHTTPServer(cls.path, Handler)
-        cls.tcp = TCPHTTPServer(("127.0.0.1", 0), Handler)
+        cls.unix = UnixHTTPServer(cls.path, Echoes)
+        cls.tcp = TCPHTTPServer(("127.0.0.1", 0), Echoes)
         cls.url = "http://127.0.0.1:%d" % cls.tcp.server_address[1]
         for srv in (cls.unix, cls.tcp):
             threading.Thread(target=srv.serve_forever, daemon=True).start()

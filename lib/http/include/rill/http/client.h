@@ -21,7 +21,8 @@ class ClientPrivate;
 /// request names (Request::setEndpoint(), such as unix:/run/docker.sock), or over a flow.
 ///
 /// Connections are kept alive in a pool per endpoint, at most
-/// maxConnectionsPerEndpoint() open at once (more requests wait for one). A response arrives as
+/// maxConnectionsPerEndpoint() open at once (more requests wait for one), and closed after
+/// idleTimeout() without a request. A response arrives as
 /// a future, its body collected (at most maxBodySize()) or streamed as a flow that pushes back
 /// on the connection while unread. Request bodies go with Content-Length, or chunked when
 /// streamed from a flow of unknown length; response bodies may be of Content-Length, chunked,
@@ -46,6 +47,9 @@ class RILL_HTTP_EXPORT Client : public QObject
     /// How long the response head may take after the request, in milliseconds.
     /// \sa setHeaderTimeout()
     Q_PROPERTY(int headerTimeout READ headerTimeout WRITE setHeaderTimeout)
+    /// How long a kept-alive connection may wait idle in the pool, in milliseconds.
+    /// \sa setIdleTimeout()
+    Q_PROPERTY(int idleTimeout READ idleTimeout WRITE setIdleTimeout)
     /// How many redirects to follow (same scheme only). \sa setMaxRedirects()
     Q_PROPERTY(int maxRedirects READ maxRedirects WRITE setMaxRedirects)
     /// The TLS configuration of https:// (tls:) connections. \sa setTlsConfiguration()
@@ -67,6 +71,9 @@ public:
     static constexpr int DefaultMaxConnectionsPerEndpoint = 6;
     /// maxBodySize()'s default: 64 MiB.
     static constexpr qint64 DefaultMaxBodySize = 64 * 1024 * 1024;
+    /// idleTimeout()'s default: 30 s, half of Server::DefaultIdleTimeout, so that against a
+    /// Rill server the client lets a connection go before the server does.
+    static constexpr int DefaultIdleTimeout = 30000;
 
     /// A client with an empty pool.
     explicit Client(QObject *parent = nullptr);
@@ -110,6 +117,13 @@ public:
     int headerTimeout() const;
     /// Sets how long the response head may take to \a milliseconds, 0 for no limit.
     void setHeaderTimeout(int milliseconds);
+    /// How long a kept-alive connection may wait in the pool for the next request, in
+    /// milliseconds (default 30 s; 0: no limit); then the client closes it. A connection the
+    /// server closes leaves the pool at once, whatever this says.
+    int idleTimeout() const;
+    /// Sets the idle timeout to \a milliseconds, 0 for none; the connections idle now count
+    /// their time from this call.
+    void setIdleTimeout(int milliseconds);
     /// How many redirects (301, 302, 303, 307, 308 with Location) to follow, to the same
     /// scheme only; 0 (the default) follows none.
     int maxRedirects() const;
