@@ -471,6 +471,15 @@ void FlowDetailView::updateActions()
     m_exportData->setEnabled(m_monitor != nullptr);
 }
 
+// Bytes a rill::copy() moved with splice(2): they passed the kernel only, never this panel's
+// queue or the process's reads.
+static QString splicedText(qint64 bytes)
+{
+    return bytes > 0 ? FlowDetailView::tr("<br>%1 spliced in the kernel (rill::copy)")
+                               .arg(rill::FlowText::bytes(bytes))
+                     : QString();
+}
+
 void FlowDetailView::updateSidePanel()
 {
     FlowMonitor *monitor = m_monitor.data();
@@ -487,7 +496,8 @@ void FlowDetailView::updateSidePanel()
     m_rillQueue->setText(
         tr("%1 queued of %2 (high-water mark)%3")
             .arg(rill::FlowText::bytes(flow.bytesQueued), rill::FlowText::bytes(flow.highWaterMark))
-            .arg(waiting > 0 ? tr("<br><b>%n write(s) waiting</b>", nullptr, waiting) : QString()));
+            .arg(waiting > 0 ? tr("<br><b>%n write(s) waiting</b>", nullptr, waiting) : QString())
+            + splicedText(flow.stats.bytesWrittenSpliced));
     const FlowMonitor *carrier = monitor->carrier();
     if (monitor->isRemote())
         m_rillReceive->setText(flow.readPaused
@@ -502,6 +512,8 @@ void FlowDetailView::updateSidePanel()
         m_rillReceive->setText(monitor->isReading()
                 ? tr("the inspector reads (%1 so far)").arg(rill::FlowText::bytes(flow.stats.bytesRead))
                 : tr("<b>reading paused</b>: read() is not called"));
+    if (flow.stats.bytesReadSpliced > 0)
+        m_rillReceive->setText(m_rillReceive->text() + splicedText(flow.stats.bytesReadSpliced));
     using namespace rill::FlowText;
     m_rillState->setText(tr("flow %1<br>read: <span style='color:%2'>●</span> %3<br>"
                             "write: <span style='color:%4'>●</span> %5")

@@ -309,8 +309,9 @@ private:
                 m_spliceDestination->setLentWriteInterest(false);
             return;
         }
-        // Somebody started looking at the bytes: they go through the process from here on.
-        if ((m_spliceSource && m_spliceSource->observeData())
+        // Somebody started looking at the bytes, or paused the source's reading (the probe):
+        // the copying path, which honours both, takes over before another byte moves.
+        if ((m_spliceSource && (m_spliceSource->observeData() || m_spliceSource->isReadPaused()))
             || (m_spliceDestination && m_spliceDestination->observeData()))
             return handBack();
         const unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;

@@ -206,7 +206,7 @@ bool FlowPrivate::canLendRead() const
 {
     return state == Flow::State::Open && readState == Flow::ReadState::Open
             && m_pendingReads.empty() && !m_peerEof && !m_readShut && !m_closing
-            && m_discarding == 0;
+            && m_discarding == 0 && !m_readPaused;
 }
 
 bool FlowPrivate::canLendWrite() const

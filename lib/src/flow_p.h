@@ -158,6 +158,7 @@ public:
     // them in order. close() and a failure or abort resume first, so every read finishes and
     // nothing buffered is lost. Refused (false) once the read side is no longer open.
     bool setReadPaused(bool paused);
+    bool isReadPaused() const { return m_readPaused; }
 
     static FlowPrivate *get(Flow *flow) { return flow->d_func(); }
 

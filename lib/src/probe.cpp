@@ -54,7 +54,9 @@ QCborMap statsMap(const FlowStats &s)
                     {QStringLiteral("written"), s.bytesWritten},
                     {QStringLiteral("writeOps"), s.writeOps},
                     {QStringLiteral("discarded"), s.bytesDiscarded},
-                    {QStringLiteral("unsent"), s.bytesUnsent}};
+                    {QStringLiteral("unsent"), s.bytesUnsent},
+                    {QStringLiteral("readSpliced"), s.bytesReadSpliced},
+                    {QStringLiteral("writtenSpliced"), s.bytesWrittenSpliced}};
 }
 
 QString errorText(const Error &error)

@@ -56,6 +56,8 @@ FlowStats statsFromMap(const QCborMap &m)
     s.writeOps = m.value(QStringLiteral("writeOps")).toInteger();
     s.bytesDiscarded = m.value(QStringLiteral("discarded")).toInteger();
     s.bytesUnsent = m.value(QStringLiteral("unsent")).toInteger();
+    s.bytesReadSpliced = m.value(QStringLiteral("readSpliced")).toInteger();
+    s.bytesWrittenSpliced = m.value(QStringLiteral("writtenSpliced")).toInteger();
     return s;
 }
 
