@@ -323,6 +323,7 @@ private:
                                            size_t(m_pipeCapacity - m_pipeBytes), flags);
                 if (n > 0) {
                     m_pipeBytes += n;
+                    m_splicedIn += n;
                     ++m_stats.readOps;
                     m_stats.bytesRead += n;
                     m_spliceSource->countSplicedRead(n);
@@ -349,13 +350,16 @@ private:
                     progress = true;
                 } else if (n < 0 && errno == EINTR) {
                     progress = true;
+                } else if (n < 0 && errno == EINVAL && m_stats.bytesSpliced == 0) {
+                    m_refused = true; // splice into this destination refused: copy instead
+                    break;
                 } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
                     return destinationFailed(errno);
                 }
             }
         }
-        // Splice refused for these descriptors before a byte moved: copy instead.
-        if (m_sourceErrno == EINVAL && m_stats.bytesRead == 0) {
+        // Splice refused for these descriptors before a byte moved that way: copy instead.
+        if ((m_sourceErrno == EINVAL && m_splicedIn == 0) || m_refused) {
             qCDebug(lcCopy) << this << "splice refused (EINVAL): copying through user space";
             m_sourceEnded = false;
             m_sourceErrno = 0;
@@ -382,8 +386,17 @@ private:
         QByteArray rest;
         if (!m_destinationLost && m_pipeBytes > 0) {
             rest.resize(m_pipeBytes);
-            const ssize_t n = ::read(m_pipe[0], rest.data(), size_t(m_pipeBytes));
-            rest.truncate(n > 0 ? qsizetype(n) : 0);
+            qint64 got = 0;
+            while (got < m_pipeBytes) {
+                const ssize_t n = ::read(m_pipe[0], rest.data() + got, size_t(m_pipeBytes - got));
+                if (n > 0)
+                    got += n;
+                else if (n < 0 && errno == EINTR)
+                    continue;
+                else
+                    break; // cannot happen with the bytes counted in the pipe; never spin
+            }
+            rest.truncate(qsizetype(got));
         }
         const bool destinationLost = m_destinationLost;
         endSplice();
@@ -495,6 +508,8 @@ private:
     int m_pipe[2] = {-1, -1};
     qint64 m_pipeCapacity = 0;
     qint64 m_pipeBytes = 0;
+    qint64 m_splicedIn = 0; // bytes spliced from the source into the pipe
+    bool m_refused = false; // the kernel refused to splice into the destination
     int m_pending = 0;    // futures whose continuation has not run yet
     bool m_driving = false;
     bool m_finished = false;
