@@ -47,6 +47,26 @@ bool isKind(const Error &error, Error::Kind kind)
     return error.kind() == kind;
 }
 
+// A TCP listener on loopback and a Unix-socket listener in a temporary folder, both listening.
+struct Listeners
+{
+    QTemporaryDir dir;
+    rill::TcpListener tcp;
+    rill::LocalListener local;
+
+    // Empty when both listen; else why not.
+    QString listen()
+    {
+        if (!dir.isValid())
+            return QStringLiteral("no temporary folder");
+        if (!tcp.listen(QHostAddress::LocalHost, 0))
+            return rill::errorMessage(tcp.error());
+        if (!local.listen(dir.filePath(QStringLiteral("flows.sock"))))
+            return rill::errorMessage(local.error());
+        return {};
+    }
+};
+
 } // namespace
 
 class tst_Combinators : public QObject
@@ -536,13 +556,11 @@ void tst_Combinators::proxyResetsBothSidesOnError()
 
 void tst_Combinators::proxyRequestResponseFromTcpToUnix()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    rill::TcpListener tcp;
-    rill::LocalListener local;
-    QVERIFY2(tcp.listen(QHostAddress::LocalHost, 0), qPrintable(rill::errorMessage(tcp.error())));
-    QVERIFY2(local.listen(dir.filePath(QStringLiteral("server.sock"))),
-             qPrintable(rill::errorMessage(local.error())));
+    Listeners listeners;
+    const QString notListening = listeners.listen();
+    QVERIFY2(notListening.isEmpty(), qPrintable(notListening));
+    rill::TcpListener &tcp = listeners.tcp;
+    rill::LocalListener &local = listeners.local;
     const QString request = QStringLiteral("GET / over a half-closed stream");
     const QString response = QStringLiteral("200 OK, sent after the request's end of stream");
     Peer client;
@@ -591,12 +609,11 @@ void tst_Combinators::proxyBulkBothWaysOverSockets()
 {
     QFETCH(Path, path);
     const qint64 size = 32 * MiB;
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    rill::TcpListener tcp;
-    rill::LocalListener local;
-    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
-    QVERIFY(local.listen(dir.filePath(QStringLiteral("bulk.sock"))));
+    Listeners listeners;
+    const QString notListening = listeners.listen();
+    QVERIFY2(notListening.isEmpty(), qPrintable(notListening));
+    rill::TcpListener &tcp = listeners.tcp;
+    rill::LocalListener &local = listeners.local;
     Peer one;
     Peer two;
     const QString bytes = QString::number(size);
@@ -699,12 +716,11 @@ void tst_Combinators::copyBackpressureOverSockets()
     QFETCH(Path, path);
     QFETCH(bool, observeMidway);
     const qint64 size = qMax(64 * MiB, (2 * tcpBufferLimit() / MiB + 1) * MiB);
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    rill::TcpListener tcp;
-    rill::LocalListener local;
-    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
-    QVERIFY(local.listen(dir.filePath(QStringLiteral("stall.sock"))));
+    Listeners listeners;
+    const QString notListening = listeners.listen();
+    QVERIFY2(notListening.isEmpty(), qPrintable(notListening));
+    rill::TcpListener &tcp = listeners.tcp;
+    rill::LocalListener &local = listeners.local;
     Peer sender;
     Peer staller;
     QVERIFY2(sender.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint().toString(),
@@ -823,12 +839,11 @@ void tst_Combinators::spliceDestinationResetMidway()
 {
     QFETCH(Path, path);
     const qint64 size = 64 * MiB;
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    rill::TcpListener tcp;
-    rill::LocalListener local;
-    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
-    QVERIFY(local.listen(dir.filePath(QStringLiteral("reset.sock"))));
+    Listeners listeners;
+    const QString notListening = listeners.listen();
+    QVERIFY2(notListening.isEmpty(), qPrintable(notListening));
+    rill::TcpListener &tcp = listeners.tcp;
+    rill::LocalListener &local = listeners.local;
     Peer sender;
     Peer resetter;
     QVERIFY2(sender.startPython({QStringLiteral("send-then-shutdown"), local.endpoint().toString(),
@@ -870,8 +885,6 @@ void tst_Combinators::spliceSourceAbortedMidway()
 {
     const int descriptorsBefore = sockettest::openDescriptorCount();
     {
-        QTemporaryDir dir;
-        QVERIFY(dir.isValid());
         rill::TcpListener tcp;
         QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
         Peer sender;
@@ -921,12 +934,11 @@ void tst_Combinators::spliceSourceAbortedMidway()
 void tst_Combinators::spliceDestinationMovesToAnotherThread()
 {
     const qint64 size = qMax(64 * MiB, (2 * tcpBufferLimit() / MiB + 1) * MiB);
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    rill::TcpListener tcp;
-    rill::LocalListener local;
-    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
-    QVERIFY(local.listen(dir.filePath(QStringLiteral("move.sock"))));
+    Listeners listeners;
+    const QString notListening = listeners.listen();
+    QVERIFY2(notListening.isEmpty(), qPrintable(notListening));
+    rill::TcpListener &tcp = listeners.tcp;
+    rill::LocalListener &local = listeners.local;
     Peer sender;
     Peer staller;
     QVERIFY2(sender.startPython({QStringLiteral("send-then-shutdown"), tcp.endpoint().toString(),
@@ -972,12 +984,11 @@ void tst_Combinators::spliceDestinationMovesToAnotherThread()
 void tst_Combinators::twoCopiesIntoOneDestination()
 {
     const qint64 size = 16 * MiB;
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    rill::TcpListener tcp;
-    rill::LocalListener local;
-    QVERIFY(tcp.listen(QHostAddress::LocalHost, 0));
-    QVERIFY(local.listen(dir.filePath(QStringLiteral("merge.sock"))));
+    Listeners listeners;
+    const QString notListening = listeners.listen();
+    QVERIFY2(notListening.isEmpty(), qPrintable(notListening));
+    rill::TcpListener &tcp = listeners.tcp;
+    rill::LocalListener &local = listeners.local;
     Peer one;
     Peer two;
     Peer sink;
