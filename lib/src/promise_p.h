@@ -6,7 +6,9 @@
 #include <QtCore/QEvent>
 #include <QtCore/QFuture>
 #include <QtCore/QFutureWatcher>
+#include <QtCore/QPointer>
 #include <QtCore/QPromise>
+#include <QtCore/QThread>
 
 #include <functional>
 #include <memory>
@@ -171,6 +173,35 @@ CancelWatch<T> watchCancel(const Promise<T> &promise, F onCancel)
     CancelWatch<T> watcher(new CancelWatcher<T>(std::move(onCancel)));
     watcher->setFuture(promise.future());
     return watcher;
+}
+
+// Calls f(result) in context's thread once future has finished, if context still lives by
+// then; a cancelled future (no result) gives abortedResult<T>(). then(context, f) will not
+// do where the future may outlive its context (a flow's or a request handler's future, and
+// the object waiting on it): Qt 6.4 asserts that the context still lives when the future
+// finishes. In context's own thread f runs at once (inside this call if the future has
+// finished already), as then(context, f) does.
+template<typename T, typename F>
+void thenIfAlive(const QFuture<T> &future, QObject *context, F f)
+{
+    auto deliver = [guard = QPointer<QObject>(context), f = std::make_shared<F>(std::move(f))](T value) {
+        QObject *target = guard.data();
+        if (!target)
+            return;
+        if (target->thread() == QThread::currentThread()) {
+            (*f)(std::move(value));
+            return;
+        }
+        QMetaObject::invokeMethod(
+                target, [guard, f, value = std::move(value)]() mutable {
+                    if (guard)
+                        (*f)(std::move(value));
+                },
+                Qt::QueuedConnection);
+    };
+    QFuture<T>(future).then([deliver](const T &value) { deliver(value); }).onCanceled([deliver] {
+        deliver(abortedResult<T>());
+    });
 }
 
 template<typename T>

@@ -2,6 +2,7 @@
 #include <rill/http/client.h>
 
 #include "parser_p.h"
+#include "promise_p.h"
 
 #include <rill/connect.h>
 #include <rill/pipeflow.h>
@@ -169,9 +170,8 @@ private:
     // is read no faster than the connection takes it).
     void write(const QList<QByteArray> &buffers, bool last, std::function<void()> next = {})
     {
-        QPointer<Exchange> self(this);
-        m_flow->writev(buffers, m_deadline).then(this, [this, self, last, next](const WriteResult &r) {
-            if (!self || m_dying)
+        thenIfAlive(m_flow->writev(buffers, m_deadline), this, [this, last, next](const WriteResult &r) {
+            if (m_dying)
                 return;
             if (!r.isOk()) {
                 // The server may have answered (and closed) before taking the whole request:
@@ -190,9 +190,8 @@ private:
 
     void sendBody()
     {
-        QPointer<Exchange> self(this);
-        m_request.bodyFlow()->read(m_deadline).then(this, [this, self](const ReadResult &r) {
-            if (!self || m_dying || m_done || m_writeFailed)
+        thenIfAlive(m_request.bodyFlow()->read(m_deadline), this, [this](const ReadResult &r) {
+            if (m_dying || m_done || m_writeFailed)
                 return;
             const bool chunked = m_request.bodyLength() < 0;
             if (r.isData()) {
@@ -234,9 +233,8 @@ private:
             return;
         }
         m_reading = true;
-        QPointer<Exchange> self(this);
-        m_flow->read(readDeadline()).then(this, [this, self](const ReadResult &r) {
-            if (!self || m_dying)
+        thenIfAlive(m_flow->read(readDeadline()), this, [this](const ReadResult &r) {
+            if (m_dying)
                 return;
             m_reading = false;
             onRead(r);
@@ -307,9 +305,8 @@ private:
         }
         if (m_bodyWriter && !m_chunks.isEmpty()) {
             ++m_bodyWritesPending;
-            QPointer<Exchange> self(this);
-            m_bodyWriter->writev(std::exchange(m_chunks, {})).then(this, [this, self](const WriteResult &w) {
-                if (!self || m_dying)
+            thenIfAlive(m_bodyWriter->writev(std::exchange(m_chunks, {})), this, [this](const WriteResult &w) {
+                if (m_dying)
                     return;
                 --m_bodyWritesPending;
                 if (!w.isOk() && !m_done) {
@@ -532,7 +529,8 @@ void ClientPrivate::connectFor(Exchange *exchange)
     } else {
         connecting = connectTo(endpoint, deadline);
     }
-    connecting.then(q, [this, target, key](FlowResult<Flow> result) {
+    // The connect may outlive the client: then what it made is deleted with its result.
+    thenIfAlive(connecting, q, [this, target, key](FlowResult<Flow> result) {
         if (!result.isOk()) {
             --open[key];
             if (target)

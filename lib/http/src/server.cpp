@@ -2,6 +2,7 @@
 #include <rill/http/server.h>
 
 #include "parser_p.h"
+#include "promise_p.h"
 
 #include <rill/pipeflow.h>
 
@@ -149,8 +150,14 @@ private:
     void pumpOnce()
     {
         while (!m_closing && !m_processing) {
-            if (m_requestActive && m_messageDone)
-                break; // the next request waits for this response
+            if (m_requestActive && m_messageDone) {
+                // The next request waits for this response, unparsed; the client is still
+                // read (up to a head's worth): a reset ends the connection now, not once a
+                // handler that may never answer (a long poll) does.
+                if (!m_reading && !m_clientDone && m_pending.size() < d->maxHeaderSize)
+                    readNext();
+                break;
+            }
             if (m_bodyWritesPending > 0) {
                 // The handler's reader is behind: push back on the client, and do not count
                 // the handler's time against the client.
@@ -166,18 +173,19 @@ private:
                 process(data);
                 continue;
             }
-            if (m_reading)
-                break;
-            m_reading = true;
-            QPointer<Connection> self(this);
-            m_flow->read().then(this, [this, self](const ReadResult &result) {
-                if (!self)
-                    return;
-                m_reading = false;
-                onRead(result);
-            });
+            if (!m_reading)
+                readNext();
             break;
         }
+    }
+
+    void readNext()
+    {
+        m_reading = true;
+        thenIfAlive(m_flow->read(), this, [this](const ReadResult &result) {
+            m_reading = false;
+            onRead(result);
+        });
     }
 
     void onRead(const ReadResult &result)
@@ -187,7 +195,7 @@ private:
         if (result.isData()) {
             if (m_timerKind == Timer::Idle && !m_requestActive)
                 startTimer(Timer::Header); // the next request's first bytes
-            m_pending = result.data();
+            m_pending += result.data();
             pump();
             return;
         }
@@ -314,10 +322,7 @@ private:
         PipeFlow *writer = m_bodyWriter.get();
         if (!m_bodyChunks.isEmpty()) {
             ++m_bodyWritesPending;
-            QPointer<Connection> self(this);
-            writer->writev(std::exchange(m_bodyChunks, {})).then(this, [this, self](const WriteResult &) {
-                if (!self)
-                    return;
+            thenIfAlive(writer->writev(std::exchange(m_bodyChunks, {})), this, [this](const WriteResult &) {
                 // A reader that went away (or stopped) takes nothing more: the rest is
                 // parsed and dropped, and the response decides the connection.
                 --m_bodyWritesPending;
@@ -370,15 +375,8 @@ private:
             respond(!future.isCanceled() && future.resultCount() > 0 ? future.result() : Response());
             return;
         }
-        QPointer<Connection> self(this);
-        future.then(this, [this, self](const Response &response) {
-                  if (self)
-                      respond(response);
-              })
-                .onCanceled(this, [this, self] {
-                    if (self)
-                        respond(Response());
-                });
+        // A cancelled future gives an error result: 500, as above.
+        thenIfAlive(future, this, [this](const Response &response) { respond(response); });
     }
 
     void respond(Response response)
@@ -459,10 +457,7 @@ private:
         const QList<Exchange> exchanges = std::exchange(m_batchExchanges, {});
         m_batchBytes = 0;
         ++m_batchWrites;
-        QPointer<Connection> self(this);
-        m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)).then(this, [this, self, exchanges](const WriteResult &r) {
-            if (!self)
-                return;
+        thenIfAlive(m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)), this, [this, exchanges](const WriteResult &r) {
             --m_batchWrites;
             const Error error = r.isOk() ? Error()
                     : r.isError()        ? r.error()
@@ -485,9 +480,8 @@ private:
     void write(const QList<QByteArray> &buffers, bool last)
     {
         flushBatch();
-        QPointer<Connection> self(this);
-        m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)).then(this, [this, self, last](const WriteResult &r) {
-            if (!self || m_closing)
+        thenIfAlive(m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)), this, [this, last](const WriteResult &r) {
+            if (m_closing)
                 return;
             if (!r.isOk()) {
                 finishResponse(r.isError() ? r.error() : Error(Error::Kind::Closed, QStringLiteral("client went away")));
@@ -500,9 +494,8 @@ private:
 
     void streamBody()
     {
-        QPointer<Connection> self(this);
-        m_streamBody->read(QDeadlineTimer(d->idleTimeout)).then(this, [this, self](const ReadResult &r) {
-            if (!self || m_closing)
+        thenIfAlive(m_streamBody->read(QDeadlineTimer(d->idleTimeout)), this, [this](const ReadResult &r) {
+            if (m_closing)
                 return;
             if (r.isData()) {
                 QByteArray data = r.data();
@@ -514,9 +507,8 @@ private:
                     buffers = {QByteArray::number(data.size(), 16) + "\r\n", data, "\r\n"};
                 else
                     buffers = {data};
-                QPointer<Connection> self2(this);
-                m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)).then(this, [this, self2](const WriteResult &w) {
-                    if (!self2 || m_closing)
+                thenIfAlive(m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)), this, [this](const WriteResult &w) {
+                    if (m_closing)
                         return;
                     if (!w.isOk()) {
                         finishResponse(w.isError() ? w.error() : Error(Error::Kind::Closed, QStringLiteral("client went away")));

@@ -12,11 +12,17 @@ http.server, and raw sockets for what no well-behaved peer sends.
   peers.py unixserver PATH                http.server on a Unix socket (GET /hello, POST /echo)
   peers.py script PATH HEXREPLY           a Unix socket server that reads one request head and
                                           answers the raw bytes, then closes
+  peers.py hold HEXREPLY|-                a TCP server on 127.0.0.1 (prints its port after
+                                          "ready") that answers each connection's request head
+                                          with the raw bytes (- : reads nothing, answers nothing),
+                                          keeps it open and prints "closed" when the client closes it
+  peers.py hangup HOST PORT PATH          request PATH, then reset the connection at once
 Servers print "ready" once they listen.
 """
 import http.client
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -100,6 +106,30 @@ def script(path, hexreply):
         c, _ = srv.accept()
         answer_raw(c, reply)
         c.close()
+
+
+def hold(hexreply):
+    reply = None if hexreply == "-" else bytes.fromhex(hexreply)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    print("ready", flush=True)
+    print(srv.getsockname()[1], flush=True)
+    while True:
+        c, _ = srv.accept()
+        if reply is not None:
+            answer_raw(c, reply)
+        recv_all(c, 60)  # until the client closes (or resets)
+        c.close()
+        print("closed", flush=True)
+
+
+def hangup(host, port, path):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()  # linger 0: a reset, not a polite end of the request
+    print("reset", flush=True)
 
 
 if __name__ == "__main__":

@@ -242,6 +242,12 @@ private Q_SLOTS:
     void overGivenFlows();
     void httpsBothWays();
     void gracefulStopWithDownloadInFlight();
+    void clientDeletedWithBodyUnread();
+    void clientDeletedWhileConnecting_data();
+    void clientDeletedWhileConnecting();
+    void requestBodyFlowOutlivesExchange();
+    void handlerAnswersAfterClientReset_data();
+    void handlerAnswersAfterClientReset();
 };
 
 void TestHttp::headers()
@@ -896,6 +902,158 @@ void TestHttp::gracefulStopWithDownloadInFlight()
     QCOMPARE(drained.data.size(), size);
     RILL_AWAIT_VOID(stopped);
     QCOMPARE(server.connectionCount(), 0);
+}
+
+// The Python "hold" peer: its port, then a line "closed" each time a client closes on it.
+struct HoldPeer
+{
+    std::unique_ptr<QProcess> process;
+    quint16 port = 0;
+
+    explicit HoldPeer(const QByteArray &reply)
+        : process(startPeerServer({QStringLiteral("hold"), reply.isNull() ? QStringLiteral("-") : QString::fromLatin1(reply.toHex())}))
+    {
+        if (process && rilltest::spinUntil([&] { return process->canReadLine(); }))
+            port = process->readLine().trimmed().toUShort();
+    }
+    ~HoldPeer()
+    {
+        if (process) {
+            process->kill();
+            process->waitForFinished();
+        }
+    }
+    bool sawClose()
+    {
+        return rilltest::spinUntil([&] { return process->canReadLine(); }, 30s)
+                && process->readLine().trimmed() == "closed";
+    }
+};
+
+void TestHttp::clientDeletedWithBodyUnread()
+{
+    // The client goes while the response body streams and nobody reads it (rillhttp --fail
+    // does this): its connection closes, the body's reader gets an error, not Eof. The exchange
+    // was the context of the read waiting on the connection; Qt 6.4 asserts when a context is
+    // gone before its future finishes.
+    HoldPeer peer("HTTP/1.1 418 I'm a Teapot\r\nContent-Length: 16\r\n\r\nshort");
+    QVERIFY(peer.port);
+    auto client = std::make_unique<Client>();
+    Response response;
+    QVERIFY(awaited(client->send(Request(QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(peer.port))),
+                                 Client::BodyMode::Stream),
+                    &response));
+    QCOMPARE(response.status(), 418);
+    client.reset();
+    QVERIFY(peer.sawClose());
+    const rilltest::Drained drained = rilltest::readToEnd(response.bodyFlow().get());
+    QVERIFY(drained.end.isError());
+    QVERIFY(drained.data.size() <= 5);
+}
+
+void TestHttp::clientDeletedWhileConnecting_data()
+{
+    QTest::addColumn<bool>("tls");
+    QTest::newRow("tcp connect finishing after") << false;
+    QTest::newRow("tls handshake never answered") << true;
+}
+
+void TestHttp::clientDeletedWhileConnecting()
+{
+    // The connect (or handshake) outlives the client: what it makes is closed, nothing else
+    // runs. The TLS handshake ends at the client's connect timeout.
+    QFETCH(bool, tls);
+    HoldPeer peer {QByteArray()};
+    QVERIFY(peer.port);
+    auto client = std::make_unique<Client>();
+    client->setConnectTimeout(300);
+    Request request(QUrl(QStringLiteral("http://localhost/")));
+    request.setEndpoint(tls ? Endpoint::tls(QStringLiteral("127.0.0.1"), peer.port)
+                            : Endpoint::tcp(QStringLiteral("127.0.0.1"), peer.port));
+    QFuture<Response> future = client->send(request);
+    client.reset();
+    QVERIFY(future.isFinished());
+    QCOMPARE(future.result().error().kind(), Error::Kind::Aborted);
+    QVERIFY(peer.sawClose());
+}
+
+void TestHttp::requestBodyFlowOutlivesExchange()
+{
+    // The server answers before taking the streamed request body; the body's flow is the
+    // caller's and outlives the exchange, whose read on it then finishes with no one to run.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("s.sock"));
+    std::unique_ptr<QProcess> peer = startPeerServer({QStringLiteral("script"), path,
+            QString::fromLatin1(QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").toHex())});
+    QVERIFY(peer);
+    PipeFlow::Pair pair = PipeFlow::createPair();
+    const QPointer<PipeFlow> reader(pair.second.get());
+    Response response;
+    {
+        Client client;
+        Request request(QUrl(QStringLiteral("http://localhost/up")), "POST");
+        request.setEndpoint(Endpoint::local(path));
+        request.setBodyFlow(makeBodyFlow(pair.second.release()));
+        QVERIFY(awaited(client.send(request), &response));
+        QCOMPARE(response.body(), QByteArray("ok"));
+    }
+    // The reader goes with the request, and the writer learns it.
+    QTRY_VERIFY(reader.isNull());
+    QTRY_COMPARE(pair.first->error().kind(), Error::Kind::Reset);
+    peer->kill();
+    peer->waitForFinished();
+}
+
+void TestHttp::handlerAnswersAfterClientReset_data()
+{
+    QTest::addColumn<bool>("streamed");
+    QTest::newRow("collected body") << false;
+    QTest::newRow("streamed body") << true;
+}
+
+void TestHttp::handlerAnswersAfterClientReset()
+{
+    // A handler still working when its client resets: the connection ends at once (a long
+    // poll may never answer), and the answer that comes later goes nowhere; a streamed body
+    // in it is dropped, and its writer learns so. The server serves on.
+    QFETCH(bool, streamed);
+    Server server;
+    addRoutes(server);
+    std::shared_ptr<QPromise<Response>> pending;
+    server.route("GET", QStringLiteral("/later"), [&pending](const Request &) {
+        pending = std::make_shared<QPromise<Response>>();
+        pending->start();
+        return pending->future();
+    });
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const Run hangup = python({QStringLiteral("hangup"), QStringLiteral("127.0.0.1"),
+                               QString::number(server.endpoint().port()), QStringLiteral("/later")});
+    QCOMPARE(hangup.out.trimmed(), QByteArray("reset"));
+    QTRY_VERIFY(pending);
+    QTRY_COMPARE(server.connectionCount(), 0);
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+
+    std::unique_ptr<PipeFlow> writer;
+    {
+        Response answer(200);
+        if (streamed) {
+            PipeFlow::Pair pair = PipeFlow::createPair();
+            writer = std::move(pair.first);
+            answer.setBodyFlow(makeBodyFlow(pair.second.release()), -1);
+        } else {
+            answer.setBody("too late\n");
+        }
+        pending->addResult(std::move(answer));
+        pending->finish();
+        pending.reset(); // the handler lets go: nobody holds the answer now
+    }
+    if (writer)
+        QTRY_COMPARE(writer->error().kind(), Error::Kind::Reset);
+    Client client;
+    Response response;
+    QVERIFY(awaited(client.get(QUrl(QStringLiteral("http://127.0.0.1:%1/hello").arg(server.endpoint().port()))), &response));
+    QCOMPARE(response.body(), QByteArray("hello\n"));
 }
 
 QTEST_GUILESS_MAIN(TestHttp)
