@@ -268,9 +268,9 @@ void FlowMonitor::send(const QByteArray &bytes, const QString &what)
         return;
     logEvent(EventKind::Action, 0, bytes.size(),
         QStringLiteral("send %1 (%2)").arg(what, rill::FlowText::bytes(bytes.size())));
-    flow->write(bytes).then(this, [this, what](const rill::WriteResult &result) {
+    whenDone(flow, this, flow->write(bytes), [what](FlowMonitor *self, const rill::WriteResult &result) {
         if (!result.isOk())
-            reportFailure(QStringLiteral("send ") + what, result);
+            self->reportFailure(QStringLiteral("send ") + what, result);
     });
 }
 
@@ -291,9 +291,9 @@ void FlowMonitor::sendBurst(int buffers, qint64 bufferSize)
     }
     logEvent(EventKind::Action, 0, buffers * bufferSize,
         QStringLiteral("writev burst: %1 buffers of %2").arg(buffers).arg(rill::FlowText::bytes(bufferSize)));
-    flow->writev(list).then(this, [this](const rill::WriteResult &result) {
+    whenDone(flow, this, flow->writev(list), [](FlowMonitor *self, const rill::WriteResult &result) {
         if (!result.isOk())
-            reportFailure(QStringLiteral("writev burst"), result);
+            self->reportFailure(QStringLiteral("writev burst"), result);
     });
 }
 
@@ -316,8 +316,8 @@ void FlowMonitor::shutdownWrite()
     if (!m_flow || refusedAsCarried())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down write"));
-    m_flow->shutdown(rill::Flow::Direction::Write).then(this, [this](const rill::WriteResult &r) {
-        logEvent(EventKind::ActionDone, 0, 0,
+    whenDone(m_flow.data(), this, m_flow->shutdown(rill::Flow::Direction::Write), [](FlowMonitor *self, const rill::WriteResult &r) {
+        self->logEvent(EventKind::ActionDone, 0, 0,
             r.isOk() ? QStringLiteral("shut down write: done, the queue was flushed and the FIN sent")
                      : QStringLiteral("shut down write: ") + rill::errorMessage(r.error()));
     });

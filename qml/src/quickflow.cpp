@@ -1,6 +1,8 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include "quickflow.h"
 
+#include "promise_p.h"
+
 #include <rill/connect.h>
 #include <rill/flowtext.h>
 
@@ -251,7 +253,9 @@ void QuickFlow::open()
     QFuture<FlowResult<Flow>> future = m_connectTimeout > 0
         ? connectTo(endpoint, std::chrono::milliseconds(m_connectTimeout))
         : connectTo(endpoint);
-    future.then(this, [this, generation](FlowResult<Flow> result) {
+    // The connect may outlive this object (a QML item destroyed while connecting): then the
+    // flow it made goes with its result.
+    thenIfAlive(future, this, [this, generation](FlowResult<Flow> result) {
         if (generation != m_generation)
             return; // aborted or reopened meanwhile; the result deletes its flow
         if (!result.isOk()) {

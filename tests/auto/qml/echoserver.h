@@ -39,6 +39,8 @@ public:
     quint16 port() const { return m_listener.endpoint().port(); }
     QString path() const { return m_listener.endpoint().path(); }
     int acceptedCount() const { return int(m_flows.size()); }
+    // Connections whose client ended (Eof) or dropped them (an error).
+    int endedCount() const { return m_ended; }
 
     // Called with each accepted flow (which the server keeps owning), e.g. to show it.
     void setAcceptHandler(AcceptHandler handler) { m_onAccepted = std::move(handler); }
@@ -69,8 +71,10 @@ private:
                     if (guard && w.isOk())
                         echo(guard);
                 });
-            } else if (result.isEof()) {
-                guard->shutdown(rill::Flow::Direction::Write);
+            } else {
+                ++m_ended;
+                if (result.isEof())
+                    guard->shutdown(rill::Flow::Direction::Write);
             }
         });
     }
@@ -78,6 +82,7 @@ private:
     rill::Listener m_listener;
     std::vector<std::unique_ptr<rill::Flow>> m_flows;
     AcceptHandler m_onAccepted;
+    int m_ended = 0;
 };
 
 } // namespace rilltest

@@ -200,6 +200,19 @@ TestCase {
         compare(flow.flow, null, "no flow adopted after abort()")
     }
 
+    function test_destroyed_while_connecting() {
+        // The connect outlives the item: the connection it makes is closed, and nothing runs
+        // on the destroyed item.
+        const flow = tcpFlowComponent.createObject(testCase, { port: testEnv.tcpEchoPort })
+        verify(flow, "a TcpFlow could not be created")
+        const acceptedBefore = testEnv.echoAccepted
+        const endedBefore = testEnv.echoEnded
+        flow.open()
+        testEnv.destroyNow(flow)
+        tryVerify(() => testEnv.echoAccepted > acceptedBefore, timeout, "the server saw the connection")
+        tryVerify(() => testEnv.echoEnded > endedBefore, timeout, "the connection was closed")
+    }
+
     function test_reopen_after_close() {
         const flow = tcpFlow({ port: testEnv.tcpEchoPort })
         flow.open()

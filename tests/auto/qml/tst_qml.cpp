@@ -26,10 +26,16 @@ class Setup : public QObject {
     Q_PROPERTY(int refusedPort MEMBER m_refusedPort CONSTANT)
     Q_PROPERTY(QString tempDir READ tempDir CONSTANT)
     Q_PROPERTY(int echoAccepted READ echoAccepted)
+    Q_PROPERTY(int echoEnded READ echoEnded)
 
 public:
     QString tempDir() const { return m_dir.path(); }
     int echoAccepted() const { return m_tcpEcho.acceptedCount() + m_unixEcho.acceptedCount(); }
+    int echoEnded() const { return m_tcpEcho.endedCount() + m_unixEcho.endedCount(); }
+
+    // Deletes \a object now: QML's destroy() waits for the event loop, where a pending
+    // connect may finish first.
+    Q_INVOKABLE void destroyNow(QObject *object) { delete object; }
 
     // A new Python echo peer (it serves one connection); its port, or 0 (the QML test fails).
     Q_INVOKABLE int startPythonEcho()
