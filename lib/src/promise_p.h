@@ -175,33 +175,55 @@ CancelWatch<T> watchCancel(const Promise<T> &promise, F onCancel)
     return watcher;
 }
 
+// Calls f() in guard's thread, at once if that is this thread, if guard still lives then.
+// (Each continuation runs once: it hands its callable on.)
+template<typename F>
+void runIfAlive(const QPointer<QObject> &guard, F f)
+{
+    QObject *target = guard.data();
+    if (!target)
+        return;
+    if (target->thread() == QThread::currentThread()) {
+        f();
+        return;
+    }
+    QMetaObject::invokeMethod(
+            target, [guard, f = std::move(f)]() mutable {
+                if (guard)
+                    f();
+            },
+            Qt::QueuedConnection);
+}
+
 // Calls f(result) in context's thread once future has finished, if context still lives by
-// then; a cancelled future (no result) gives abortedResult<T>(). then(context, f) will not
-// do where the future may outlive its context (a flow's or a request handler's future, and
-// the object waiting on it): Qt 6.4 asserts that the context still lives when the future
-// finishes. In context's own thread f runs at once (inside this call if the future has
-// finished already), as then(context, f) does.
+// then. then(context, f) will not do where the future may outlive its context (a flow's or a
+// request handler's future, and the object waiting on it): Qt 6.4 asserts that the context
+// still lives when the future finishes. In context's own thread f runs at once (inside this
+// call if the future has finished already), as then(context, f) does.
+//
+// A cancelled future runs nothing: for the futures of Rill's flows, which only their holder
+// can cancel. A future someone else may cancel takes the overload with onCanceled.
 template<typename T, typename F>
 void thenIfAlive(const QFuture<T> &future, QObject *context, F f)
 {
-    auto deliver = [guard = QPointer<QObject>(context), f = std::make_shared<F>(std::move(f))](T value) {
-        QObject *target = guard.data();
-        if (!target)
-            return;
-        if (target->thread() == QThread::currentThread()) {
-            (*f)(std::move(value));
-            return;
-        }
-        QMetaObject::invokeMethod(
-                target, [guard, f, value = std::move(value)]() mutable {
-                    if (guard)
-                        (*f)(std::move(value));
-                },
-                Qt::QueuedConnection);
-    };
-    QFuture<T>(future).then([deliver](const T &value) { deliver(value); }).onCanceled([deliver] {
-        deliver(abortedResult<T>());
+    QFuture<T>(future).then([guard = QPointer<QObject>(context), f = std::move(f)](const T &value) mutable {
+        runIfAlive(guard, [f = std::move(f), value]() mutable { f(value); });
     });
+}
+
+// As thenIfAlive(future, context, f), and onCanceled() (in context's thread, if it lives)
+// when the future is cancelled instead.
+template<typename T, typename F, typename C>
+void thenIfAlive(const QFuture<T> &future, QObject *context, F f, C onCanceled)
+{
+    const QPointer<QObject> guard(context);
+    QFuture<T>(future)
+            .then([guard, f = std::move(f)](const T &value) mutable {
+                runIfAlive(guard, [f = std::move(f), value]() mutable { f(value); });
+            })
+            .onCanceled([guard, onCanceled = std::move(onCanceled)]() mutable {
+                runIfAlive(guard, [onCanceled = std::move(onCanceled)]() mutable { onCanceled(); });
+            });
 }
 
 template<typename T>

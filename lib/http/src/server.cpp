@@ -12,6 +12,8 @@
 #include <QtCore/QPromise>
 #include <QtCore/QTimer>
 
+#include <chrono>
+#include <limits>
 #include <optional>
 
 namespace rill::http {
@@ -37,6 +39,20 @@ bool isFramingField(const QByteArray &name)
     return name.compare("content-length", Qt::CaseInsensitive) == 0
             || name.compare("transfer-encoding", Qt::CaseInsensitive) == 0
             || name.compare("connection", Qt::CaseInsensitive) == 0;
+}
+
+// "Date: ...\r\n" for now, formatted once a second per thread (as nginx does): formatting a
+// date through QLocale cost a sixth of a small request.
+const QByteArray &dateField()
+{
+    thread_local qint64 second = -1;
+    thread_local QByteArray field;
+    const qint64 now = QDateTime::currentSecsSinceEpoch();
+    if (now != second) {
+        second = now;
+        field = "Date: " + httpDate(QDateTime::fromSecsSinceEpoch(now, Qt::UTC)) + "\r\n";
+    }
+    return field;
 }
 
 } // namespace
@@ -103,19 +119,40 @@ public:
 private:
     enum class Timer { None, Header, Idle };
 
+    // One deadline, moved per request with a store; the QTimer is restarted only when it would
+    // fire too late, and when it fires early it is set again for the rest. Stopping and
+    // starting a QTimer two or three times per request cost more than parsing the request.
     void startTimer(Timer kind)
     {
         m_timerKind = kind;
         if (kind == Timer::None)
-            m_timer.stop();
-        else
-            m_timer.start(kind == Timer::Header ? d->headerTimeout : d->idleTimeout);
+            return; // a timer still running finds None when it fires
+        const qint64 timeout = kind == Timer::Header ? d->headerTimeout : d->idleTimeout;
+        m_due = steadyMs() + timeout;
+        if (!m_timer.isActive() || m_timerFiresAt > m_due)
+            armTimer(timeout);
+    }
+
+    void armTimer(qint64 timeout)
+    {
+        m_timerFiresAt = steadyMs() + timeout;
+        m_timer.start(int(qMin<qint64>(timeout, std::numeric_limits<int>::max())));
+    }
+
+    static qint64 steadyMs()
+    {
+        using namespace std::chrono;
+        return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
     }
 
     void onTimeout()
     {
-        if (m_closing)
+        if (m_closing || m_timerKind == Timer::None)
             return;
+        if (const qint64 left = m_due - steadyMs(); left > 0) {
+            armTimer(left);
+            return;
+        }
         if (m_timerKind == Timer::Header) {
             qCDebug(lcServer) << m_flow->peerEndpoint() << "request head not complete in time";
             fail(408);
@@ -375,8 +412,9 @@ private:
             respond(!future.isCanceled() && future.resultCount() > 0 ? future.result() : Response());
             return;
         }
-        // A cancelled future gives an error result: 500, as above.
-        thenIfAlive(future, this, [this](const Response &response) { respond(response); });
+        thenIfAlive(
+                future, this, [this](const Response &response) { respond(response); },
+                [this] { respond(Response()); }); // cancelled: 500, as above
     }
 
     void respond(Response response)
@@ -393,31 +431,31 @@ private:
 
         QByteArray out;
         out.reserve(256);
-        out += "HTTP/1.1 " + QByteArray::number(status) + ' ' + response.reason() + "\r\n";
+        out.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ').append(response.reason()).append("\r\n");
         for (const Headers::Field &f : response.headers().fields())
             if (!isFramingField(f.first))
-                out += f.first + ": " + f.second + "\r\n";
+                out.append(f.first).append(": ").append(f.second).append("\r\n");
         if (!response.headers().contains("date"))
-            out += "Date: " + httpDate(QDateTime::currentDateTimeUtc()) + "\r\n";
+            out.append(dateField());
         m_streamBody = response.bodyFlow();
         m_chunked = false;
         m_bodyLength = m_streamBody ? response.bodyLength() : response.body().size();
         if (status != 204 && status != 304 && !(status >= 100 && status < 200)) {
             if (m_bodyLength >= 0) {
-                out += "Content-Length: " + QByteArray::number(m_bodyLength) + "\r\n";
+                out.append("Content-Length: ").append(QByteArray::number(m_bodyLength)).append("\r\n");
             } else if (m_request.minorVersion() >= 1) {
                 m_chunked = true;
                 if (!head)
-                    out += "Transfer-Encoding: chunked\r\n";
+                    out.append("Transfer-Encoding: chunked\r\n");
             } else {
                 m_keepAlive = false; // HTTP/1.0: the body ends with the connection
             }
         }
         if (!m_keepAlive)
-            out += "Connection: close\r\n";
+            out.append("Connection: close\r\n");
         else if (m_request.minorVersion() == 0)
-            out += "Connection: keep-alive\r\n";
-        out += "\r\n";
+            out.append("Connection: keep-alive\r\n");
+        out.append("\r\n");
         m_status = status;
         m_sent = 0;
         m_responseStarted = true;
@@ -626,6 +664,8 @@ private:
     Parser m_parser;
     QTimer m_timer;
     Timer m_timerKind = Timer::None;
+    qint64 m_due = 0;          // steadyMs() when the current timer kind expires
+    qint64 m_timerFiresAt = 0; // when m_timer, if active, fires
     QByteArray m_pending;
     bool m_reading = false;
     bool m_processing = false;
