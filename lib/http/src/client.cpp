@@ -347,6 +347,10 @@ private:
             return false;
         }
         m_response = r;
+        // The whole body in one allocation, not a doubling series of copies; bounded, since
+        // the length is the server's word until the bytes come.
+        if (m_mode == Client::BodyMode::Collect && h.contentLength > 0)
+            m_body.reserve(qsizetype(qMin<qint64>(h.contentLength, 64 * 1024 * 1024)));
         if (m_mode == Client::BodyMode::Stream) {
             PipeFlow::Pair pair = PipeFlow::createPair();
             m_bodyWriter = std::move(pair.first);
