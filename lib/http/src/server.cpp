@@ -50,7 +50,7 @@ const QByteArray &dateField()
     const qint64 now = QDateTime::currentSecsSinceEpoch();
     if (now != second) {
         second = now;
-        field = "Date: " + httpDate(QDateTime::fromSecsSinceEpoch(now, Qt::UTC)) + "\r\n";
+        field = "Date: " + httpDate(QDateTime::fromSecsSinceEpoch(now)) + "\r\n";
     }
     return field;
 }
@@ -127,16 +127,17 @@ private:
         m_timerKind = kind;
         if (kind == Timer::None)
             return; // a timer still running finds None when it fires
-        const qint64 timeout = kind == Timer::Header ? d->headerTimeout : d->idleTimeout;
-        m_due = steadyMs() + timeout;
+        const qint64 now = steadyMs();
+        m_due = now + (kind == Timer::Header ? d->headerTimeout : d->idleTimeout);
         if (!m_timer.isActive() || m_timerFiresAt > m_due)
-            armTimer(timeout);
+            armTimer(now);
     }
 
-    void armTimer(qint64 timeout)
+    // Sets m_timer to fire at m_due.
+    void armTimer(qint64 now)
     {
-        m_timerFiresAt = steadyMs() + timeout;
-        m_timer.start(int(qMin<qint64>(timeout, std::numeric_limits<int>::max())));
+        m_timerFiresAt = m_due;
+        m_timer.start(int(qMin<qint64>(m_due - now, std::numeric_limits<int>::max())));
     }
 
     static qint64 steadyMs()
@@ -149,8 +150,8 @@ private:
     {
         if (m_closing || m_timerKind == Timer::None)
             return;
-        if (const qint64 left = m_due - steadyMs(); left > 0) {
-            armTimer(left);
+        if (const qint64 now = steadyMs(); now < m_due) {
+            armTimer(now);
             return;
         }
         if (m_timerKind == Timer::Header) {
