@@ -36,23 +36,64 @@ QString bytesText(qint64 bytes)
     return bytes == 1 ? QStringLiteral("1 byte") : QStringLiteral("%1 bytes").arg(bytes);
 }
 
-// Runs op(d, promise) on the flow's thread and returns the promise's future.
+// Runs op(d, promise) on the flow's thread.
 template<typename T, typename Op>
-QFuture<T> onFlowThread(FlowPrivate *d, Op &&op)
+void onFlowThread(FlowPrivate *d, Promise<T> &&promise, Op &&op)
 {
     // The common case, a call from the flow's own thread, runs at once: no shared promise and
     // no std::function to allocate for each read or write.
     if (d->isFlowThread()) {
         d->watchThread();
-        Promise<T> promise;
-        QFuture<T> future = promise.future();
         op(d, std::move(promise));
-        return future;
+        return;
     }
-    auto promise = std::make_shared<Promise<T>>();
-    QFuture<T> future = promise->future();
-    d->runOnFlowThread([d, promise, op = std::forward<Op>(op)] { op(d, std::move(*promise)); });
+    auto shared = std::make_shared<Promise<T>>(std::move(promise));
+    d->runOnFlowThread([d, shared, op = std::forward<Op>(op)] { op(d, std::move(*shared)); });
+}
+
+// As above, returning the promise's future.
+template<typename T, typename Op>
+QFuture<T> onFlowThread(FlowPrivate *d, Op &&op)
+{
+    Promise<T> promise;
+    QFuture<T> future = promise.future();
+    onFlowThread(d, std::move(promise), std::forward<Op>(op));
     return future;
+}
+
+// The flow whose destructor is finishing its operations in this thread (see destroy()).
+thread_local const QObject *t_destroyingFlow = nullptr;
+
+// A promise that calls callback in context's thread, if context still lives (see
+// Flow::read(const QObject *, ReadCallback, QDeadlineTimer)). Found gone at the result, it takes
+// nothing, as a cancelled future.
+template<typename T>
+Promise<T> callbackPromise(const Flow *flow, const QObject *context,
+                           std::function<void(const T &)> callback)
+{
+    if (!context) {
+        return Promise<T>([callback = std::move(callback)](const T &result) {
+            callback(result);
+            return true;
+        });
+    }
+    return Promise<T>([flow, guard = QPointer<QObject>(const_cast<QObject *>(context)),
+                       callback = std::move(callback)](const T &result) mutable {
+        QObject *target = guard.data();
+        if (!target || (target == flow && t_destroyingFlow == flow))
+            return false;
+        if (target->thread() == QThread::currentThread()) {
+            callback(result);
+            return true;
+        }
+        QMetaObject::invokeMethod(
+                target, [guard, callback = std::move(callback), result] {
+                    if (guard)
+                        callback(result);
+                },
+                Qt::QueuedConnection);
+        return true;
+    });
 }
 
 } // namespace
@@ -316,10 +357,12 @@ void FlowPrivate::serveRead(Promise<ReadResult> &&promise, qint64 deadline)
 
 void FlowPrivate::holdRead(Promise<ReadResult> &&promise, qint64 deadline)
 {
+    const bool cancelable = promise.hasFuture(); // a callback's read cannot be cancelled
     m_pendingReads.push_back(PendingRead{std::move(promise), deadline, {}});
     if (deadline != NoDeadline)
         rearmTimer();
-    watchCancelSoon();
+    if (cancelable)
+        watchCancelSoon();
     updateReadInterest();
 }
 
@@ -511,12 +554,14 @@ void FlowPrivate::wait(quint64 id, QList<QByteArray> &&buffers, qint64 size,
                                             errorEndpoint())));
         return;
     }
+    const bool cancelable = promise.hasFuture();
     m_waitingWrites.push_back(WaitingWrite{id, std::move(buffers), size, std::move(promise), deadline, {}});
     writesWaiting = int(m_waitingWrites.size());
     notify(&Flow::writesWaitingChanged, int(m_waitingWrites.size()));
     if (deadline != NoDeadline)
         rearmTimer();
-    watchCancelSoon();
+    if (cancelable)
+        watchCancelSoon();
 }
 
 void FlowPrivate::accept(quint64 id, QList<QByteArray> &&buffers, qint64 size,
@@ -613,7 +658,7 @@ void FlowPrivate::watchWaitingForCancel()
     m_cancelWatchDueNs = NoDeadline;
     bool newlyWaiting = false;
     for (PendingRead &r : m_pendingReads) {
-        if (r.cancelWatch)
+        if (r.cancelWatch || !r.promise.hasFuture())
             continue;
         if (!std::exchange(r.seenAtTick, true))
             newlyWaiting = true;
@@ -623,7 +668,7 @@ void FlowPrivate::watchWaitingForCancel()
             });
     }
     for (WaitingWrite &w : m_waitingWrites) {
-        if (w.cancelWatch)
+        if (w.cancelWatch || !w.promise.hasFuture())
             continue;
         if (!std::exchange(w.seenAtTick, true))
             newlyWaiting = true;
@@ -1037,7 +1082,10 @@ void FlowPrivate::cutLifeline()
 void FlowPrivate::destroy()
 {
     m_destroying = true;
+    // Callbacks whose context is this flow do not run: their context is going.
+    const QObject *outer = std::exchange(t_destroyingFlow, q_ptr);
     fail(abortedError(), true);
+    t_destroyingFlow = outer;
 }
 
 // Both directions are done: release the transport and finish close().
@@ -1260,6 +1308,33 @@ QFuture<WriteResult> Flow::writev(const QList<QByteArray> &buffers, QDeadlineTim
                                      [buffers, due](FlowPrivate *d, Promise<WriteResult> p) {
                                          d->write(buffers, std::move(p), due);
                                      });
+}
+
+void Flow::read(const QObject *context, ReadCallback callback, QDeadlineTimer deadline)
+{
+    const qint64 due = deadlineNs(deadline);
+    onFlowThread(d_func(), callbackPromise<ReadResult>(this, context, std::move(callback)),
+                 [due](FlowPrivate *d, Promise<ReadResult> p) { d->read(std::move(p), due); });
+}
+
+void Flow::write(const QByteArray &buffer, const QObject *context, WriteCallback callback,
+                 QDeadlineTimer deadline)
+{
+    const qint64 due = deadlineNs(deadline);
+    onFlowThread(d_func(), callbackPromise<WriteResult>(this, context, std::move(callback)),
+                 [buffer, due](FlowPrivate *d, Promise<WriteResult> p) {
+                     d->write(buffer, std::move(p), due);
+                 });
+}
+
+void Flow::writev(const QList<QByteArray> &buffers, const QObject *context,
+                  WriteCallback callback, QDeadlineTimer deadline)
+{
+    const qint64 due = deadlineNs(deadline);
+    onFlowThread(d_func(), callbackPromise<WriteResult>(this, context, std::move(callback)),
+                 [buffers, due](FlowPrivate *d, Promise<WriteResult> p) {
+                     d->write(buffers, std::move(p), due);
+                 });
 }
 
 QFuture<CloseResult> Flow::close(QDeadlineTimer deadline)

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace rill {
@@ -26,19 +27,46 @@ T abortedResult()
 
 // A QPromise that cannot be left unfinished: destroyed while pending (the flow went away, or a
 // queued call to it was dropped), it finishes with an Aborted result instead of cancelling.
+//
+// Or, made from a callback, no QPromise at all: finishing calls the callback with the result,
+// at once, as a continuation attached without context would run, and the callback says whether
+// it took the result (false: its receiver is gone, so keep what it is, as for a cancelled
+// future). A flow read or write made through Flow's callback overloads costs no future (the
+// QFutureInterface, its mutex, wait conditions and result store: about 4,000 instructions on
+// Qt 6.4).
+template<typename T>
+struct PromiseCallback
+{
+    using type = std::function<bool(const T &)>;
+};
+template<>
+struct PromiseCallback<void>
+{
+    using type = std::function<void()>;
+};
+
 template<typename T>
 class Promise
 {
 public:
-    Promise() { m_promise.start(); }
+    using Callback = typename PromiseCallback<T>::type;
+
+    Promise() : m_promise(std::in_place) { m_promise->start(); }
+    explicit Promise(Callback callback) : m_callback(std::move(callback)) {}
     Promise(Promise &&other) noexcept
-        : m_promise(std::move(other.m_promise)), m_pending(std::exchange(other.m_pending, false))
-    {}
+        : m_promise(std::move(other.m_promise)),
+          m_callback(std::move(other.m_callback)),
+          m_pending(std::exchange(other.m_pending, false))
+    {
+        other.m_promise.reset();
+    }
     Promise &operator=(Promise &&other) noexcept
     {
         if (this != &other) {
             abandon();
             m_promise = std::move(other.m_promise);
+            other.m_promise.reset();
+            m_callback = std::move(other.m_callback);
             m_pending = std::exchange(other.m_pending, false);
         }
         return *this;
@@ -46,10 +74,12 @@ public:
     Q_DISABLE_COPY(Promise)
     ~Promise() { abandon(); }
 
-    QFuture<T> future() const { return m_promise.future(); }
+    // Only for a promise with a future (made without a callback).
+    QFuture<T> future() const { return m_promise->future(); }
+    bool hasFuture() const { return m_promise.has_value(); }
     bool isPending() const { return m_pending; }
     // The caller cancelled the future: a result would be dropped by Qt, so keep it.
-    bool isCanceled() const { return m_promise.isCanceled(); }
+    bool isCanceled() const { return m_promise && m_promise->isCanceled(); }
 
     // Finishes with value; returns false when the future was cancelled and so did not take it
     // (Qt drops results reported to a cancelled future), so the caller can keep what it is.
@@ -57,23 +87,26 @@ public:
     std::enable_if_t<!std::is_void_v<U>, bool> tryFinish(U value)
     {
         m_pending = false;
-        const bool taken = m_promise.addResult(std::move(value));
-        m_promise.finish();
+        if (!m_promise)
+            return std::exchange(m_callback, nullptr)(value);
+        const bool taken = m_promise->addResult(std::move(value));
+        m_promise->finish();
         return taken;
     }
 
     template<typename U = T>
     std::enable_if_t<!std::is_void_v<U>> finish(U value)
     {
-        m_pending = false;
-        m_promise.addResult(std::move(value));
-        m_promise.finish();
+        tryFinish(std::move(value));
     }
     template<typename U = T>
     std::enable_if_t<std::is_void_v<U>> finish()
     {
         m_pending = false;
-        m_promise.finish();
+        if (m_promise)
+            m_promise->finish();
+        else
+            std::exchange(m_callback, nullptr)();
     }
 
 private:
@@ -87,7 +120,8 @@ private:
             finish(abortedResult<T>());
     }
 
-    QPromise<T> m_promise;
+    std::optional<QPromise<T>> m_promise;
+    Callback m_callback; // when there is no m_promise
     bool m_pending = true;
 };
 

@@ -96,6 +96,11 @@ private Q_SLOTS:
     void cancelledReadAfterMoveIsWithdrawnInTheNewThread();
     void cancelledWaitingWriteIsWithdrawn();
     void cancelledWaitingWriteIsWithdrawnAtOnce();
+    void callbackRunsInContextThread();
+    void callbackOfDestroyedContextTakesNothing();
+    void callbacksWhenTheFlowIsDestroyed();
+    void callbackDeadlines();
+    void callbackFromAnotherThread();
     void readDeadline();
     void writeDeadline();
     void closeDeadline();
@@ -367,6 +372,154 @@ void tst_Contract::cancelledWaitingWriteIsWithdrawnAtOnce()
 }
 
 // A read still waiting at its deadline times out, consumes nothing, and the flow goes on.
+// read(context, callback): the result goes to the callback in the context's thread, at once
+// when that is the flow's thread and the data is there, else through that thread's loop.
+void tst_Contract::callbackRunsInContextThread()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QObject here;
+    std::optional<ReadResult> got;
+    a->read(&here, [&](const ReadResult &r) { got = r; });
+    QVERIFY(!got);
+    b->write("now");
+    QTRY_VERIFY(got.has_value());
+    QCOMPARE(*got, ReadResult::fromData("now"));
+    // A result that is ready is given inside the call.
+    b->shutdown(Flow::Direction::Write);
+    QFuture<ReadResult> eof = a->read();
+    ReadResult r;
+    RILL_AWAIT(eof, r);
+    QCOMPARE(r, ReadResult::eof());
+    got.reset();
+    a->read(&here, [&](const ReadResult &r) { got = r; });
+    QCOMPARE(got, std::optional(ReadResult::eof()));
+
+    // In another thread's context: through that thread's event loop.
+    QThread thread;
+    QObject there;
+    there.moveToThread(&thread);
+    thread.start();
+    std::atomic<QThread *> ranIn{nullptr};
+    QByteArray data;
+    a->write("later");
+    b->read(&there, [&](const ReadResult &r) {
+        data = r.data();
+        ranIn = QThread::currentThread();
+    });
+    QTRY_COMPARE(ranIn.load(), &thread);
+    QCOMPARE(data, QByteArray("later"));
+    std::optional<WriteResult> written;
+    a->write("accepted", &here, [&](const WriteResult &r) { written = r; });
+    QCOMPARE(written, std::optional(WriteResult::ok())); // accepted at once, in this thread
+    thread.quit();
+    QVERIFY(thread.wait(5000));
+}
+
+// A read whose context is gone when its data comes takes nothing: the next read gets the bytes.
+void tst_Contract::callbackOfDestroyedContextTakesNothing()
+{
+    auto [a, b] = PipeFlow::createPair();
+    bool ran = false;
+    {
+        QObject gone;
+        a->read(&gone, [&](const ReadResult &) { ran = true; });
+    }
+    QFuture<ReadResult> next = a->read();
+    b->write("kept");
+    ReadResult r;
+    RILL_AWAIT(next, r);
+    QCOMPARE(r, ReadResult::fromData("kept"));
+    QVERIFY(!ran);
+    QCOMPARE(a->stats().readOps, 1);
+
+    // A waiting write's bytes go even so; only its call is dropped.
+    auto [c, d] = PipeFlow::createPair(1);
+    c->setHighWaterMark(1);
+    const QByteArray first = rilltest::pattern(256 * KiB, 5); // as in writeDeadline
+    c->write(first);
+    c->write("second");
+    c->write("third");
+    {
+        QObject gone;
+        c->write("sent", &gone, [&](const WriteResult &) { ran = true; });
+        QVERIFY(c->writesWaiting() > 0); // the last one, ours, waits
+    }
+    c->shutdown(Flow::Direction::Write);
+    const rilltest::Drained drained = rilltest::readToEnd(d.get());
+    RILL_CHECK_DRAINED(drained, first + "secondthirdsent", ReadResult::eof());
+    QVERIFY(!ran);
+}
+
+// Every callback runs: a flow destroyed with reads and writes waiting gives them Aborted,
+// except those whose context is the flow itself (their context is going).
+void tst_Contract::callbacksWhenTheFlowIsDestroyed()
+{
+    auto [a, b] = PipeFlow::createPair(1);
+    a->setHighWaterMark(1);
+    QObject context;
+    std::optional<ReadResult> read;
+    std::optional<WriteResult> accepted, waiting;
+    int ranForTheFlow = 0;
+    a->read(&context, [&](const ReadResult &r) { read = r; });
+    a->write("fills the queue", &context, [&](const WriteResult &r) { accepted = r; });
+    a->write("waits", &context, [&](const WriteResult &r) { waiting = r; });
+    a->read(a.get(), [&](const ReadResult &) { ++ranForTheFlow; });
+    QCOMPARE(accepted, std::optional(WriteResult::ok()));
+    QVERIFY(!waiting && !read);
+    a.reset();
+    QVERIFY(read && isKind(*read, Error::Kind::Aborted));
+    QVERIFY(waiting && isKind(*waiting, Error::Kind::Aborted));
+    QCOMPARE(ranForTheFlow, 0);
+}
+
+void tst_Contract::callbackDeadlines()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QObject context;
+    std::optional<ReadResult> timed;
+    a->read(&context, [&](const ReadResult &r) { timed = r; }, QDeadlineTimer(50ms));
+    QTRY_VERIFY(timed.has_value());
+    QVERIFY2(isKind(*timed, Error::Kind::TimedOut), qPrintable(rilltest::debugString(*timed)));
+    QCOMPARE(a->readState(), Flow::ReadState::Open);
+
+    auto [c, d] = PipeFlow::createPair(1);
+    c->setHighWaterMark(1);
+    const QByteArray first = rilltest::pattern(256 * KiB, 5); // as in writeDeadline
+    c->write(first);
+    c->write("second");
+    c->write("third");
+    std::optional<WriteResult> withdrawn;
+    c->write("late", &context, [&](const WriteResult &r) { withdrawn = r; }, QDeadlineTimer(50ms));
+    QVERIFY(c->writesWaiting() > 0); // the last one, ours, waits
+    QTRY_VERIFY(withdrawn.has_value());
+    QVERIFY2(isKind(*withdrawn, Error::Kind::TimedOut), qPrintable(rilltest::debugString(*withdrawn)));
+    c->shutdown(Flow::Direction::Write);
+    const rilltest::Drained drained = rilltest::readToEnd(d.get());
+    RILL_CHECK_DRAINED(drained, first + "secondthird", ReadResult::eof()); // nothing of "late"
+}
+
+// Called from another thread than the flow's, the operation runs in the flow's thread and the
+// callback in the context's.
+void tst_Contract::callbackFromAnotherThread()
+{
+    auto [a, b] = PipeFlow::createPair();
+    QObject context; // this thread's
+    std::optional<ReadResult> got;
+    std::atomic<QThread *> ranIn{nullptr};
+    std::unique_ptr<QThread> caller(QThread::create([&, flow = a.get()] {
+        flow->read(&context, [&](const ReadResult &r) {
+            ranIn = QThread::currentThread();
+            got = r;
+        });
+    }));
+    caller->start();
+    QVERIFY(caller->wait(5000));
+    b->write("across");
+    QTRY_VERIFY(got.has_value());
+    QCOMPARE(ranIn.load(), QThread::currentThread());
+    QCOMPARE(*got, ReadResult::fromData("across"));
+}
+
 void tst_Contract::readDeadline()
 {
     auto [a, b] = PipeFlow::createPair();

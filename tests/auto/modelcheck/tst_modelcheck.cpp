@@ -499,6 +499,7 @@ struct WriteRec
     quint64 id = 0; // the ledger id it must get: its call number on this flow
     QByteArray payload;
     QFuture<WriteResult> future;
+    bool viaCallback = false; // write(..., context, callback): cannot be cancelled
     Expect expected;          // set when the write side had already ended at the call
     bool mustFail = false;    // the flow's write side was not Open at the call
     bool afterShut = false;   // issued after this end asked for its write side to close
@@ -510,10 +511,25 @@ struct WriteRec
     WriteResult result;
 };
 
+// A future finished by a Flow callback, so that reads and writes made either way are checked
+// alike. Unfinished (cancelled) if the flow drops the callback without calling it.
+template<typename T>
+QFuture<T> futureOfCallback(std::function<void(const T &)> *callback)
+{
+    auto promise = std::make_shared<QPromise<T>>();
+    promise->start();
+    *callback = [promise](const T &result) {
+        promise->addResult(result);
+        promise->finish();
+    };
+    return promise->future();
+}
+
 struct ReadRec
 {
     int number = 0;
     QFuture<ReadResult> future;
+    bool viaCallback = false; // read(context, callback): cannot be cancelled
     bool afterShut = false; // issued after an effective shutdown(Read)
     bool pendingAtAbort = false;
     bool pendingAtDestroy = false;
@@ -681,6 +697,9 @@ private:
     Rng m_rng;
     Config m_config;
     QString m_configText;
+    // The context of reads and writes made with a callback: outlives the flows, so that every
+    // callback runs (a flow destroyed with them pending gives Aborted).
+    QObject m_callbackContext;
     Side m_sides[2];
     QStringList m_log;
     QString m_failure;
@@ -882,10 +901,19 @@ void Sequence::opRead(Side &x, bool mayTimeOut)
     r.endedAtCall = x.readEnd.has_value();
     if (mayTimeOut)
         r.deadline = randomDeadline();
-    log(QStringLiteral("%1.read(%2) #%3")
-                .arg(x.name, r.deadline ? QStringLiteral("%1 ms").arg(r.deadline->remainingTime()) : QString())
+    r.viaCallback = m_rng.chance(30);
+    log(QStringLiteral("%1.read(%2)%3 #%4")
+                .arg(x.name, r.deadline ? QStringLiteral("%1 ms").arg(r.deadline->remainingTime()) : QString(),
+                     r.viaCallback ? QStringLiteral(" with a callback") : QString())
                 .arg(r.number));
-    r.future = r.deadline ? x.flow->read(*r.deadline) : x.flow->read();
+    if (r.viaCallback) {
+        Flow::ReadCallback callback;
+        r.future = futureOfCallback(&callback);
+        x.flow->read(&m_callbackContext, std::move(callback),
+                     r.deadline.value_or(QDeadlineTimer(QDeadlineTimer::Forever)));
+    } else {
+        r.future = r.deadline ? x.flow->read(*r.deadline) : x.flow->read();
+    }
     x.reads.push_back(std::move(r));
 }
 
@@ -895,7 +923,8 @@ void Sequence::opCancelRead(Side &x)
 {
     std::vector<ReadRec *> waiting;
     for (size_t i = x.firstOpenRead; i < x.reads.size(); ++i) {
-        if (!x.reads[i].done && !x.reads[i].cancelled && !x.reads[i].future.isFinished())
+        if (!x.reads[i].done && !x.reads[i].cancelled && !x.reads[i].viaCallback
+            && !x.reads[i].future.isFinished())
             waiting.push_back(&x.reads[i]);
     }
     if (waiting.empty())
@@ -912,7 +941,8 @@ void Sequence::opCancelWrite(Side &x)
 {
     std::vector<WriteRec *> waiting;
     for (size_t i = x.firstOpenWrite; i < x.writes.size(); ++i) {
-        if (!x.writes[i].done && !x.writes[i].cancelled && !x.writes[i].future.isFinished())
+        if (!x.writes[i].done && !x.writes[i].cancelled && !x.writes[i].viaCallback
+            && !x.writes[i].future.isFinished())
             waiting.push_back(&x.writes[i]);
     }
     if (waiting.empty())
@@ -943,14 +973,25 @@ void Sequence::opWrite(Side &x, QList<QByteArray> buffers, bool vectored)
             && (x.flow->bytesQueued() >= x.flow->highWaterMark() || x.flow->writesWaiting() > 0)
             && !w.deadline;
     const int waitingBefore = x.flow->writesWaiting();
-    log(QStringLiteral("%1.%2(%3 bytes%4%5) #%6")
+    w.viaCallback = m_rng.chance(30);
+    log(QStringLiteral("%1.%2(%3 bytes%4%5)%6 #%7")
                 .arg(x.name, vectored ? QStringLiteral("writev") : QStringLiteral("write"))
                 .arg(w.payload.size())
                 .arg(vectored ? QStringLiteral(" in %1 buffers").arg(buffers.size()) : QString())
                 .arg(w.deadline ? QStringLiteral(", %1 ms").arg(w.deadline->remainingTime()) : QString())
+                .arg(w.viaCallback ? QStringLiteral(" with a callback") : QString())
                 .arg(w.id));
     const QDeadlineTimer deadline = w.deadline.value_or(QDeadlineTimer(QDeadlineTimer::Forever));
-    w.future = vectored ? x.flow->writev(buffers, deadline) : x.flow->write(buffers.value(0), deadline);
+    if (w.viaCallback) {
+        Flow::WriteCallback callback;
+        w.future = futureOfCallback(&callback);
+        if (vectored)
+            x.flow->writev(buffers, &m_callbackContext, std::move(callback), deadline);
+        else
+            x.flow->write(buffers.value(0), &m_callbackContext, std::move(callback), deadline);
+    } else {
+        w.future = vectored ? x.flow->writev(buffers, deadline) : x.flow->write(buffers.value(0), deadline);
+    }
     if (mustWait) {
         // Contract 2: at or above the mark, a new write stays pending.
         if (w.future.isFinished())
