@@ -154,6 +154,7 @@ public:
     std::list<ReadRequest> m_requests;
     std::optional<ReadResult> m_readEnd; // Eof or an error, once the flow gave it
     bool m_flowReadPending = false;
+    bool m_flowReadInCall = false; // inside m_flow->read(): its result is taken, not served yet
     bool m_serving = false;
     bool m_readShut = false;
     QTimer *m_deadlineTimer = nullptr;
@@ -451,22 +452,19 @@ void ChannelPrivate::readFromFlow()
             m_readEnd = ReadResult::fromError(flowGone());
         return;
     }
-    QFuture<ReadResult> future = m_flow->read();
-    if (future.isFinished()) {
-        onFlowRead(future.result());
-        return;
-    }
+    // A callback, not a future: a channel over small messages reads the flow once per message.
+    // Given at once (data buffered), the caller serves; later, the callback does. With the
+    // channel as context it runs only while the channel lives, in its thread, and a channel
+    // gone first takes nothing from the flow.
     m_flowReadPending = true;
-    // No context object: then(context, f) asserts in debug builds if the context is gone by the
-    // time the flow resolves. The flow resolves in its thread, which is ours.
-    future.then([self = QPointer<Channel>(q)](const ReadResult &result) {
-        if (!self)
-            return;
-        ChannelPrivate *d = self->d.get();
-        d->m_flowReadPending = false;
-        d->onFlowRead(result);
-        d->serve();
+    m_flowReadInCall = true;
+    m_flow->read(q, [this](const ReadResult &result) {
+        m_flowReadPending = false;
+        onFlowRead(result);
+        if (!m_flowReadInCall)
+            serve();
     });
+    m_flowReadInCall = false;
 }
 
 void ChannelPrivate::onFlowRead(const ReadResult &result)
@@ -618,13 +616,7 @@ void ChannelPrivate::startFlush()
     m_flushInFlight = true;
     if (!m_flow)
         return onFlushDone(WriteResult::fromError(flowGone()));
-    QFuture<WriteResult> future = m_flow->writev(buffers);
-    if (future.isFinished())
-        return onFlushDone(future.result());
-    future.then([self = QPointer<Channel>(q)](const WriteResult &result) {
-        if (self)
-            self->d->onFlushDone(result);
-    });
+    m_flow->writev(buffers, q, [this](const WriteResult &result) { onFlushDone(result); });
 }
 
 void ChannelPrivate::onFlushDone(const WriteResult &result)
