@@ -391,9 +391,9 @@ int runServer(QCoreApplication &app)
         if (request.method() != "GET" && request.method() != "HEAD") {
             Response r(405, "Method Not Allowed\n", "text/plain");
             r.headers().append("Allow", "GET, HEAD");
-            return QtFuture::makeReadyFuture(r);
+            return r;
         }
-        return QtFuture::makeReadyFuture(staticFile(root, request));
+        return staticFile(root, request);
     });
     if (parser.isSet(QStringLiteral("verbose"))) {
         QObject::connect(&server, &Server::exchangeFinished, &server,

@@ -170,7 +170,7 @@ private:
     // is read no faster than the connection takes it).
     void write(const QList<QByteArray> &buffers, bool last, std::function<void()> next = {})
     {
-        thenIfAlive(m_flow->writev(buffers, m_deadline), this, [this, last, next](const WriteResult &r) {
+        m_flow->writev(buffers, this, [this, last, next](const WriteResult &r) {
             if (m_dying)
                 return;
             if (!r.isOk()) {
@@ -185,12 +185,12 @@ private:
                 m_requestSent = true;
             if (next && !m_done)
                 next();
-        });
+        }, m_deadline);
     }
 
     void sendBody()
     {
-        thenIfAlive(m_request.bodyFlow()->read(m_deadline), this, [this](const ReadResult &r) {
+        m_request.bodyFlow()->read(this, [this](const ReadResult &r) {
             if (m_dying || m_done || m_writeFailed)
                 return;
             const bool chunked = m_request.bodyLength() < 0;
@@ -212,7 +212,7 @@ private:
             }
             finishWith(r.isError() ? fail(r.error().kind(), QStringLiteral("request body failed: ") + r.error().message())
                                    : fail(Error::Kind::Closed, QStringLiteral("request body ended after %1 of %2 bytes").arg(m_bodySent).arg(m_request.bodyLength())));
-        });
+        }, m_deadline);
     }
 
     QDeadlineTimer readDeadline() const
@@ -233,12 +233,12 @@ private:
             return;
         }
         m_reading = true;
-        thenIfAlive(m_flow->read(readDeadline()), this, [this](const ReadResult &r) {
+        m_flow->read(this, [this](const ReadResult &r) {
             if (m_dying)
                 return;
             m_reading = false;
             onRead(r);
-        });
+        }, readDeadline());
     }
 
     void onRead(const ReadResult &r)
@@ -305,7 +305,7 @@ private:
         }
         if (m_bodyWriter && !m_chunks.isEmpty()) {
             ++m_bodyWritesPending;
-            thenIfAlive(m_bodyWriter->writev(std::exchange(m_chunks, {})), this, [this](const WriteResult &w) {
+            m_bodyWriter->writev(std::exchange(m_chunks, {}), this, [this](const WriteResult &w) {
                 if (m_dying)
                     return;
                 --m_bodyWritesPending;

@@ -27,7 +27,8 @@ struct Route
     QByteArray method;
     QString path;
     bool prefix = false;
-    Server::Handler handler;
+    Server::Handler handler;            // or:
+    Server::ImmediateHandler immediate; // answers at once, with no future
     Server::BodyMode mode = Server::BodyMode::Collect;
 
     bool matchesPath(const QString &p) const { return prefix ? p.startsWith(path) : p == path; }
@@ -69,8 +70,8 @@ public:
 
     Server *q;
     Listener *listener;
-    QList<Route> routes;
-    std::optional<Route> fallback;
+    QList<std::shared_ptr<const Route>> routes;
+    std::shared_ptr<const Route> fallback;
     QList<Connection *> connections;
     bool accepting = false;
     bool stopping = false;
@@ -220,7 +221,7 @@ private:
     void readNext()
     {
         m_reading = true;
-        thenIfAlive(m_flow->read(), this, [this](const ReadResult &result) {
+        m_flow->read(this, [this](const ReadResult &result) {
             m_reading = false;
             onRead(result);
         });
@@ -315,7 +316,7 @@ private:
             flushBatch(); // after the answers to the requests before this one
             m_flow->write(QByteArrayLiteral("HTTP/1.1 100 Continue\r\n\r\n"));
         }
-        if (m_route.mode == Server::BodyMode::Stream) {
+        if (m_route->mode == Server::BodyMode::Stream) {
             PipeFlow::Pair pair = PipeFlow::createPair();
             m_bodyWriter = std::move(pair.first);
             const qint64 length = head.chunked ? -1 : qMax<qint64>(head.contentLength, 0);
@@ -333,7 +334,7 @@ private:
             m_errorStatus = 413;
             return false;
         }
-        if (m_route.mode == Server::BodyMode::Collect)
+        if (m_route->mode == Server::BodyMode::Collect)
             m_body.append(data);
         else if (m_bodyWriter)
             m_bodyChunks.append(data.toByteArray());
@@ -343,7 +344,7 @@ private:
     void onComplete(const Headers &trailers)
     {
         m_messageDone = true;
-        if (m_route.mode == Server::BodyMode::Collect) {
+        if (m_route->mode == Server::BodyMode::Collect) {
             m_request.setBody(m_body);
             m_request.setTrailers(trailers);
             m_body.clear();
@@ -360,7 +361,7 @@ private:
         PipeFlow *writer = m_bodyWriter.get();
         if (!m_bodyChunks.isEmpty()) {
             ++m_bodyWritesPending;
-            thenIfAlive(writer->writev(std::exchange(m_bodyChunks, {})), this, [this](const WriteResult &) {
+            writer->writev(std::exchange(m_bodyChunks, {}), this, [this](const WriteResult &) {
                 // A reader that went away (or stopped) takes nothing more: the rest is
                 // parsed and dropped, and the response decides the connection.
                 --m_bodyWritesPending;
@@ -375,30 +376,30 @@ private:
             endBody(m_bodyWriter, m_bodyReader);
     }
 
-    Route findRoute()
+    std::shared_ptr<const Route> findRoute()
     {
         const QString path = m_request.path();
         QByteArrayList allowed;
-        for (const Route &r : std::as_const(d->routes)) {
-            if (!r.matchesPath(path))
+        for (const std::shared_ptr<const Route> &r : std::as_const(d->routes)) {
+            if (!r->matchesPath(path))
                 continue;
-            if (r.method.isEmpty() || r.method == m_request.method()
-                || (r.method == "GET" && m_request.method() == "HEAD"))
+            if (r->method.isEmpty() || r->method == m_request.method()
+                || (r->method == "GET" && m_request.method() == "HEAD"))
                 return r;
-            allowed.append(r.method);
-            if (r.method == "GET")
+            allowed.append(r->method);
+            if (r->method == "GET")
                 allowed.append("HEAD");
         }
         if (d->fallback)
-            return *d->fallback;
-        Route none;
+            return d->fallback;
+        auto none = std::make_shared<Route>();
         const int status = allowed.isEmpty() ? 404 : 405;
         const QByteArray allow = allowed.join(", ");
-        none.handler = [status, allow](const Request &) {
+        none->immediate = [status, allow](const Request &) {
             Response r(status, reasonPhrase(status) + '\n', "text/plain");
             if (status == 405)
                 r.headers().append("Allow", allow);
-            return QtFuture::makeReadyFuture(r);
+            return r;
         };
         return none;
     }
@@ -406,7 +407,11 @@ private:
     void dispatch()
     {
         m_handling = true;
-        QFuture<Response> future = m_route.handler(m_request);
+        if (m_route->immediate) {
+            respond(m_route->immediate(m_request));
+            return;
+        }
+        QFuture<Response> future = m_route->handler(m_request);
         if (future.isFinished()) {
             // Answered at once: respond now, so a pipelined burst's responses can be gathered.
             // A canceled (or failed) future has no result: 500.
@@ -496,7 +501,7 @@ private:
         const QList<Exchange> exchanges = std::exchange(m_batchExchanges, {});
         m_batchBytes = 0;
         ++m_batchWrites;
-        thenIfAlive(m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)), this, [this, exchanges](const WriteResult &r) {
+        m_flow->writev(buffers, this, [this, exchanges](const WriteResult &r) {
             --m_batchWrites;
             const Error error = r.isOk() ? Error()
                     : r.isError()        ? r.error()
@@ -511,7 +516,7 @@ private:
                 return;
             }
             pump();
-        });
+        }, QDeadlineTimer(d->idleTimeout));
     }
 
     // A response write: bounded by the flow's high-water mark, and dropped when the client
@@ -519,7 +524,7 @@ private:
     void write(const QList<QByteArray> &buffers, bool last)
     {
         flushBatch();
-        thenIfAlive(m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)), this, [this, last](const WriteResult &r) {
+        m_flow->writev(buffers, this, [this, last](const WriteResult &r) {
             if (m_closing)
                 return;
             if (!r.isOk()) {
@@ -528,12 +533,12 @@ private:
             }
             if (last)
                 finishResponse({});
-        });
+        }, QDeadlineTimer(d->idleTimeout));
     }
 
     void streamBody()
     {
-        thenIfAlive(m_streamBody->read(QDeadlineTimer(d->idleTimeout)), this, [this](const ReadResult &r) {
+        m_streamBody->read(this, [this](const ReadResult &r) {
             if (m_closing)
                 return;
             if (r.isData()) {
@@ -546,7 +551,7 @@ private:
                     buffers = {QByteArray::number(data.size(), 16) + "\r\n", data, "\r\n"};
                 else
                     buffers = {data};
-                thenIfAlive(m_flow->writev(buffers, QDeadlineTimer(d->idleTimeout)), this, [this](const WriteResult &w) {
+                m_flow->writev(buffers, this, [this](const WriteResult &w) {
                     if (m_closing)
                         return;
                     if (!w.isOk()) {
@@ -557,7 +562,7 @@ private:
                         finishResponse({});
                     else
                         streamBody();
-                });
+                }, QDeadlineTimer(d->idleTimeout));
                 return;
             }
             if (r.isEof() && (m_bodyLength < 0 || m_sent == m_bodyLength)) {
@@ -573,7 +578,7 @@ private:
                                             : Error(Error::Kind::Closed, QStringLiteral("response body ended after %1 of %2 bytes").arg(m_sent).arg(m_bodyLength));
             qCWarning(lcServer) << "response body failed:" << errorMessage(error);
             finishResponse(error);
-        });
+        }, QDeadlineTimer(d->idleTimeout));
     }
 
     void finishResponse(const Error &error)
@@ -685,7 +690,7 @@ private:
     int m_status = 0;
     MessageHead m_head;
     Request m_request;
-    Route m_route;
+    std::shared_ptr<const Route> m_route; // shared: no copy of the handler per request
     QByteArray m_body;
     qint64 m_bodyBytes = 0;
     QList<QByteArray> m_bodyChunks;
@@ -751,24 +756,41 @@ Server::~Server()
         d->stopPromise->finish();
 }
 
+namespace {
+std::shared_ptr<const Route> makeRoute(const QByteArray &method, const QString &path,
+                                       Server::Handler handler, Server::ImmediateHandler immediate,
+                                       Server::BodyMode mode)
+{
+    auto r = std::make_shared<Route>();
+    r->method = method;
+    r->prefix = path.endsWith(QLatin1Char('*'));
+    r->path = r->prefix ? path.chopped(1) : path;
+    r->handler = std::move(handler);
+    r->immediate = std::move(immediate);
+    r->mode = mode;
+    return r;
+}
+} // namespace
+
 void Server::route(const QByteArray &method, const QString &path, Handler handler, BodyMode mode)
 {
-    Route r;
-    r.method = method;
-    r.prefix = path.endsWith(QLatin1Char('*'));
-    r.path = r.prefix ? path.chopped(1) : path;
-    r.handler = std::move(handler);
-    r.mode = mode;
-    d->routes.append(std::move(r));
+    d->routes.append(makeRoute(method, path, std::move(handler), {}, mode));
+}
+
+void Server::route(const QByteArray &method, const QString &path, ImmediateHandler handler,
+                   BodyMode mode)
+{
+    d->routes.append(makeRoute(method, path, {}, std::move(handler), mode));
 }
 
 void Server::setFallback(Handler handler, BodyMode mode)
 {
-    Route r;
-    r.prefix = true;
-    r.handler = std::move(handler);
-    r.mode = mode;
-    d->fallback = std::move(r);
+    d->fallback = makeRoute({}, QStringLiteral("*"), std::move(handler), {}, mode);
+}
+
+void Server::setFallback(ImmediateHandler handler, BodyMode mode)
+{
+    d->fallback = makeRoute({}, QStringLiteral("*"), {}, std::move(handler), mode);
 }
 
 bool Server::listen(const Endpoint &endpoint)

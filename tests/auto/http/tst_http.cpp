@@ -153,17 +153,19 @@ QFuture<Response> ready(const Response &r)
     return QtFuture::makeReadyFuture(r);
 }
 
-// The usual routes: GET /hello, POST /echo (collected), POST /sha256 (streamed: answers the
-// body's hash and size), GET /bulk?N (streamed, chunked, N bytes of Generator).
+// The usual routes: GET /hello and POST /echo (collected), both immediate handlers (no
+// future), POST /sha256 (streamed: answers the body's hash and size), GET /bulk?N (streamed,
+// chunked, N bytes of Generator), GET /unanswered (an immediate handler's status 0: 500).
 void addRoutes(Server &server, std::shared_ptr<Generator> *lastGenerator = nullptr)
 {
     server.route("GET", QStringLiteral("/hello"), [](const Request &) {
-        return ready(Response(200, "hello\n", "text/plain"));
+        return Response(200, "hello\n", "text/plain");
     });
+    server.route("GET", QStringLiteral("/unanswered"), [](const Request &) { return Response(); });
     server.route("POST", QStringLiteral("/echo"), [](const Request &request) {
         Response r(200, request.body(), "application/octet-stream");
         r.headers().append("X-Trailer-Count", QByteArray::number(request.trailers().size()));
-        return ready(r);
+        return r;
     });
     server.route("POST", QStringLiteral("/sha256"), [](const Request &request) {
         auto promise = std::make_shared<QPromise<Response>>();
@@ -311,6 +313,8 @@ void TestHttp::curlOverTcp()
     reply = rawExchange(server.endpoint(), "HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     QVERIFY(reply.contains("Content-Length: 6\r\n"));
     QVERIFY(reply.endsWith("\r\n\r\n"));
+    reply = rawExchange(server.endpoint(), "GET /unanswered HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    QVERIFY2(reply.startsWith("HTTP/1.1 500 Internal Server Error\r\n"), reply.constData());
 }
 
 void TestHttp::curlOverUnixSocket()
