@@ -61,6 +61,9 @@ QList<Contender> contenders()
         // Accepting in one thread, serving in two others, all on the server's one CPU: what the
         // hand-off to worker threads costs where it cannot gain.
         {QStringLiteral("Rill 2 reactors"), qt, QStringLiteral("rill"), true, QStringLiteral("epoll"), 2},
+        // The same server written with Flow's callback overloads: no future per message.
+        {QStringLiteral("Rill callbacks"), qt, QStringLiteral("rill-callback"), true, QStringLiteral("epoll")},
+        {QStringLiteral("Rill callbacks UNIX"), qt, QStringLiteral("rill-callback"), false, QStringLiteral("epoll")},
     };
 }
 constexpr int RillReactor = 0;
@@ -580,6 +583,8 @@ void runC10k(Env &env, Report &report)
                                  .arg(warmupMs)
                                  .arg(rounds)
                       << QStringLiteral("Rill: TcpListener + TcpFlow, read() -> write() through the futures; "
+                                        "callbacks: through read(context, callback) and write(buffer, context, "
+                                        "callback) instead; "
                                         "reactor: RILL_REACTOR=epoll, notifier: RILL_REACTOR=notifier; "
                                         "QTcpSocket: QTcpServer + readyRead, read all, write, flush(); UNIX: "
                                         "QT_NO_GLIB=1, else Qt's default dispatcher (%1)")

@@ -3,6 +3,8 @@
 //   --mode qt    QTcpServer + QTcpSocket: on readyRead, read everything there is and write it back
 //   --mode rill  TcpListener + TcpFlow: each flow a read() -> write() loop through its futures,
 //                one read always pending (what an idle Rill server connection looks like)
+//   --mode rill-callback  the same loop through read(context, callback) and
+//                write(buffer, context, callback): no future per message
 //   --threads N  (rill) accepted flows spread over N worker threads, each with its reactor
 //                (TcpListener::setWorkerThreads()); the main thread only accepts
 // Listens on 127.0.0.1 on a free port, prints the port and the event dispatcher's class on
@@ -112,6 +114,26 @@ void serveFlow(rill::Flow *flow)
     }
 }
 
+// The same echo with callbacks: a write accepted at once calls back inside write(), and the
+// next read's callback inside read() when data is buffered (bounded: each read takes all).
+void serveFlowWithCallbacks(rill::Flow *flow)
+{
+    flow->read(flow, [flow](const rill::ReadResult &r) {
+        if (!r.isData()) {
+            flow->deleteLater();
+            return;
+        }
+        flow->write(r.data(), flow, [flow](const rill::WriteResult &w) {
+            if (w.isOk())
+                serveFlowWithCallbacks(flow);
+            else
+                flow->deleteLater();
+        });
+    });
+}
+
+bool g_callbacks = false;
+
 // Takes every connection that is waiting, then waits for the next.
 void acceptFlows(rill::TcpListener *listener)
 {
@@ -124,10 +146,11 @@ void acceptFlows(rill::TcpListener *listener)
                 return r.error().kind() == rill::Error::Kind::OutOfResources;
             }
             rill::TcpFlow *flow = r.takeFlow().release(); // deletes itself when its peer goes
+            const auto serve = g_callbacks ? serveFlowWithCallbacks : serveFlow;
             if (flow->thread() == QThread::currentThread())
-                serveFlow(flow);
+                serve(flow);
             else // handed to a worker: its loop runs there
-                QMetaObject::invokeMethod(flow, [flow] { serveFlow(flow); });
+                QMetaObject::invokeMethod(flow, [flow, serve] { serve(flow); });
             return true;
         };
         if (!f.isFinished()) {
@@ -155,10 +178,12 @@ int main(int argc, char **argv)
     const QStringList args = app.arguments();
     const qsizetype at = args.indexOf(QStringLiteral("--mode"));
     const QString mode = at >= 0 && at + 1 < args.size() ? args.at(at + 1) : QString();
-    if (mode != QLatin1String("qt") && mode != QLatin1String("rill")) {
-        std::fprintf(stderr, "usage: rill-c10k-server --mode qt|rill\n");
+    if (mode != QLatin1String("qt") && mode != QLatin1String("rill")
+        && mode != QLatin1String("rill-callback")) {
+        std::fprintf(stderr, "usage: rill-c10k-server --mode qt|rill|rill-callback\n");
         return 2;
     }
+    g_callbacks = mode == QLatin1String("rill-callback");
 
     const qsizetype threadsAt = args.indexOf(QStringLiteral("--threads"));
     const int threads = threadsAt >= 0 && threadsAt + 1 < args.size() ? args.at(threadsAt + 1).toInt() : 0;
