@@ -12,6 +12,7 @@
 #include <QtCore/QPromise>
 #include <QtCore/QTimer>
 
+#include <charconv>
 #include <chrono>
 #include <limits>
 #include <optional>
@@ -33,6 +34,15 @@ struct Route
 
     bool matchesPath(const QString &p) const { return prefix ? p.startsWith(path) : p == path; }
 };
+
+// Appends n's decimal digits: no QByteArray made for them (QByteArray::number allocates).
+void appendNumber(QByteArray &out, qint64 n)
+{
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+    Q_UNUSED(ec); // 24 characters hold any qint64
+    out.append(digits, end - digits);
+}
 
 // Response fields the connection writes itself, from the body it is given.
 bool isFramingField(const QByteArray &name)
@@ -437,7 +447,9 @@ private:
 
         QByteArray out;
         out.reserve(256);
-        out.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ').append(response.reason()).append("\r\n");
+        out.append("HTTP/1.1 ");
+        appendNumber(out, status);
+        out.append(' ').append(response.reason()).append("\r\n");
         for (const Headers::Field &f : response.headers().fields())
             if (!isFramingField(f.first))
                 out.append(f.first).append(": ").append(f.second).append("\r\n");
@@ -448,7 +460,9 @@ private:
         m_bodyLength = m_streamBody ? response.bodyLength() : response.body().size();
         if (status != 204 && status != 304 && !(status >= 100 && status < 200)) {
             if (m_bodyLength >= 0) {
-                out.append("Content-Length: ").append(QByteArray::number(m_bodyLength)).append("\r\n");
+                out.append("Content-Length: ");
+                appendNumber(out, m_bodyLength);
+                out.append("\r\n");
             } else if (m_request.minorVersion() >= 1) {
                 m_chunked = true;
                 if (!head)
