@@ -12,7 +12,7 @@
 
 #include <functional>
 #include <memory>
-#include <optional>
+#include <variant>
 #include <utility>
 
 namespace rill {
@@ -51,22 +51,17 @@ class Promise
 public:
     using Callback = typename PromiseCallback<T>::type;
 
-    Promise() : m_promise(std::in_place) { m_promise->start(); }
-    explicit Promise(Callback callback) : m_callback(std::move(callback)) {}
+    Promise() : m_state(std::in_place_index<0>) { std::get<0>(m_state).start(); }
+    explicit Promise(Callback callback) : m_state(std::in_place_index<1>, std::move(callback)) {}
     Promise(Promise &&other) noexcept
-        : m_promise(std::move(other.m_promise)),
-          m_callback(std::move(other.m_callback)),
-          m_pending(std::exchange(other.m_pending, false))
+        : m_state(std::move(other.m_state)), m_pending(std::exchange(other.m_pending, false))
     {
-        other.m_promise.reset();
     }
     Promise &operator=(Promise &&other) noexcept
     {
         if (this != &other) {
             abandon();
-            m_promise = std::move(other.m_promise);
-            other.m_promise.reset();
-            m_callback = std::move(other.m_callback);
+            m_state = std::move(other.m_state);
             m_pending = std::exchange(other.m_pending, false);
         }
         return *this;
@@ -75,11 +70,15 @@ public:
     ~Promise() { abandon(); }
 
     // Only for a promise with a future (made without a callback).
-    QFuture<T> future() const { return m_promise->future(); }
-    bool hasFuture() const { return m_promise.has_value(); }
+    QFuture<T> future() const { return std::get<0>(m_state).future(); }
+    bool hasFuture() const { return m_state.index() == 0; }
     bool isPending() const { return m_pending; }
     // The caller cancelled the future: a result would be dropped by Qt, so keep it.
-    bool isCanceled() const { return m_promise && m_promise->isCanceled(); }
+    bool isCanceled() const
+    {
+        const QPromise<T> *promise = std::get_if<0>(&m_state);
+        return promise && promise->isCanceled();
+    }
 
     // Finishes with value; returns false when the future was cancelled and so did not take it
     // (Qt drops results reported to a cancelled future), so the caller can keep what it is.
@@ -87,10 +86,11 @@ public:
     std::enable_if_t<!std::is_void_v<U>, bool> tryFinish(U value)
     {
         m_pending = false;
-        if (!m_promise)
-            return std::exchange(m_callback, nullptr)(value);
-        const bool taken = m_promise->addResult(std::move(value));
-        m_promise->finish();
+        QPromise<T> *promise = std::get_if<0>(&m_state);
+        if (!promise)
+            return std::exchange(std::get<1>(m_state), nullptr)(value);
+        const bool taken = promise->addResult(std::move(value));
+        promise->finish();
         return taken;
     }
 
@@ -103,10 +103,10 @@ public:
     std::enable_if_t<std::is_void_v<U>> finish()
     {
         m_pending = false;
-        if (m_promise)
-            m_promise->finish();
+        if (QPromise<T> *promise = std::get_if<0>(&m_state))
+            promise->finish();
         else
-            std::exchange(m_callback, nullptr)();
+            std::exchange(std::get<1>(m_state), nullptr)();
     }
 
 private:
@@ -120,8 +120,7 @@ private:
             finish(abortedResult<T>());
     }
 
-    std::optional<QPromise<T>> m_promise;
-    Callback m_callback; // when there is no m_promise
+    std::variant<QPromise<T>, Callback> m_state; // a future's promise, or a callback
     bool m_pending = true;
 };
 
