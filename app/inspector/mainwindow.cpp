@@ -109,7 +109,9 @@ MainWindow::MainWindow(const Options &options, QWidget *parent) : QMainWindow(pa
 
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
         [this](const QModelIndex &current) {
-            m_detail->setMonitor(current.isValid() ? m_session->monitorAt(current.row()) : nullptr);
+            FlowMonitor *monitor = current.isValid() ? m_session->monitorAt(current.row()) : nullptr;
+            m_detail->setMonitor(monitor);
+            m_session->setShownFlow(monitor);
         });
     connect(m_table, &QTableView::clicked, this, [this] { m_userSelected = true; });
     connect(m_session, &InspectorSession::flowAdded, this, [this](FlowMonitor *monitor) {

@@ -60,6 +60,7 @@ void InspectorSession::attach(rill::ProbeClient *client)
     if (!client || !m_model)
         return;
     connect(client, &rill::ProbeClient::listenersChanged, this, &InspectorSession::listeningChanged);
+    client->setLedgerFlows({}); // until a flow is shown
     m_model->showProbeFlows(client);
     auto add = [this, client](quint64 id) {
         if (m_remoteMonitors.contains(id))
@@ -74,6 +75,16 @@ void InspectorSession::attach(rill::ProbeClient *client)
         if (FlowMonitor *gone = m_remoteMonitors.take(id))
             gone->deleteLater();
     });
+}
+
+void InspectorSession::setShownFlow(FlowMonitor *monitor)
+{
+    if (!m_client || m_client->state() == rill::ProbeClient::State::Ended)
+        return;
+    if (monitor && monitor->isRemote() && monitor->probeClient() == m_client)
+        m_client->setLedgerFlows({monitor->remoteId()});
+    else
+        m_client->setLedgerFlows({});
 }
 
 QList<FlowMonitor *> InspectorSession::monitors() const

@@ -55,6 +55,10 @@ public:
     // FlowMonitor; one process at a time (attaching again replaces the monitors).
     void attach(rill::ProbeClient *client);
     rill::ProbeClient *probeClient() const { return m_client.data(); }
+    // The flow the window shows. An attached process then sends the write ledger of that flow
+    // only (following every flow's costs the process for nothing shown), and none while
+    // nothing, or a local flow, is shown: the other flows' event logs miss their writes.
+    void setShownFlow(FlowMonitor *monitor);
 
     void setName(FlowMonitor *monitor, const QString &name); // in the table and the monitor
     void removeClosedFlows();

@@ -15,6 +15,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QHash>
+#include <QtCore/QSet>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QThread>
@@ -23,8 +24,11 @@
 #include <QtNetwork/QLocalServer>
 #include <QtNetwork/QLocalSocket>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <signal.h>
@@ -44,6 +48,10 @@ constexpr qint64 SocketLimit = 256 * 1024;
 constexpr qint64 CutOffLimit = 2 * Probe::QueueLimit;
 // How often the counters, which change without a signal, are sent.
 constexpr int StatsIntervalMs = 250;
+// How often a subscriber's queue is sent, with the queue sizes and waiting counts as they are
+// then. The write ledger waits for it (or for a half-full queue), so a flow's thread does not
+// wake the probe's thread for every write; state changes and errors wake it at once.
+constexpr int DrainIntervalMs = 20;
 constexpr qint64 MaxDataRequest = 1024 * 1024;
 
 using probe::frame;
@@ -64,7 +72,13 @@ QString errorText(const Error &error)
     return error.isNone() ? QString() : errorMessage(error);
 }
 
-QCborMap flowMap(const Flow *flow, quint64 id, bool readPaused)
+struct FlowValues;
+qint64 queuedOf(const FlowValues &values);
+qint64 highWaterMarkOf(const FlowValues &values);
+int waitingOf(const FlowValues &values);
+
+// values: what the probe keeps of the flow while observed, else null (the flow's thread).
+QCborMap flowMap(const Flow *flow, quint64 id, bool readPaused, const FlowValues *values = nullptr)
 {
     return QCborMap{{QStringLiteral("t"), QStringLiteral("flow")},
                     {QStringLiteral("flow"), qint64(id)},
@@ -75,9 +89,11 @@ QCborMap flowMap(const Flow *flow, quint64 id, bool readPaused)
                     {QStringLiteral("read"), int(flow->readState())},
                     {QStringLiteral("write"), int(flow->writeState())},
                     {QStringLiteral("stats"), statsMap(flow->stats())},
-                    {QStringLiteral("queued"), flow->bytesQueued()},
-                    {QStringLiteral("hwm"), flow->highWaterMark()},
-                    {QStringLiteral("waiting"), flow->writesWaiting()},
+                    {QStringLiteral("queued"), values ? queuedOf(*values) : flow->bytesQueued()},
+                    {QStringLiteral("hwm"),
+                     values ? highWaterMarkOf(*values) : flow->highWaterMark()},
+                    {QStringLiteral("waiting"),
+                     values ? waitingOf(*values) : flow->writesWaiting()},
                     {QStringLiteral("error"), errorText(flow->error())},
                     {QStringLiteral("paused"), readPaused}};
 }
@@ -112,6 +128,13 @@ enum class EventType : quint8 {
     Paused,
 };
 
+// The write ledger: sent only to subscribers that asked for the flow's, and without waking
+// the probe's thread.
+bool isLedger(EventType type)
+{
+    return type >= EventType::WriteQueued && type <= EventType::WriteLost;
+}
+
 struct Event
 {
     Event(EventType type, quint64 flow, qint64 a = 0, qint64 b = 0, QString text = {},
@@ -129,60 +152,172 @@ struct Event
     QByteArray bytes;
 };
 
-QByteArray encode(const Event &e)
+// Frames one after another into one buffer, each a CBOR map with its length in front: one
+// buffer per drain instead of a QCborMap and a QByteArray per event. The few CBOR heads these
+// maps need (integers, strings, booleans; RFC 8949, section 3) are written here: through
+// QCborStreamWriter and a QBuffer each key cost some 300 instructions (callgrind), most of
+// the probe thread's time. QCborValue::fromCbor() reads them.
+class FrameWriter
 {
-    if (e.type == EventType::Frame)
-        return e.bytes;
-    static const char *const names[] = {"",         "state",        "read",       "write",
-                                        "endpoints", "hwm",         "queued",     "waiting",
-                                        "writeQueued", "writeAccepted", "writeSent",
-                                        "writeRejected", "writeLost", "error", "data", "paused"};
-    QCborMap m{{QStringLiteral("t"), QLatin1String(names[int(e.type)])},
-               {QStringLiteral("flow"), qint64(e.flow)}};
-    switch (e.type) {
-    case EventType::State:
-    case EventType::ReadState:
-    case EventType::WriteState:
-        m.insert(QStringLiteral("state"), e.a);
-        break;
-    case EventType::Endpoints:
-        m.insert(QStringLiteral("local"), e.text);
-        m.insert(QStringLiteral("peer"), e.text2);
-        break;
-    case EventType::HighWaterMark:
-    case EventType::BytesQueued:
-    case EventType::WritesWaiting:
-        m.insert(QStringLiteral("value"), e.a);
-        break;
-    case EventType::WriteQueued:
-        m.insert(QStringLiteral("id"), e.a);
-        m.insert(QStringLiteral("size"), e.b);
-        break;
-    case EventType::WriteAccepted:
-    case EventType::WriteSent:
-        m.insert(QStringLiteral("id"), e.a);
-        break;
-    case EventType::WriteRejected:
-    case EventType::WriteLost:
-        m.insert(QStringLiteral("id"), e.a);
-        m.insert(QStringLiteral("error"), e.text);
-        break;
-    case EventType::Error:
-        m.insert(QStringLiteral("error"), e.text);
-        break;
-    case EventType::Data:
-        m.insert(QStringLiteral("sent"), e.a != 0);
-        m.insert(QStringLiteral("data"), e.bytes);
-        break;
-    case EventType::Paused:
-        m.insert(QStringLiteral("paused"), e.a != 0);
-        m.insert(QStringLiteral("done"), e.b != 0);
-        break;
-    case EventType::Frame:
-        break;
+public:
+    explicit FrameWriter(QByteArray *out) : m_out(out) {}
+
+    void write(const Event &e)
+    {
+        if (e.type == EventType::Frame) {
+            m_out->append(e.bytes);
+            return;
+        }
+        static const char *const names[] = {"",         "state",        "read",       "write",
+                                            "endpoints", "hwm",         "queued",     "waiting",
+                                            "writeQueued", "writeAccepted", "writeSent",
+                                            "writeRejected", "writeLost", "error", "data", "paused"};
+        int fields = 0;
+        switch (e.type) {
+        case EventType::Endpoints:
+        case EventType::WriteQueued:
+        case EventType::WriteRejected:
+        case EventType::WriteLost:
+        case EventType::Data:
+        case EventType::Paused:
+            fields = 2;
+            break;
+        default:
+            fields = 1;
+        }
+        begin(names[int(e.type)], fields + 1);
+        int_("flow", qint64(e.flow));
+        switch (e.type) {
+        case EventType::State:
+        case EventType::ReadState:
+        case EventType::WriteState:
+            int_("state", e.a);
+            break;
+        case EventType::Endpoints:
+            text("local", e.text);
+            text("peer", e.text2);
+            break;
+        case EventType::HighWaterMark:
+        case EventType::BytesQueued:
+        case EventType::WritesWaiting:
+            int_("value", e.a);
+            break;
+        case EventType::WriteQueued:
+            int_("id", e.a);
+            int_("size", e.b);
+            break;
+        case EventType::WriteAccepted:
+        case EventType::WriteSent:
+            int_("id", e.a);
+            break;
+        case EventType::WriteRejected:
+        case EventType::WriteLost:
+            int_("id", e.a);
+            text("error", e.text);
+            break;
+        case EventType::Error:
+            text("error", e.text);
+            break;
+        case EventType::Data:
+            flag("sent", e.a != 0);
+            bytes("data", e.bytes);
+            break;
+        case EventType::Paused:
+            flag("paused", e.a != 0);
+            flag("done", e.b != 0);
+            break;
+        case EventType::Frame:
+            break;
+        }
+        end();
     }
-    return frame(m);
-}
+
+private:
+    enum Major : quint8 { Unsigned = 0, Negative = 1, Bytes = 2, Text = 3, Map = 5 };
+
+    void head(Major major, quint64 n)
+    {
+        char buffer[9];
+        const char type = char(major << 5);
+        qsizetype size;
+        if (n < 24) {
+            buffer[0] = char(type | char(n));
+            size = 1;
+        } else if (n <= 0xff) {
+            buffer[0] = char(type | 24);
+            buffer[1] = char(n);
+            size = 2;
+        } else if (n <= 0xffff) {
+            buffer[0] = char(type | 25);
+            qToBigEndian<quint16>(quint16(n), buffer + 1);
+            size = 3;
+        } else if (n <= 0xffffffffU) {
+            buffer[0] = char(type | 26);
+            qToBigEndian<quint32>(quint32(n), buffer + 1);
+            size = 5;
+        } else {
+            buffer[0] = char(type | 27);
+            qToBigEndian<quint64>(n, buffer + 1);
+            size = 9;
+        }
+        m_out->append(buffer, size);
+    }
+    void key(const char *name)
+    {
+        const qsizetype size = qsizetype(std::strlen(name));
+        head(Text, quint64(size));
+        m_out->append(name, size);
+    }
+    void integer(qint64 value)
+    {
+        if (value >= 0)
+            head(Unsigned, quint64(value));
+        else
+            head(Negative, quint64(-1 - value));
+    }
+    void boolean(bool value) { m_out->append(char(value ? 0xf5 : 0xf4)); }
+
+    // A map of "v", "t" and `pairs` more.
+    void begin(const char *type, int pairs)
+    {
+        m_start = m_out->size();
+        m_out->append(4, '\0');
+        head(Map, quint64(pairs) + 2);
+        int_("v", Probe::ProtocolVersion);
+        key("t");
+        key(type);
+    }
+    void end()
+    {
+        qToBigEndian<quint32>(quint32(m_out->size() - m_start - 4), m_out->data() + m_start);
+    }
+    void int_(const char *name, qint64 value)
+    {
+        key(name);
+        integer(value);
+    }
+    void text(const char *name, const QString &value)
+    {
+        key(name);
+        const QByteArray utf8 = value.toUtf8();
+        head(Text, quint64(utf8.size()));
+        m_out->append(utf8);
+    }
+    void bytes(const char *name, const QByteArray &value)
+    {
+        key(name);
+        head(Bytes, quint64(value.size()));
+        m_out->append(value);
+    }
+    void flag(const char *name, bool value)
+    {
+        key(name);
+        boolean(value);
+    }
+
+    QByteArray *m_out;
+    qsizetype m_start = 0;
+};
 
 class Subscriber;
 
@@ -195,11 +330,34 @@ struct DataTap
     QMetaObject::Connection arrived, sent;
 };
 
+// What a flow changes at every write, kept here by its thread (no lock, no event) while
+// subscribers exist; the probe's thread sends the last values at each drain, as inspectors
+// need them, not every step.
+struct FlowValues
+{
+    std::atomic<qint64> queued{0};
+    std::atomic<qint64> highWaterMark{0};
+    std::atomic<int> waiting{0};
+    std::atomic<bool> changed{false};
+};
+
+qint64 queuedOf(const FlowValues &values) { return values.queued.load(std::memory_order_relaxed); }
+qint64 highWaterMarkOf(const FlowValues &values)
+{
+    return values.highWaterMark.load(std::memory_order_relaxed);
+}
+int waitingOf(const FlowValues &values) { return values.waiting.load(std::memory_order_relaxed); }
+
 struct FlowEntry
 {
     Flow *flow = nullptr;
     quint64 id = 0;
     QList<QMetaObject::Connection> connections; // while subscribers exist
+    QList<QMetaObject::Connection> ledger; // while a subscriber wants its write ledger
+    std::shared_ptr<FlowValues> values = std::make_shared<FlowValues>();
+    qint64 sentQueued = 0; // the values last sent, in the probe's thread
+    qint64 sentHighWaterMark = 0;
+    int sentWaiting = 0;
     FlowStats lastStats;
     bool readPaused = false; // by a subscriber's request; resumed when the last one leaves
 };
@@ -234,8 +392,9 @@ Registry &registry()
 }
 
 void publish(const Event &event);
+void updateLedgers(Registry &r);
 
-// Under the registry's lock: the flow's signals now publish events.
+// Under the registry's lock: the flow's signals now publish events, and its values are kept.
 void observe(FlowEntry &entry)
 {
     Flow *f = entry.flow;
@@ -252,10 +411,40 @@ void observe(FlowEntry &entry)
         publish({EventType::Endpoints, id, 0, 0, f->localEndpoint().toString(),
                  f->peerEndpoint().toString()});
     });
-    on(&Flow::highWaterMarkChanged,
-       [id](qint64 v) { publish({EventType::HighWaterMark, id, v}); });
-    on(&Flow::bytesQueuedChanged, [id](qint64 v) { publish({EventType::BytesQueued, id, v}); });
-    on(&Flow::writesWaitingChanged, [id](int v) { publish({EventType::WritesWaiting, id, v}); });
+    on(&Flow::errorOccurred,
+       [id](const Error &e) { publish({EventType::Error, id, 0, 0, errorText(e)}); });
+    // The values as they are now; from here on the flow's thread keeps them, and the probe's
+    // thread reads them there instead of calling the flow's getters from another thread.
+    FlowValues &v = *entry.values;
+    v.queued.store(f->bytesQueued(), std::memory_order_relaxed);
+    v.highWaterMark.store(f->highWaterMark(), std::memory_order_relaxed);
+    v.waiting.store(f->writesWaiting(), std::memory_order_relaxed);
+    entry.sentQueued = v.queued;
+    entry.sentHighWaterMark = v.highWaterMark;
+    entry.sentWaiting = v.waiting;
+    const std::shared_ptr<FlowValues> values = entry.values;
+    on(&Flow::highWaterMarkChanged, [values](qint64 bytes) {
+        values->highWaterMark.store(bytes, std::memory_order_relaxed);
+        values->changed.store(true, std::memory_order_release);
+    });
+    on(&Flow::bytesQueuedChanged, [values](qint64 bytes) {
+        values->queued.store(bytes, std::memory_order_relaxed);
+        values->changed.store(true, std::memory_order_release);
+    });
+    on(&Flow::writesWaitingChanged, [values](int count) {
+        values->waiting.store(count, std::memory_order_relaxed);
+        values->changed.store(true, std::memory_order_release);
+    });
+}
+
+// Under the registry's lock: the flow's write ledger is published.
+void observeLedger(FlowEntry &entry)
+{
+    Flow *f = entry.flow;
+    const quint64 id = entry.id;
+    auto on = [&](auto signal, auto handler) {
+        entry.ledger << QObject::connect(f, signal, f, handler, Qt::DirectConnection);
+    };
     on(&Flow::writeQueued, [id](quint64 w, qint64 size) {
         publish({EventType::WriteQueued, id, qint64(w), size});
     });
@@ -268,8 +457,6 @@ void observe(FlowEntry &entry)
     on(&Flow::writeLost, [id](quint64 w, const Error &e) {
         publish({EventType::WriteLost, id, qint64(w), 0, errorText(e)});
     });
-    on(&Flow::errorOccurred,
-       [id](const Error &e) { publish({EventType::Error, id, 0, 0, errorText(e)}); });
 }
 
 // Under the registry's lock: the listener's start and stop publish its endpoint.
@@ -303,11 +490,19 @@ void resumeReading(FlowEntry &entry)
     d->runOnFlowThread([d] { d->setReadPaused(false); });
 }
 
+void unobserveLedger(FlowEntry &entry)
+{
+    for (const QMetaObject::Connection &c : std::as_const(entry.ledger))
+        QObject::disconnect(c);
+    entry.ledger.clear();
+}
+
 void unobserve(FlowEntry &entry)
 {
     for (const QMetaObject::Connection &c : std::as_const(entry.connections))
         QObject::disconnect(c);
     entry.connections.clear();
+    unobserveLedger(entry);
 }
 
 void removeTap(Registry &r, const std::shared_ptr<DataTap> &tap)
@@ -338,9 +533,9 @@ public:
     }
 
     // Under the registry's lock, in any thread.
-    void push(Event &&event)
+    void push(const Event &event)
     {
-        if (m_left)
+        if (m_left || (isLedger(event.type) && !wantsLedger(event.flow)))
             return;
         if (m_queue.size() >= size_t(Probe::QueueLimit)) {
             // Lost, counted; the drain that reports it comes when the socket has room, or now
@@ -349,8 +544,16 @@ public:
                 wake();
             return;
         }
-        m_queue.push_back(std::move(event));
-        wake();
+        m_queue.push_back(event);
+        // The ledger waits for the next drain unless the queue fills up.
+        if (!isLedger(event.type) || m_queue.size() >= size_t(Probe::QueueLimit / 2))
+            wake();
+    }
+
+    // Under the registry's lock.
+    bool wantsLedger(quint64 flow) const
+    {
+        return m_allLedgers || m_ledgerFlows.contains(flow);
     }
 
     void drain()
@@ -378,8 +581,13 @@ public:
             m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("lost")},
                                    {QStringLiteral("count"), lost}}));
         }
-        for (const Event &event : batch)
-            m_socket->write(encode(event));
+        if (!batch.empty()) {
+            QByteArray out;
+            FrameWriter writer(&out);
+            for (const Event &event : batch)
+                writer.write(event);
+            m_socket->write(out);
+        }
         if (cutOff) {
             qCWarning(lcProbe) << "cut off a subscriber that did not keep up:" << lost
                                << "events lost";
@@ -404,7 +612,7 @@ public:
              {QStringLiteral("control"), r.control},
              {QStringLiteral("library"), QStringLiteral(RILL_VERSION_STR)}}));
         for (const auto &[id, entry] : r.flows)
-            m_socket->write(frame(flowMap(entry.flow, id, entry.readPaused)));
+            m_socket->write(frame(flowMap(entry.flow, id, entry.readPaused, entry.values.get())));
         for (const auto &[id, entry] : r.listeners)
             m_socket->write(frame(listenerMap(entry.listener, id)));
         m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("ready")}}));
@@ -448,8 +656,10 @@ private:
         m_in += m_socket->readAll();
         QCborMap request;
         int taken;
-        while ((taken = probe::takeFrame(&m_in, &request)) > 0)
+        qsizetype offset = 0;
+        while ((taken = probe::takeFrame(m_in, &offset, &request)) > 0)
             handle(request);
+        m_in.remove(0, offset);
         if (taken < 0) {
             qCWarning(lcProbe) << "a subscriber sent a frame too large; disconnected";
             m_socket->abort();
@@ -462,6 +672,22 @@ private:
         const quint64 id = quint64(request.value(QStringLiteral("flow")).toInteger());
         Registry &r = registry();
         QMutexLocker locker(&r.mutex);
+        if (type == QLatin1String("ledger")) {
+            m_allLedgers = request.value(QStringLiteral("all")).toBool();
+            m_ledgerFlows.clear();
+            const QCborArray flows = request.value(QStringLiteral("flows")).toArray();
+            for (const QCborValue &flow : flows)
+                m_ledgerFlows.insert(quint64(flow.toInteger()));
+            updateLedgers(r);
+            // Said behind what was queued before, so the subscriber knows from where on
+            // the ledgers are as it asked.
+            Event said{EventType::Frame, 0};
+            said.bytes = frame({{QStringLiteral("t"), QStringLiteral("ledger")},
+                                {QStringLiteral("all"), m_allLedgers},
+                                {QStringLiteral("flows"), flows}});
+            push(said);
+            return;
+        }
         const auto it = r.flows.find(id);
         if (it == r.flows.end()) {
             refuse(QStringLiteral("no flow %1").arg(id));
@@ -543,11 +769,53 @@ private:
     std::deque<Event> m_queue; // under the registry's lock, as the fields up to m_left
     qint64 m_lost = 0;
     bool m_wakePending = false;
+    bool m_allLedgers = true; // what it asked for with "ledger"; every flow's until then
+    QSet<quint64> m_ledgerFlows;
     bool m_left = false;
     qint64 m_reportedLost = 0; // the probe's thread only
 };
 
 QDateTime Subscriber::s_started;
+
+// Under the registry's lock: a flow's ledger signals are connected while some subscriber wants
+// its ledger; for the others the flow does not pay for it.
+void updateLedger(Registry &r, FlowEntry &entry)
+{
+    const bool wanted = std::any_of(r.subscribers.cbegin(), r.subscribers.cend(),
+                                    [&](const Subscriber *s) { return s->wantsLedger(entry.id); });
+    if (wanted && entry.ledger.isEmpty())
+        observeLedger(entry);
+    else if (!wanted && !entry.ledger.isEmpty())
+        unobserveLedger(entry);
+}
+
+void updateLedgers(Registry &r)
+{
+    for (auto &[id, entry] : r.flows)
+        updateLedger(r, entry);
+}
+
+// Under the registry's lock: the values flow changed since they were last sent, to every
+// subscriber.
+void pushValues(Registry &r, FlowEntry &entry)
+{
+    FlowValues &v = *entry.values;
+    if (!v.changed.exchange(false, std::memory_order_acquire))
+        return;
+    const qint64 queued = v.queued.load(std::memory_order_relaxed);
+    const qint64 highWaterMark = v.highWaterMark.load(std::memory_order_relaxed);
+    const int waiting = v.waiting.load(std::memory_order_relaxed);
+    auto send = [&](EventType type, qint64 value) {
+        for (Subscriber *s : std::as_const(r.subscribers))
+            s->push({type, entry.id, value});
+    };
+    if (highWaterMark != entry.sentHighWaterMark)
+        send(EventType::HighWaterMark, entry.sentHighWaterMark = highWaterMark);
+    if (queued != entry.sentQueued)
+        send(EventType::BytesQueued, entry.sentQueued = queued);
+    if (waiting != entry.sentWaiting)
+        send(EventType::WritesWaiting, entry.sentWaiting = waiting);
+}
 
 void Subscriber::leaveLocked()
 {
@@ -570,6 +838,8 @@ void Subscriber::leaveLocked()
         }
         for (auto &[id, entry] : r.listeners)
             unobserve(entry);
+    } else {
+        updateLedgers(r); // the ledgers only this one wanted
     }
 }
 
@@ -578,7 +848,7 @@ void publish(const Event &event)
     Registry &r = registry();
     QMutexLocker locker(&r.mutex);
     for (Subscriber *s : std::as_const(r.subscribers))
-        s->push(Event(event));
+        s->push(event);
 }
 
 // The socket's end, in the probe's thread.
@@ -598,6 +868,8 @@ public:
         m_stats = new QTimer(this); // made here, in the probe's thread
         connect(m_stats, &QTimer::timeout, this, &Server::sendStats);
         m_stats->start(StatsIntervalMs);
+        m_drain = new QTimer(this);
+        connect(m_drain, &QTimer::timeout, this, &Server::drainAll);
         return true;
     }
 
@@ -605,6 +877,8 @@ public:
     {
         delete m_stats;
         m_stats = nullptr;
+        delete m_drain;
+        m_drain = nullptr;
         // Subscriber has no Q_OBJECT (findChildren() would find every QObject).
         const QObjectList children = this->children();
         for (QObject *child : children) {
@@ -647,8 +921,31 @@ private:
                     observe(entry, id);
             }
             r.subscribers << subscriber;
+            updateLedgers(r);
             subscriber->sendSnapshot(r);
+            m_drain->start(DrainIntervalMs);
         }
+    }
+
+    // The flows' values, then every subscriber's queue; stops when nobody is left.
+    void drainAll()
+    {
+        QList<Subscriber *> subscribers;
+        {
+            Registry &r = registry();
+            QMutexLocker locker(&r.mutex);
+            if (r.subscribers.isEmpty()) {
+                m_drain->stop();
+                return;
+            }
+            for (auto &[id, entry] : r.flows)
+                pushValues(r, entry);
+            subscribers = r.subscribers;
+        }
+        // Each drain takes the lock again: a flow's thread waits for one subscriber's queue
+        // at most, not for all of them. Subscribers go only in this thread.
+        for (Subscriber *subscriber : std::as_const(subscribers))
+            subscriber->drain();
     }
 
     // The counters change without a signal: sent when they changed, a few times a second.
@@ -668,12 +965,13 @@ private:
                              {QStringLiteral("flow"), qint64(id)},
                              {QStringLiteral("stats"), statsMap(now)}});
             for (Subscriber *s : std::as_const(r.subscribers))
-                s->push(Event(e));
+                s->push(e);
         }
     }
 
     QLocalServer *m_server = nullptr;
     QTimer *m_stats = nullptr;
+    QTimer *m_drain = nullptr;
 };
 
 struct ProbeState
@@ -766,17 +1064,18 @@ QByteArray frame(QCborMap map)
     return out + body;
 }
 
-int takeFrame(QByteArray *buffer, QCborMap *map)
+int takeFrame(const QByteArray &buffer, qsizetype *offset, QCborMap *map)
 {
-    if (buffer->size() < 4)
+    const qsizetype at = *offset;
+    if (buffer.size() - at < 4)
         return 0;
-    const quint32 size = qFromBigEndian<quint32>(buffer->constData());
+    const quint32 size = qFromBigEndian<quint32>(buffer.constData() + at);
     if (size > MaxFrame)
         return -1;
-    if (buffer->size() < qsizetype(4 + size))
+    if (buffer.size() - at < qsizetype(4 + size))
         return 0;
-    *map = QCborValue::fromCbor(buffer->mid(4, size)).toMap();
-    buffer->remove(0, 4 + size);
+    *map = QCborValue::fromCbor(buffer.constData() + at + 4, qsizetype(size)).toMap();
+    *offset = at + 4 + size;
     return 1;
 }
 
@@ -792,11 +1091,12 @@ void addFlow(Flow *flow)
     if (r.subscribers.isEmpty())
         return;
     observe(entry);
+    updateLedger(r, entry);
     // Its transport and defaults; endpoints and states follow as events.
     Event e{EventType::Frame, id};
     e.bytes = frame(flowMap(flow, id, false));
     for (Subscriber *s : std::as_const(r.subscribers))
-        s->push(Event(e));
+        s->push(e);
 }
 
 void removeFlow(Flow *flow)
@@ -813,6 +1113,8 @@ void removeFlow(Flow *flow)
         if (tap->flow == id)
             removeTap(r, tap);
     }
+    if (!r.subscribers.isEmpty())
+        pushValues(r, it->second); // its last
     r.flows.erase(it);
     if (r.subscribers.isEmpty())
         return;
@@ -824,7 +1126,7 @@ void removeFlow(Flow *flow)
             + frame({{QStringLiteral("t"), QStringLiteral("gone")},
                      {QStringLiteral("flow"), qint64(id)}});
     for (Subscriber *s : std::as_const(r.subscribers))
-        s->push(Event(e));
+        s->push(e);
 }
 
 // Made (not listening yet), then its listeningChanged() publishes where it listens.
@@ -842,7 +1144,7 @@ void addListener(QObject *listener)
     Event e{EventType::Frame, id};
     e.bytes = frame(listenerMap(listener, id));
     for (Subscriber *s : std::as_const(r.subscribers))
-        s->push(Event(e));
+        s->push(e);
 }
 
 void removeListener(QObject *listener)
@@ -861,7 +1163,7 @@ void removeListener(QObject *listener)
     e.bytes = frame({{QStringLiteral("t"), QStringLiteral("listenerGone")},
                      {QStringLiteral("listener"), qint64(id)}});
     for (Subscriber *s : std::as_const(r.subscribers))
-        s->push(Event(e));
+        s->push(e);
 }
 
 } // namespace probe

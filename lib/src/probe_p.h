@@ -18,8 +18,10 @@ void removeListener(QObject *listener);
 
 // The protocol's framing: a 4-byte big-endian length, then one CBOR map (with "v" added).
 QByteArray frame(QCborMap map);
-// Takes the first whole frame from *buffer into *map: 1 taken, 0 not whole yet, -1 too large.
-int takeFrame(QByteArray *buffer, QCborMap *map);
+// Takes the whole frame at *offset of buffer into *map and moves *offset past it: 1 taken, 0 not
+// whole yet, -1 too large. The caller removes what was taken once, not frame by frame: a read
+// brings thousands of small frames, and removing each from the front is quadratic.
+int takeFrame(const QByteArray &buffer, qsizetype *offset, QCborMap *map);
 constexpr quint32 MaxFrame = 16 * 1024 * 1024;
 } // namespace probe
 } // namespace rill

@@ -3,6 +3,7 @@
 
 #include <rill/probe.h>
 
+#include <QtCore/QCborArray>
 #include <QtCore/QCborValue>
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QDir>
@@ -100,14 +101,17 @@ public:
 
 void ProbeClientPrivate::readFrames()
 {
+    QLocalSocket *const reading = socket;
     in += socket->readAll();
     QCborMap m;
     int taken;
-    while ((taken = probe::takeFrame(&in, &m)) > 0) {
+    qsizetype offset = 0;
+    while ((taken = probe::takeFrame(in, &offset, &m)) > 0) {
         handle(m);
-        if (!socket)
-            return; // detached from a signal
+        if (socket != reading)
+            return; // detached (or attached elsewhere) from a signal: in was cleared
     }
+    in.remove(0, offset);
     if (taken < 0) {
         endReason = QStringLiteral("the probe sent a frame too large");
         socket->abort();
@@ -283,7 +287,8 @@ QList<ProbeProcess> ProbeClient::processes(int timeoutMs)
         const QDeadlineTimer deadline(timeoutMs);
         QByteArray in;
         QCborMap hello;
-        while (!deadline.hasExpired() && probe::takeFrame(&in, &hello) == 0) {
+        qsizetype offset = 0;
+        while (!deadline.hasExpired() && probe::takeFrame(in, &offset, &hello) == 0) {
             if (!socket.waitForReadyRead(int(qMax<qint64>(1, deadline.remainingTime()))))
                 break;
             in += socket.readAll();
@@ -402,6 +407,19 @@ void ProbeClient::requestData(quint64 id, qint64 maxBytes)
     d->send({{QStringLiteral("t"), QStringLiteral("data")},
              {QStringLiteral("flow"), qint64(id)},
              {QStringLiteral("max"), maxBytes}});
+}
+
+void ProbeClient::setLedgerFlows(const QList<quint64> &ids)
+{
+    QCborArray flows;
+    for (const quint64 id : ids)
+        flows.append(qint64(id));
+    d->send({{QStringLiteral("t"), QStringLiteral("ledger")}, {QStringLiteral("flows"), flows}});
+}
+
+void ProbeClient::followAllLedgers()
+{
+    d->send({{QStringLiteral("t"), QStringLiteral("ledger")}, {QStringLiteral("all"), true}});
 }
 
 void ProbeClient::shutdownFlow(quint64 id, Flow::Direction direction)

@@ -187,6 +187,13 @@ public:
     /// Asks for up to \a maxBytes (at most 1 MiB) of the data flow \a id sends and receives
     /// from now on, as dataReceived().
     void requestData(quint64 id, qint64 maxBytes = 64 * 1024);
+    /// Asks for the write ledger (the events "writeQueued", "writeAccepted", "writeSent",
+    /// "writeRejected" and "writeLost") of only the flows \a ids from now on, none if empty.
+    /// A client gets every flow's when it attaches; a flow whose ledger no client wants does
+    /// not pay for it, and an inspector needs the ledger of the flow it shows.
+    void setLedgerFlows(const QList<quint64> &ids);
+    /// Asks for every flow's write ledger again, as when attached.
+    void followAllLedgers();
     /// Asks the process to shut down \a direction of flow \a id (refused without control).
     void shutdownFlow(quint64 id, rill::Flow::Direction direction);
     /// Asks the process to abort flow \a id (refused without control).

@@ -176,6 +176,7 @@ private Q_SLOTS:
     void pauseReading();
     void pauseEndsWithCloseAbortOrDetach();
     void attachDialog();
+    void ledgerOfChosenFlows();
 };
 
 auto tst_Probe::attachToSelf(ProbeClient &client, bool *ok)
@@ -938,4 +939,56 @@ QTEST_MAIN(tst_Probe)
 #else
 QTEST_GUILESS_MAIN(tst_Probe)
 #endif
+void tst_Probe::ledgerOfChosenFlows()
+{
+    ProbeClient client;
+    bool ok = false;
+    const auto stop = attachToSelf(client, &ok);
+    QVERIFY(ok);
+    Pair pair;
+    QVERIFY(pair.connect());
+    QVERIFY(spinUntil([&] {
+        return idOf(client, pair.client.get()) && idOf(client, pair.server.get());
+    }));
+    const quint64 clientId = idOf(client, pair.client.get());
+    const quint64 serverId = idOf(client, pair.server.get());
+    // The ledger events (flow, type) of each period between the probe's answers to "ledger".
+    using Entry = QPair<quint64, QString>;
+    QList<QList<Entry>> ledgers{{}};
+    connect(&client, &ProbeClient::eventReceived, this, [&ledgers](const QCborMap &m) {
+        const QString type = typeOf(m);
+        if (type == QLatin1String("ledger"))
+            ledgers << QList<Entry>();
+        else if (type.startsWith(QLatin1String("write")) && type != QLatin1String("write"))
+            ledgers.last() << Entry(quint64(m.value(QStringLiteral("flow")).toInteger()), type);
+    });
+    auto sawSent = [&](quint64 id) {
+        return spinUntil([&] { return ledgers.last().contains(Entry(id, QStringLiteral("writeSent"))); });
+    };
+    auto has = [](const QList<Entry> &ledger, quint64 id) {
+        return std::any_of(ledger.begin(), ledger.end(), [id](const Entry &e) { return e.first == id; });
+    };
+
+    // Every flow's, as attached.
+    QVERIFY(waitFor(pair.server->write("s")) && waitFor(pair.client->write("c")));
+    QVERIFY(sawSent(clientId) && sawSent(serverId));
+
+    // Only the client's.
+    client.setLedgerFlows({clientId});
+    QVERIFY(spinUntil([&] { return ledgers.size() == 2; }));
+    QVERIFY(waitFor(pair.server->write("s")) && waitFor(pair.client->write("c")));
+    QVERIFY(sawSent(clientId));
+    QVERIFY(!has(ledgers.last(), serverId));
+
+    // None; then every flow's again.
+    client.setLedgerFlows({});
+    QVERIFY(spinUntil([&] { return ledgers.size() == 3; }));
+    QVERIFY(waitFor(pair.server->write("s")) && waitFor(pair.client->write("c")));
+    client.followAllLedgers();
+    QVERIFY(spinUntil([&] { return ledgers.size() == 4; }));
+    QVERIFY(ledgers.at(2).isEmpty());
+    QVERIFY(waitFor(pair.client->write("c")) && waitFor(pair.server->write("s")));
+    QVERIFY(sawSent(clientId) && sawSent(serverId));
+}
+
 #include "tst_probe.moc"
