@@ -1,5 +1,6 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
-// Uses the installed Rill: a pipe pair, a request, a reply, both ends closed. Prints
+// Uses the installed Rill: a pipe pair, a request, a reply (the server's end through Flow's
+// callback forms), both ends closed. Prints
 // "rill consumer: ok", then the version it was compiled with and the one it runs with, and exits
 // 0 when all went as it should. Built by CMake, qmake and a plain compiler call with pkg-config
 // (install_test.cmake), so it needs only the core library. A TlsFlow too: the installed library
@@ -22,6 +23,18 @@ void readAll(rill::Flow *flow, QByteArray sofar, std::function<void(QByteArray, 
     flow->read().then(flow, [=](const rill::ReadResult &r) {
         if (r.isData())
             readAll(flow, sofar + r.data(), done);
+        else
+            done(sofar, r);
+    });
+}
+
+// The same through Flow's callback form: no future per read.
+void readAllByCallback(rill::Flow *flow, QByteArray sofar,
+                       std::function<void(QByteArray, rill::ReadResult)> done)
+{
+    flow->read(flow, [=](const rill::ReadResult &r) {
+        if (r.isData())
+            readAllByCallback(flow, sofar + r.data(), done);
         else
             done(sofar, r);
     });
@@ -53,9 +66,10 @@ int main(int argc, char **argv)
     rill::Flow *s = server.get();
     c->writev({QByteArrayLiteral("hello"), QByteArrayLiteral(", rill")});
     c->shutdown(rill::Flow::Direction::Write);
-    readAll(s, {}, [s, closedOne](const QByteArray &request, const rill::ReadResult &) {
-        s->write("echo: " + request);
-        s->close().then(s, [closedOne](const rill::CloseResult &) { closedOne(); });
+    readAllByCallback(s, {}, [s, closedOne](const QByteArray &request, const rill::ReadResult &) {
+        s->write("echo: " + request, s, [s, closedOne](const rill::WriteResult &) {
+            s->close().then(s, [closedOne](const rill::CloseResult &) { closedOne(); });
+        });
     });
     readAll(c, {}, [c, &reply, &end, closedOne](const QByteArray &data, const rill::ReadResult &r) {
         reply = data;
