@@ -43,6 +43,19 @@ namespace {
 constexpr qint64 KiB = 1024;
 constexpr qint64 MiB = 1024 * KiB;
 
+// Writes from a (one end of PipeFlow::createPair(1), its peer reading nothing) until its next
+// write must wait: with a high-water mark of 1, the first write fills the peer's read-ahead, the
+// second the pipe's buffer, and the third stays queued above the mark. Returns what it wrote.
+QByteArray fillUntilWritesWait(Flow *a, int seed)
+{
+    a->setHighWaterMark(1);
+    const QByteArray first = rilltest::pattern(256 * KiB, seed);
+    a->write(first);
+    a->write("second");
+    a->write("third");
+    return first + "secondthird";
+}
+
 
 // Fills the process's descriptor table, so the next accept() fails with EMFILE; released on
 // destruction. The limit is lowered first so that this takes few descriptors.
@@ -344,13 +357,8 @@ void tst_Contract::cancelledWaitingWriteIsWithdrawn()
 void tst_Contract::cancelledWaitingWriteIsWithdrawnAtOnce()
 {
     auto [a, b] = PipeFlow::createPair(1);
-    a->setHighWaterMark(1);
     QSignalSpy rejected(a.get(), &Flow::writeRejected);
-    // As in writeDeadline: b's read-ahead, the pipe and the queue fill (b does not read yet).
-    const QByteArray first = rilltest::pattern(256 * KiB, 3);
-    a->write(first);
-    a->write("second");
-    a->write("third");
+    const QByteArray written = fillUntilWritesWait(a.get(), 3);
     QTRY_COMPARE(a->writesWaiting(), 0); // "third" stays queued: the writes below must wait
     QFuture<WriteResult> withdrawn = a->write("never");
     QFuture<WriteResult> other = a->write("also never");
@@ -368,7 +376,7 @@ void tst_Contract::cancelledWaitingWriteIsWithdrawnAtOnce()
     QCOMPARE(a->writesWaiting(), 0);
     a->shutdown(Flow::Direction::Write);
     const rilltest::Drained drained = rilltest::readToEnd(b.get());
-    RILL_CHECK_DRAINED(drained, first + "secondthird", ReadResult::eof());
+    RILL_CHECK_DRAINED(drained, written, ReadResult::eof());
 }
 
 // A read still waiting at its deadline times out, consumes nothing, and the flow goes on.
@@ -434,11 +442,7 @@ void tst_Contract::callbackOfDestroyedContextTakesNothing()
 
     // A waiting write's bytes go even so; only its call is dropped.
     auto [c, d] = PipeFlow::createPair(1);
-    c->setHighWaterMark(1);
-    const QByteArray first = rilltest::pattern(256 * KiB, 5); // as in writeDeadline
-    c->write(first);
-    c->write("second");
-    c->write("third");
+    const QByteArray written = fillUntilWritesWait(c.get(), 5);
     {
         QObject gone;
         c->write("sent", &gone, [&](const WriteResult &) { ran = true; });
@@ -446,7 +450,7 @@ void tst_Contract::callbackOfDestroyedContextTakesNothing()
     }
     c->shutdown(Flow::Direction::Write);
     const rilltest::Drained drained = rilltest::readToEnd(d.get());
-    RILL_CHECK_DRAINED(drained, first + "secondthirdsent", ReadResult::eof());
+    RILL_CHECK_DRAINED(drained, written + "sent", ReadResult::eof());
     QVERIFY(!ran);
 }
 
@@ -483,11 +487,7 @@ void tst_Contract::callbackDeadlines()
     QCOMPARE(a->readState(), Flow::ReadState::Open);
 
     auto [c, d] = PipeFlow::createPair(1);
-    c->setHighWaterMark(1);
-    const QByteArray first = rilltest::pattern(256 * KiB, 5); // as in writeDeadline
-    c->write(first);
-    c->write("second");
-    c->write("third");
+    const QByteArray written = fillUntilWritesWait(c.get(), 5);
     std::optional<WriteResult> withdrawn;
     c->write("late", &context, [&](const WriteResult &r) { withdrawn = r; }, QDeadlineTimer(50ms));
     QVERIFY(c->writesWaiting() > 0); // the last one, ours, waits
@@ -495,7 +495,7 @@ void tst_Contract::callbackDeadlines()
     QVERIFY2(isKind(*withdrawn, Error::Kind::TimedOut), qPrintable(rilltest::debugString(*withdrawn)));
     c->shutdown(Flow::Direction::Write);
     const rilltest::Drained drained = rilltest::readToEnd(d.get());
-    RILL_CHECK_DRAINED(drained, first + "secondthird", ReadResult::eof()); // nothing of "late"
+    RILL_CHECK_DRAINED(drained, written, ReadResult::eof()); // nothing of "late"
 }
 
 // Called from another thread than the flow's, the operation runs in the flow's thread and the
@@ -551,20 +551,14 @@ void tst_Contract::readDeadline()
 void tst_Contract::writeDeadline()
 {
     auto [a, b] = PipeFlow::createPair(1);
-    a->setHighWaterMark(1);
-    // The first fills b's read-ahead (b never reads), the second the pipe's buffer, the third
-    // stays queued above the mark: the fourth must wait.
-    const QByteArray first = rilltest::pattern(256 * KiB, 5);
-    a->write(first);
-    a->write("second");
-    a->write("third");
+    const QByteArray written = fillUntilWritesWait(a.get(), 5);
     QFuture<WriteResult> late = a->write("late", 50ms);
     QVERIFY(rilltest::waitFor(late));
     QVERIFY2(isKind(late.result(), Error::Kind::TimedOut), qPrintable(rilltest::debugString(late.result())));
     QCOMPARE(a->writesWaiting(), 0);
     a->shutdown(Flow::Direction::Write);
     const rilltest::Drained drained = rilltest::readToEnd(b.get());
-    RILL_CHECK_DRAINED(drained, first + "secondthird", ReadResult::eof());
+    RILL_CHECK_DRAINED(drained, written, ReadResult::eof());
 }
 
 // A peer that never ends its side: close(deadline) aborts at the deadline and says TimedOut.
