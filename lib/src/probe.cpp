@@ -348,17 +348,24 @@ qint64 highWaterMarkOf(const FlowValues &values)
 }
 int waitingOf(const FlowValues &values) { return values.waiting.load(std::memory_order_relaxed); }
 
-struct FlowEntry
+// What the probe keeps of a flow while subscribers exist.
+struct Observed
 {
-    Flow *flow = nullptr;
-    quint64 id = 0;
-    QList<QMetaObject::Connection> connections; // while subscribers exist
+    QList<QMetaObject::Connection> connections;
     QList<QMetaObject::Connection> ledger; // while a subscriber wants its write ledger
     std::shared_ptr<FlowValues> values = std::make_shared<FlowValues>();
     qint64 sentQueued = 0; // the values last sent, in the probe's thread
     qint64 sentHighWaterMark = 0;
     int sentWaiting = 0;
     FlowStats lastStats;
+};
+
+// Small while nobody subscribes: a process's every flow has one.
+struct FlowEntry
+{
+    Flow *flow = nullptr;
+    quint64 id = 0;
+    std::unique_ptr<Observed> observed; // while subscribers exist
     bool readPaused = false; // by a subscriber's request; resumed when the last one leaves
 };
 
@@ -399,8 +406,10 @@ void observe(FlowEntry &entry)
 {
     Flow *f = entry.flow;
     const quint64 id = entry.id;
+    entry.observed = std::make_unique<Observed>();
+    Observed &o = *entry.observed;
     auto on = [&](auto signal, auto handler) {
-        entry.connections << QObject::connect(f, signal, f, handler, Qt::DirectConnection);
+        o.connections << QObject::connect(f, signal, f, handler, Qt::DirectConnection);
     };
     on(&Flow::stateChanged, [id](Flow::State s) { publish({EventType::State, id, int(s)}); });
     on(&Flow::readStateChanged,
@@ -415,14 +424,14 @@ void observe(FlowEntry &entry)
        [id](const Error &e) { publish({EventType::Error, id, 0, 0, errorText(e)}); });
     // The values as they are now; from here on the flow's thread keeps them, and the probe's
     // thread reads them there instead of calling the flow's getters from another thread.
-    FlowValues &v = *entry.values;
+    FlowValues &v = *o.values;
     v.queued.store(f->bytesQueued(), std::memory_order_relaxed);
     v.highWaterMark.store(f->highWaterMark(), std::memory_order_relaxed);
     v.waiting.store(f->writesWaiting(), std::memory_order_relaxed);
-    entry.sentQueued = v.queued;
-    entry.sentHighWaterMark = v.highWaterMark;
-    entry.sentWaiting = v.waiting;
-    const std::shared_ptr<FlowValues> values = entry.values;
+    o.sentQueued = v.queued;
+    o.sentHighWaterMark = v.highWaterMark;
+    o.sentWaiting = v.waiting;
+    const std::shared_ptr<FlowValues> values = o.values;
     on(&Flow::highWaterMarkChanged, [values](qint64 bytes) {
         values->highWaterMark.store(bytes, std::memory_order_relaxed);
         values->changed.store(true, std::memory_order_release);
@@ -437,13 +446,13 @@ void observe(FlowEntry &entry)
     });
 }
 
-// Under the registry's lock: the flow's write ledger is published.
+// Under the registry's lock, while observed: the flow's write ledger is published.
 void observeLedger(FlowEntry &entry)
 {
     Flow *f = entry.flow;
     const quint64 id = entry.id;
     auto on = [&](auto signal, auto handler) {
-        entry.ledger << QObject::connect(f, signal, f, handler, Qt::DirectConnection);
+        entry.observed->ledger << QObject::connect(f, signal, f, handler, Qt::DirectConnection);
     };
     on(&Flow::writeQueued, [id](quint64 w, qint64 size) {
         publish({EventType::WriteQueued, id, qint64(w), size});
@@ -492,17 +501,20 @@ void resumeReading(FlowEntry &entry)
 
 void unobserveLedger(FlowEntry &entry)
 {
-    for (const QMetaObject::Connection &c : std::as_const(entry.ledger))
+    if (!entry.observed)
+        return;
+    for (const QMetaObject::Connection &c : std::as_const(entry.observed->ledger))
         QObject::disconnect(c);
-    entry.ledger.clear();
+    entry.observed->ledger.clear();
 }
 
 void unobserve(FlowEntry &entry)
 {
-    for (const QMetaObject::Connection &c : std::as_const(entry.connections))
+    if (!entry.observed)
+        return;
+    for (const QMetaObject::Connection &c : std::as_const(entry.observed->connections))
         QObject::disconnect(c);
-    entry.connections.clear();
-    unobserveLedger(entry);
+    entry.observed.reset();
 }
 
 void removeTap(Registry &r, const std::shared_ptr<DataTap> &tap)
@@ -612,7 +624,8 @@ public:
              {QStringLiteral("control"), r.control},
              {QStringLiteral("library"), QStringLiteral(RILL_VERSION_STR)}}));
         for (const auto &[id, entry] : r.flows)
-            m_socket->write(frame(flowMap(entry.flow, id, entry.readPaused, entry.values.get())));
+            m_socket->write(frame(flowMap(entry.flow, id, entry.readPaused,
+                                              entry.observed ? entry.observed->values.get() : nullptr)));
         for (const auto &[id, entry] : r.listeners)
             m_socket->write(frame(listenerMap(entry.listener, id)));
         m_socket->write(frame({{QStringLiteral("t"), QStringLiteral("ready")}}));
@@ -783,9 +796,11 @@ void updateLedger(Registry &r, FlowEntry &entry)
 {
     const bool wanted = std::any_of(r.subscribers.cbegin(), r.subscribers.cend(),
                                     [&](const Subscriber *s) { return s->wantsLedger(entry.id); });
-    if (wanted && entry.ledger.isEmpty())
+    if (!entry.observed)
+        return;
+    if (wanted && entry.observed->ledger.isEmpty())
         observeLedger(entry);
-    else if (!wanted && !entry.ledger.isEmpty())
+    else if (!wanted && !entry.observed->ledger.isEmpty())
         unobserveLedger(entry);
 }
 
@@ -799,7 +814,10 @@ void updateLedgers(Registry &r)
 // subscriber.
 void pushValues(Registry &r, FlowEntry &entry)
 {
-    FlowValues &v = *entry.values;
+    if (!entry.observed)
+        return;
+    Observed &o = *entry.observed;
+    FlowValues &v = *o.values;
     if (!v.changed.exchange(false, std::memory_order_acquire))
         return;
     const qint64 queued = v.queued.load(std::memory_order_relaxed);
@@ -809,12 +827,12 @@ void pushValues(Registry &r, FlowEntry &entry)
         for (Subscriber *s : std::as_const(r.subscribers))
             s->push({type, entry.id, value});
     };
-    if (highWaterMark != entry.sentHighWaterMark)
-        send(EventType::HighWaterMark, entry.sentHighWaterMark = highWaterMark);
-    if (queued != entry.sentQueued)
-        send(EventType::BytesQueued, entry.sentQueued = queued);
-    if (waiting != entry.sentWaiting)
-        send(EventType::WritesWaiting, entry.sentWaiting = waiting);
+    if (highWaterMark != o.sentHighWaterMark)
+        send(EventType::HighWaterMark, o.sentHighWaterMark = highWaterMark);
+    if (queued != o.sentQueued)
+        send(EventType::BytesQueued, o.sentQueued = queued);
+    if (waiting != o.sentWaiting)
+        send(EventType::WritesWaiting, o.sentWaiting = waiting);
 }
 
 void Subscriber::leaveLocked()
@@ -915,7 +933,7 @@ private:
             if (r.subscribers.isEmpty()) {
                 for (auto &[id, entry] : r.flows) {
                     observe(entry);
-                    entry.lastStats = entry.flow->stats();
+                    entry.observed->lastStats = entry.flow->stats();
                 }
                 for (auto &[id, entry] : r.listeners)
                     observe(entry, id);
@@ -956,10 +974,12 @@ private:
         if (r.subscribers.isEmpty())
             return;
         for (auto &[id, entry] : r.flows) {
-            const FlowStats now = entry.flow->stats();
-            if (now == entry.lastStats)
+            if (!entry.observed)
                 continue;
-            entry.lastStats = now;
+            const FlowStats now = entry.flow->stats();
+            if (now == entry.observed->lastStats)
+                continue;
+            entry.observed->lastStats = now;
             Event e{EventType::Frame, id};
             e.bytes = frame({{QStringLiteral("t"), QStringLiteral("stats")},
                              {QStringLiteral("flow"), qint64(id)},
