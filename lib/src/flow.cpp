@@ -656,6 +656,11 @@ void FlowPrivate::watchCancelSoon()
 void FlowPrivate::watchWaitingForCancel()
 {
     m_cancelWatchDueNs = NoDeadline;
+    // An operation has waited a tick: the flow is idle, and keeps no room it does not use.
+    if (sendQueue.isEmpty() && sendQueue.capacity() > 0)
+        sendQueue = {};
+    if (m_received.isEmpty() && m_received.capacity() > 0)
+        m_received = {};
     bool newlyWaiting = false;
     for (PendingRead &r : m_pendingReads) {
         if (r.cancelWatch || !r.promise.hasFuture())

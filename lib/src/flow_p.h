@@ -53,6 +53,34 @@ private:
     std::atomic<T> m_value;
 };
 
+// An Error that costs one pointer until one is set: most flows never fail, and an Error is
+// 56 bytes.
+class LazyError
+{
+public:
+    LazyError() = default;
+    LazyError &operator=(const Error &error)
+    {
+        if (error.isNone())
+            m_error.reset();
+        else if (m_error)
+            *m_error = error;
+        else
+            m_error = std::make_unique<Error>(error);
+        return *this;
+    }
+    operator const Error &() const { return m_error ? *m_error : none(); }
+    bool isNone() const { return !m_error; }
+
+private:
+    static const Error &none()
+    {
+        static const Error e;
+        return e;
+    }
+    std::unique_ptr<Error> m_error;
+};
+
 class FlowPrivate
 {
     Q_DECLARE_PUBLIC(Flow)
@@ -180,8 +208,8 @@ public:
     Relaxed<Flow::State> state{Flow::State::Connecting};
     Relaxed<Flow::ReadState> readState{Flow::ReadState::Open};
     Relaxed<Flow::WriteState> writeState{Flow::WriteState::Open};
-    Error readError;
-    Error writeError;
+    LazyError readError;
+    LazyError writeError;
     Relaxed<qint64> highWaterMark{Flow::DefaultHighWaterMark};
     qint64 appliedHighWaterMark = Flow::DefaultHighWaterMark;
     Relaxed<qint64> bytesQueued{0};
@@ -297,7 +325,7 @@ private:
     bool m_destroying = false;
     bool m_observed = false;
     quint64 m_observedGeneration = 0;
-    Error m_lastError;
+    LazyError m_lastError;
     Endpoint m_localEndpoint;
     Endpoint m_peerEndpoint;
     // Deadlines, the idle timeout and watching waiting operations for cancel().
