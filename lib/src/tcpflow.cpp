@@ -44,9 +44,35 @@ Error::Kind kindOf(QAbstractSocket::SocketError error)
     }
 }
 
+// A thread's flows mostly repeat their addresses (an accepted flow's local address is its
+// listener's; peers often come through one proxy or NAT), and a QHostAddress and its text cost
+// about 100 bytes of heap each, a third of an idle flow: flows share them, as Qt's implicitly
+// shared values can.
+struct SharedAddress
+{
+    QHostAddress address;
+    QString text;
+};
+
+const SharedAddress &shared(const QHostAddress &address)
+{
+    thread_local SharedAddress recent[2]; // a local and a peer address
+    thread_local int next = 0;
+    for (const SharedAddress &s : recent) {
+        // Strict: ::ffff:127.0.0.1 is not written as 127.0.0.1.
+        if (!s.text.isNull() && s.address.isEqual(address, QHostAddress::StrictConversion))
+            return s;
+    }
+    SharedAddress &s = recent[next];
+    next ^= 1;
+    s.address = address;
+    s.text = address.toString();
+    return s;
+}
+
 Endpoint describe(const QHostAddress &address, quint16 port)
 {
-    return Endpoint::tcp(address.toString(), port);
+    return Endpoint::tcp(shared(address).text, port);
 }
 
 struct OptionLevel
@@ -178,9 +204,9 @@ void TcpFlowPrivate::takeOverSocket()
         return;
     {
         QMutexLocker locker(&infoMutex);
-        localAddress = socket->localAddress();
+        localAddress = shared(socket->localAddress()).address;
         localPort = socket->localPort();
-        peerAddress = socket->peerAddress();
+        peerAddress = shared(socket->peerAddress()).address;
         peerPort = socket->peerPort();
         if (targetHost.isEmpty())
             targetHost = socket->peerName();
@@ -230,13 +256,13 @@ void TcpFlowPrivate::adoptAccepted(int descriptor)
     socklen_t localLength = sizeof local;
     socklen_t peerLength = sizeof peer;
     if (::getsockname(descriptor, reinterpret_cast<sockaddr *>(&local), &localLength) == 0) {
-        localAddress.setAddress(reinterpret_cast<sockaddr *>(&local));
+        localAddress = shared(QHostAddress(reinterpret_cast<sockaddr *>(&local))).address;
         localPort = ntohs(local.ss_family == AF_INET6
                                   ? reinterpret_cast<sockaddr_in6 *>(&local)->sin6_port
                                   : reinterpret_cast<sockaddr_in *>(&local)->sin_port);
     }
     if (::getpeername(descriptor, reinterpret_cast<sockaddr *>(&peer), &peerLength) == 0) {
-        peerAddress.setAddress(reinterpret_cast<sockaddr *>(&peer));
+        peerAddress = shared(QHostAddress(reinterpret_cast<sockaddr *>(&peer))).address;
         peerPort = ntohs(peer.ss_family == AF_INET6
                                  ? reinterpret_cast<sockaddr_in6 *>(&peer)->sin6_port
                                  : reinterpret_cast<sockaddr_in *>(&peer)->sin_port);

@@ -167,6 +167,7 @@ private Q_SLOTS:
     void listenerAndConnectTo();
     void connectToAndListenerWithPythonPeers_data();
     void connectToAndListenerWithPythonPeers();
+    void acceptedFlowsTellTheirOwnAddresses();
     void connectToRefused_data();
     void connectToRefused();
     void invalidEndpointsFail();
@@ -869,6 +870,66 @@ void tst_Listener::listenerAndConnectTo()
 void tst_Listener::connectToAndListenerWithPythonPeers_data()
 {
     listenerAndConnectTo_data();
+}
+
+// Flows of one thread share equal addresses (and their text) to save memory: each flow must
+// still tell its own, whatever the family, in any order. An IPv4-mapped IPv6 address is not
+// the IPv4 one (it is written differently).
+void tst_Listener::acceptedFlowsTellTheirOwnAddresses()
+{
+    struct Side
+    {
+        QHostAddress address;
+        std::unique_ptr<rill::TcpListener> listener;
+    };
+    std::vector<Side> sides;
+    for (const QHostAddress &address :
+         {QHostAddress(QHostAddress::LocalHost), QHostAddress(QStringLiteral("::ffff:127.0.0.1")),
+          QHostAddress(QHostAddress::LocalHostIPv6)}) {
+        auto listener = std::make_unique<rill::TcpListener>();
+        if (!listener->listen(address))
+            continue; // no IPv6 here: the others still alternate
+        sides.push_back({address, std::move(listener)});
+    }
+    QVERIFY2(sides.size() >= 2, "need 127.0.0.1 and another loopback family");
+
+    // Python connects over the listener's own family (127.0.0.1 for the mapped one, which the
+    // kernel hands over as ::ffff:127.0.0.1), alternating listeners.
+    for (int round = 0; round < 2 * int(sides.size()); ++round) {
+        const Side &side = sides.at(size_t(round) % sides.size());
+        const bool mapped = side.address.protocol() == QAbstractSocket::IPv6Protocol
+                && side.address.toIPv4Address() != 0;
+        const QString host = side.address.protocol() == QAbstractSocket::IPv4Protocol || mapped
+                ? QStringLiteral("127.0.0.1")
+                : QStringLiteral("[::1]");
+        Peer peer;
+        QVERIFY(peer.startPython({QStringLiteral("echo"),
+                                  QStringLiteral("tcp:%1:%2").arg(host).arg(side.listener->serverPort())}));
+        const auto connected = peer.waitForEvent(QStringLiteral("connected"));
+        QVERIFY2(connected, qPrintable(peer.describe()));
+        QFuture<FlowResult<rill::TcpFlow>> accepting = side.listener->accept();
+        FlowResult<rill::TcpFlow> server;
+        RILL_AWAIT(accepting, server);
+        QVERIFY2(server.isOk(), qPrintable(rill::errorMessage(server.error())));
+        rill::TcpFlow *flow = server.flow();
+
+        const quint16 peerPort = quint16(
+                connected->value(QLatin1String("local")).toString().section(QLatin1Char(':'), -1).toUInt());
+        QCOMPARE(flow->localAddress(), side.address);
+        QCOMPARE(flow->localAddress().protocol(), side.address.protocol());
+        QCOMPARE(flow->peerAddress(), side.address); // loopback to loopback
+        QCOMPARE(flow->peerAddress().protocol(), side.address.protocol());
+        QCOMPARE(flow->peerPort(), peerPort);
+        QCOMPARE(flow->peerEndpoint(), Endpoint::tcp(side.address.toString(), peerPort));
+        QCOMPARE(flow->localEndpoint(),
+                 Endpoint::tcp(side.address.toString(), side.listener->serverPort()));
+
+        auto closed = flow->close();
+        const rilltest::Drained drained = rilltest::readToEnd(flow);
+        RILL_CHECK_DRAINED(drained, QByteArray(), rill::ReadResult::eof());
+        RILL_AWAIT_VOID(closed);
+        QVERIFY2(peer.waitForExit() && peer.exitCode() == 0, qPrintable(peer.describe()));
+    }
 }
 
 void tst_Listener::connectToAndListenerWithPythonPeers()
