@@ -1,4 +1,5 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
+#include "bytes_p.h"
 #include "parser_p.h"
 
 #include <llhttp.h>
@@ -33,19 +34,19 @@ struct Parser::Callbacks
     static int method(llhttp_t *p, const char *at, size_t length)
     {
         Parser *s = self(p);
-        s->m_head.method.append(at, qsizetype(length));
+        appendToken(s->m_head.method, at, length);
         return s->countHead(length) ? 0 : -1;
     }
     static int url(llhttp_t *p, const char *at, size_t length)
     {
         Parser *s = self(p);
-        s->m_head.target.append(at, qsizetype(length));
+        appendToken(s->m_head.target, at, length);
         return s->countHead(length) ? 0 : -1;
     }
     static int status(llhttp_t *p, const char *at, size_t length)
     {
         Parser *s = self(p);
-        s->m_head.reason.append(at, qsizetype(length));
+        appendToken(s->m_head.reason, at, length);
         return s->countHead(length) ? 0 : -1;
     }
     static int field(llhttp_t *p, const char *at, size_t length)
@@ -53,14 +54,14 @@ struct Parser::Callbacks
         Parser *s = self(p);
         if (s->m_inValue && !s->endField())
             return -1;
-        s->m_field.append(at, qsizetype(length));
+        appendToken(s->m_field, at, length);
         return s->countHead(length) ? 0 : -1;
     }
     static int value(llhttp_t *p, const char *at, size_t length)
     {
         Parser *s = self(p);
         s->m_inValue = true;
-        s->m_value.append(at, qsizetype(length));
+        appendToken(s->m_value, at, length);
         return s->countHead(length) ? 0 : -1;
     }
     static int valueComplete(llhttp_t *p)

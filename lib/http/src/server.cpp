@@ -1,6 +1,7 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/http/server.h>
 
+#include "bytes_p.h"
 #include "parser_p.h"
 #include "promise_p.h"
 
@@ -12,7 +13,6 @@
 #include <QtCore/QPromise>
 #include <QtCore/QTimer>
 
-#include <charconv>
 #include <chrono>
 #include <limits>
 #include <optional>
@@ -34,15 +34,6 @@ struct Route
 
     bool matchesPath(const QString &p) const { return prefix ? p.startsWith(path) : p == path; }
 };
-
-// Appends n's decimal digits: no QByteArray made for them (QByteArray::number allocates).
-void appendNumber(QByteArray &out, qint64 n)
-{
-    char digits[24];
-    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-    Q_UNUSED(ec); // 24 characters hold any qint64
-    out.append(digits, end - digits);
-}
 
 // Response fields the connection writes itself, from the body it is given.
 bool isFramingField(const QByteArray &name)
@@ -441,65 +432,62 @@ private:
         if (response.status() == 0 || response.isError())
             response = Response(500, "Internal Server Error\n", "text/plain");
         const int status = response.status();
-        const bool head = m_request.method() == "HEAD";
-        const bool noBody = head || (status >= 100 && status < 200) || status == 204 || status == 304;
+        const bool isHead = m_request.method() == "HEAD";
+        const bool noBody = isHead || (status >= 100 && status < 200) || status == 204 || status == 304;
         m_keepAlive = m_head.keepAlive && !d->stopping && m_messageDone && !m_clientDone;
 
-        QByteArray out;
-        out.reserve(256);
-        out.append("HTTP/1.1 ");
-        appendNumber(out, status);
-        out.append(' ').append(response.reason()).append("\r\n");
+        ByteWriter head(256);
+        head << "HTTP/1.1 " << status << ' ' << response.reason() << "\r\n";
         for (const Headers::Field &f : response.headers().fields())
             if (!isFramingField(f.first))
-                out.append(f.first).append(": ").append(f.second).append("\r\n");
+                head << f.first << ": " << f.second << "\r\n";
         if (!response.headers().contains("date"))
-            out.append(dateField());
+            head << dateField();
         m_streamBody = response.bodyFlow();
         m_chunked = false;
         m_bodyLength = m_streamBody ? response.bodyLength() : response.body().size();
         if (status != 204 && status != 304 && !(status >= 100 && status < 200)) {
             if (m_bodyLength >= 0) {
-                out.append("Content-Length: ");
-                appendNumber(out, m_bodyLength);
-                out.append("\r\n");
+                head << "Content-Length: " << m_bodyLength << "\r\n";
             } else if (m_request.minorVersion() >= 1) {
                 m_chunked = true;
-                if (!head)
-                    out.append("Transfer-Encoding: chunked\r\n");
+                if (!isHead)
+                    head << "Transfer-Encoding: chunked\r\n";
             } else {
                 m_keepAlive = false; // HTTP/1.0: the body ends with the connection
             }
         }
         if (!m_keepAlive)
-            out.append("Connection: close\r\n");
+            head << "Connection: close\r\n";
         else if (m_request.minorVersion() == 0)
-            out.append("Connection: keep-alive\r\n");
-        out.append("\r\n");
+            head << "Connection: keep-alive\r\n";
+        head << "\r\n";
+        const QByteArray out = head.take();
         m_status = status;
         m_sent = 0;
         m_responseStarted = true;
         if (noBody) {
             m_streamBody.reset();
-            queueResponse({out});
+            queueResponse(out);
         } else if (m_streamBody) {
             write({out}, false);
             streamBody();
         } else {
             m_sent = response.body().size();
-            queueResponse({out, response.body()});
+            queueResponse(out, response.body());
         }
     }
 
     // A response whose bytes are all here joins the batch that pump() writes in one writev;
     // the exchange is over for the connection, which goes on to the next request. Its
     // exchangeFinished() comes when the flow accepts (or refuses) the batch.
-    void queueResponse(const QList<QByteArray> &buffers)
+    // (A head and a body, not a list: no list allocated per response.)
+    void queueResponse(const QByteArray &head, const QByteArray &body = QByteArray())
     {
-        for (const QByteArray &b : buffers) {
-            if (!b.isEmpty()) {
-                m_batch.append(b);
-                m_batchBytes += b.size();
+        for (const QByteArray *b : {&head, &body}) {
+            if (!b->isEmpty()) {
+                m_batch.append(*b);
+                m_batchBytes += b->size();
             }
         }
         m_batchExchanges.append({m_request, m_status, m_sent});
