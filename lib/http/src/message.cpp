@@ -169,7 +169,11 @@ QString Request::path() const
     if (!m_target.startsWith('/'))
         return {};
     const qsizetype q = m_target.indexOf('?');
-    return QString::fromUtf8(QByteArray::fromPercentEncoding(q < 0 ? m_target : m_target.left(q)));
+    const QByteArrayView encoded = QByteArrayView(m_target).first(q < 0 ? m_target.size() : q);
+    // Most paths have nothing to decode: no decoded copy made for them.
+    if (!encoded.contains('%'))
+        return QString::fromUtf8(encoded);
+    return QString::fromUtf8(QByteArray::fromPercentEncoding(encoded.toByteArray()));
 }
 
 QByteArray Request::query() const
