@@ -1,6 +1,7 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/http/client.h>
 
+#include "bytes_p.h"
 #include "parser_p.h"
 #include "promise_p.h"
 
@@ -122,36 +123,40 @@ private:
     QByteArray head() const
     {
         const QUrl url = m_request.url();
-        QByteArray out = m_request.method() + ' ' + m_request.target() + " HTTP/1."
-                + QByteArray::number(m_request.minorVersion()) + "\r\n";
+        ByteWriter out(256);
+        out << m_request.method() << ' ' << m_request.target() << " HTTP/1."
+            << m_request.minorVersion() << "\r\n";
         const Headers headers = m_request.headers();
         if (!headers.contains("host") && !url.host().isEmpty()) {
-            QByteArray host = url.host(QUrl::FullyEncoded).toLatin1();
+            const QByteArray host = url.host(QUrl::FullyEncoded).toLatin1();
+            out << "Host: ";
             if (host.contains(':'))
-                host = '[' + host + ']';
+                out << '[' << host << ']';
+            else
+                out << host;
             if (url.port() > 0)
-                host += ':' + QByteArray::number(url.port());
-            out += "Host: " + host + "\r\n";
+                out << ':' << url.port();
+            out << "\r\n";
         } else if (!headers.contains("host")) {
-            out += "Host: localhost\r\n";
+            out << "Host: localhost\r\n";
         }
         for (const Headers::Field &f : headers.fields()) {
             if (f.first.compare("content-length", Qt::CaseInsensitive) == 0
                 || f.first.compare("transfer-encoding", Qt::CaseInsensitive) == 0)
                 continue;
-            out += f.first + ": " + f.second + "\r\n";
+            out << f.first << ": " << f.second << "\r\n";
         }
         if (m_request.bodyFlow()) {
             if (m_request.bodyLength() >= 0)
-                out += "Content-Length: " + QByteArray::number(m_request.bodyLength()) + "\r\n";
+                out << "Content-Length: " << m_request.bodyLength() << "\r\n";
             else
-                out += "Transfer-Encoding: chunked\r\n";
+                out << "Transfer-Encoding: chunked\r\n";
         } else if (!m_request.body().isEmpty() || m_request.method() == "POST"
                    || m_request.method() == "PUT" || m_request.method() == "PATCH") {
-            out += "Content-Length: " + QByteArray::number(m_request.body().size()) + "\r\n";
+            out << "Content-Length: " << m_request.body().size() << "\r\n";
         }
-        out += "\r\n";
-        return out;
+        out << "\r\n";
+        return out.take();
     }
 
     void sendHead()
