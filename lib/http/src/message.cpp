@@ -7,9 +7,19 @@
 namespace rill::http {
 
 namespace {
-bool sameName(const QByteArray &a, const QByteArray &b)
+// Lengths first: most names compared differ in length, and qstrnicmp() is a call.
+bool sameName(QByteArrayView a, QByteArrayView b)
 {
-    return a.compare(b, Qt::CaseInsensitive) == 0;
+    return a.size() == b.size() && a.compare(b, Qt::CaseInsensitive) == 0;
+}
+
+QByteArrayView trimmed(QByteArrayView v)
+{
+    while (!v.isEmpty() && (v.front() == ' ' || v.front() == '\t'))
+        v = v.sliced(1);
+    while (!v.isEmpty() && (v.back() == ' ' || v.back() == '\t'))
+        v.chop(1);
+    return v;
 }
 } // namespace
 
@@ -40,12 +50,12 @@ void Headers::set(const QByteArray &name, const QByteArray &value)
         append(name, value);
 }
 
-qsizetype Headers::remove(const QByteArray &name)
+qsizetype Headers::remove(QByteArrayView name)
 {
     return m_fields.removeIf([&](const Field &f) { return sameName(f.first, name); });
 }
 
-bool Headers::contains(const QByteArray &name) const
+bool Headers::contains(QByteArrayView name) const
 {
     for (const Field &f : m_fields)
         if (sameName(f.first, name))
@@ -53,7 +63,7 @@ bool Headers::contains(const QByteArray &name) const
     return false;
 }
 
-QByteArray Headers::value(const QByteArray &name, const QByteArray &defaultValue) const
+QByteArray Headers::value(QByteArrayView name, const QByteArray &defaultValue) const
 {
     for (const Field &f : m_fields)
         if (sameName(f.first, name))
@@ -61,7 +71,7 @@ QByteArray Headers::value(const QByteArray &name, const QByteArray &defaultValue
     return defaultValue;
 }
 
-QList<QByteArray> Headers::values(const QByteArray &name) const
+QList<QByteArray> Headers::values(QByteArrayView name) const
 {
     QList<QByteArray> result;
     for (const Field &f : m_fields)
@@ -70,14 +80,20 @@ QList<QByteArray> Headers::values(const QByteArray &name) const
     return result;
 }
 
-bool Headers::hasToken(const QByteArray &name, const QByteArray &token) const
+bool Headers::hasToken(QByteArrayView name, QByteArrayView token) const
 {
     for (const Field &f : m_fields) {
         if (!sameName(f.first, name))
             continue;
-        for (const QByteArray &part : f.second.split(','))
-            if (sameName(part.trimmed(), token))
+        QByteArrayView rest = f.second;
+        for (;;) {
+            const qsizetype comma = rest.indexOf(',');
+            if (sameName(trimmed(comma < 0 ? rest : rest.first(comma)), token))
                 return true;
+            if (comma < 0)
+                break;
+            rest = rest.sliced(comma + 1);
+        }
     }
     return false;
 }

@@ -264,6 +264,15 @@ void TestHttp::headers()
     QCOMPARE(h.size(), 2);
     h.append("Connection", "keep-alive, Close");
     QVERIFY(h.hasToken("connection", "close"));
+    QVERIFY(h.hasToken("connection", "KEEP-ALIVE"));
+    QVERIFY(!h.hasToken("connection", "keep")); // a token, not a prefix
+    QVERIFY(!h.hasToken("connection", "keep-alive, close")); // one token, not the list
+    QVERIFY(!h.hasToken("upgrade", "close"));
+    Headers tokens {{"TE", ",\ttrailers ,"}, {"te", " gzip\t"}};
+    QVERIFY(tokens.hasToken("te", "trailers"));
+    QVERIFY(tokens.hasToken("te", "gzip")); // in a later field of the same name
+    QVERIFY(tokens.hasToken("te", "")); // the empty elements a list may hold
+    QVERIFY(!tokens.hasToken("te", "deflate"));
     QCOMPARE(h.remove("connection"), 1);
     QVERIFY(!h.contains("Connection"));
     QCOMPARE(reasonPhrase(431), QByteArray("Request Header Fields Too Large"));

@@ -44,16 +44,16 @@ public:
     /// else at the first one's place).
     void set(const QByteArray &name, const QByteArray &value);
     /// Removes every field named \a name; returns how many there were.
-    qsizetype remove(const QByteArray &name);
+    qsizetype remove(QByteArrayView name);
     /// Whether a field is named \a name.
-    bool contains(const QByteArray &name) const;
+    bool contains(QByteArrayView name) const;
     /// The value of the first field named \a name, or \a defaultValue.
-    QByteArray value(const QByteArray &name, const QByteArray &defaultValue = {}) const;
+    QByteArray value(QByteArrayView name, const QByteArray &defaultValue = {}) const;
     /// The values of every field named \a name, in order.
-    QList<QByteArray> values(const QByteArray &name) const;
+    QList<QByteArray> values(QByteArrayView name) const;
     /// Whether the comma-separated list in the fields named \a name holds \a token
     /// (case-insensitively), as "close" in "Connection: keep-alive, close".
-    bool hasToken(const QByteArray &name, const QByteArray &token) const;
+    bool hasToken(QByteArrayView name, QByteArrayView token) const;
     /// All fields, in order.
     QList<Field> fields() const { return m_fields; }
     /// The number of fields.
