@@ -377,9 +377,11 @@ void ChannelPrivate::read(ReadRequest::Kind kind, Channel::Terminator terminator
     Promise<ReadResult> promise = callbackPromise<ReadResult>(q, context, std::move(callback));
     if (std::optional<ReadResult> invalid = invalidRead(kind, size, delimiter))
         return promise.finish(*invalid);
-    auto request = std::make_shared<ReadRequest>(kind, terminator, size, delimiter, deadline,
-                                                 std::move(promise), context);
-    onChannelThread([this, request] { enqueue(std::move(*request)); });
+    ReadRequest request(kind, terminator, size, delimiter, deadline, std::move(promise), context);
+    if (q->thread() == QThread::currentThread())
+        return enqueue(std::move(request)); // the common case: nothing shared to allocate
+    auto shared = std::make_shared<ReadRequest>(std::move(request));
+    onChannelThread([this, shared] { enqueue(std::move(*shared)); });
 }
 
 // Runs f() in the channel's thread: at once from there, else queued. Dropped with the channel
