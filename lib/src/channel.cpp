@@ -94,8 +94,8 @@ public:
     void read(ReadRequest::Kind kind, Channel::Terminator terminator, qsizetype size,
               QByteArrayView delimiter, QDeadlineTimer deadline, const QObject *context,
               Channel::ReadCallback &&callback);
-    template<typename F>
-    void onChannelThread(F &&f);
+    template<typename T, typename F>
+    void onChannelThread(T item, F f);
     void enqueue(ReadRequest &&request);
     // What a read of this kind would give from the buffer now; nullopt while it must wait.
     // `scanned` keeps how far a delimiter was already searched for between attempts.
@@ -377,21 +377,23 @@ void ChannelPrivate::read(ReadRequest::Kind kind, Channel::Terminator terminator
     Promise<ReadResult> promise = callbackPromise<ReadResult>(q, context, std::move(callback));
     if (std::optional<ReadResult> invalid = invalidRead(kind, size, delimiter))
         return promise.finish(*invalid);
-    ReadRequest request(kind, terminator, size, delimiter, deadline, std::move(promise), context);
-    if (q->thread() == QThread::currentThread())
-        return enqueue(std::move(request)); // the common case: nothing shared to allocate
-    auto shared = std::make_shared<ReadRequest>(std::move(request));
-    onChannelThread([this, shared] { enqueue(std::move(*shared)); });
+    onChannelThread(
+            ReadRequest(kind, terminator, size, delimiter, deadline, std::move(promise), context),
+            [this](ReadRequest &&request) { enqueue(std::move(request)); });
 }
 
-// Runs f() in the channel's thread: at once from there, else queued. Dropped with the channel
-// (a callback read's promise then finishes Aborted as it is destroyed).
-template<typename F>
-void ChannelPrivate::onChannelThread(F &&f)
+// Runs f(item) in the channel's thread: at once from there (the common case, with nothing
+// shared to allocate), else queued. A queued call is dropped with the channel: item's promise
+// then finishes Aborted as it is destroyed.
+template<typename T, typename F>
+void ChannelPrivate::onChannelThread(T item, F f)
 {
     if (q->thread() == QThread::currentThread())
-        return f();
-    QMetaObject::invokeMethod(q, std::forward<F>(f), Qt::QueuedConnection);
+        return f(std::move(item));
+    auto shared = std::make_shared<T>(std::move(item)); // a queued call must be copyable
+    QMetaObject::invokeMethod(
+            q, [shared, f = std::move(f)]() mutable { f(std::move(*shared)); },
+            Qt::QueuedConnection);
 }
 
 void ChannelPrivate::enqueue(ReadRequest &&request)
@@ -1017,9 +1019,8 @@ QFuture<WriteResult> Channel::flush()
 
 void Channel::flush(const QObject *context, WriteCallback callback)
 {
-    auto promise = std::make_shared<Promise<WriteResult>>(
-            callbackPromise<WriteResult>(this, context, std::move(callback)));
-    d->onChannelThread([d = d.get(), promise] { d->flush(std::move(*promise)); });
+    d->onChannelThread(callbackPromise<WriteResult>(this, context, std::move(callback)),
+                       [d = d.get()](Promise<WriteResult> &&promise) { d->flush(std::move(promise)); });
 }
 
 qint64 Channel::writeBufferLimit() const
