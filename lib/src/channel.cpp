@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
-#include <list>
 #include <map>
 #include <optional>
 #include <vector>
@@ -175,7 +174,7 @@ public:
     qint64 m_consumed = 0;  // stream offset of the first buffered byte
     qint64 m_received = 0;  // stream offset of the end of the last segment
     qsizetype m_buffered = 0;
-    std::list<ReadRequest> m_requests;
+    std::deque<ReadRequest> m_requests;
     std::optional<ReadResult> m_readEnd; // Eof or an error, once the flow gave it
     bool m_flowReadPending = false;
     bool m_flowReadInCall = false; // inside m_flow->read(): its result is taken, not served yet
@@ -295,8 +294,13 @@ QByteArray ChannelPrivate::copyRange(qsizetype from, qsizetype to) const
     const Segment &front = m_segments.front();
     if (from == 0 && front.start() == m_consumed && front.bytes.size() == to)
         return front.bytes; // the whole first segment: shared, not copied
-    bytes.reserve(to - from);
     forEachPiece(from, to, [&](const Piece &p) {
+        if (p.size == to - from) { // within one segment (a line of many): one allocation
+            bytes = QByteArray(p.data, p.size);
+            return false;
+        }
+        if (bytes.isEmpty())
+            bytes.reserve(to - from);
         bytes.append(p.data, p.size);
         return true;
     });
@@ -824,7 +828,7 @@ QFuture<WriteResult> ChannelPrivate::flowClose()
 void ChannelPrivate::abortAll()
 {
     m_destroying = true;
-    std::list<ReadRequest> requests = std::exchange(m_requests, {});
+    std::deque<ReadRequest> requests = std::exchange(m_requests, {});
     std::vector<Promise<WriteResult>> writes = std::exchange(m_flushWaiting, {});
     for (Promise<WriteResult> &promise : std::exchange(m_flushInFlight_, {}))
         writes.push_back(std::move(promise));
