@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
-#include <list>
 #include <map>
 #include <optional>
 #include <vector>
@@ -62,24 +61,41 @@ public:
     {
         enum class Kind : quint8 { Line, Exactly, Until, Some };
         ReadRequest(Kind kind, Channel::Terminator terminator, qsizetype size,
-                    QByteArray delimiter, QDeadlineTimer deadline)
-            : kind(kind), terminator(terminator), size(size), delimiter(std::move(delimiter)),
-              deadline(deadline)
+                    QByteArrayView delimiter, QDeadlineTimer deadline,
+                    Promise<ReadResult> &&promise, const QObject *context = nullptr)
+            : kind(kind), terminator(terminator), size(size), delimiter(delimiter.toByteArray()),
+              deadline(deadline), promise(std::move(promise)),
+              context(const_cast<QObject *>(context)), hasContext(context)
         {}
+        // Its future was cancelled, or its callback's context destroyed: it takes nothing.
+        // Checked before serving, since a read consumes its bytes before it finishes.
+        bool isAbandoned() const { return promise.isCanceled() || (hasContext && !context); }
+
         Kind kind;
         Channel::Terminator terminator;
         qsizetype size;        // maxLength, or the exact size
         QByteArray delimiter;  // Until
         QDeadlineTimer deadline;
         qsizetype scanned = 0; // bytes already searched for the delimiter
-        Promise<ReadResult> promise;
-        QFuture<ReadResult> future = promise.future(); // to see a cancel() before serving
+        Promise<ReadResult> promise; // a future's, or a callback's (see callbackPromise())
+        QPointer<QObject> context;   // a callback's context, if it has one
+        bool hasContext;
     };
 
     explicit ChannelPrivate(Channel *channel, Flow *flow);
 
     // ---- read side
-    QFuture<ReadResult> enqueue(ReadRequest &&request);
+    // Why a read with these arguments is refused at once (InvalidArgument), if it is.
+    static std::optional<ReadResult> invalidRead(ReadRequest::Kind kind, qsizetype size,
+                                                 QByteArrayView delimiter);
+    QFuture<ReadResult> read(ReadRequest::Kind kind, Channel::Terminator terminator,
+                             qsizetype size, QByteArrayView delimiter, QDeadlineTimer deadline);
+    void read(ReadRequest::Kind kind, Channel::Terminator terminator, qsizetype size,
+              QByteArrayView delimiter, QDeadlineTimer deadline, const QObject *context,
+              Channel::ReadCallback &&callback);
+    template<typename T, typename F>
+    void onChannelThread(T item, F f);
+    void enqueue(ReadRequest &&request);
     // What a read of this kind would give from the buffer now; nullopt while it must wait.
     // `scanned` keeps how far a delimiter was already searched for between attempts.
     std::optional<ReadResult> attempt(ReadRequest::Kind kind, Channel::Terminator terminator,
@@ -121,7 +137,14 @@ public:
     void onFlushDone(const WriteResult &result);
     void endWrites(const WriteResult &result);
     void maybeDrained();
-    QFuture<WriteResult> flush();
+    void flush(Promise<WriteResult> &&promise);
+    QFuture<WriteResult> flush()
+    {
+        Promise<WriteResult> promise;
+        QFuture<WriteResult> future = promise.future();
+        flush(std::move(promise));
+        return future;
+    }
     QFuture<WriteResult> endWriteSide(bool close);
     void finishEnd(quint64 id, const WriteResult &result);
 
@@ -151,7 +174,7 @@ public:
     qint64 m_consumed = 0;  // stream offset of the first buffered byte
     qint64 m_received = 0;  // stream offset of the end of the last segment
     qsizetype m_buffered = 0;
-    std::list<ReadRequest> m_requests;
+    std::deque<ReadRequest> m_requests;
     std::optional<ReadResult> m_readEnd; // Eof or an error, once the flow gave it
     bool m_flowReadPending = false;
     bool m_flowReadInCall = false; // inside m_flow->read(): its result is taken, not served yet
@@ -271,8 +294,13 @@ QByteArray ChannelPrivate::copyRange(qsizetype from, qsizetype to) const
     const Segment &front = m_segments.front();
     if (from == 0 && front.start() == m_consumed && front.bytes.size() == to)
         return front.bytes; // the whole first segment: shared, not copied
-    bytes.reserve(to - from);
     forEachPiece(from, to, [&](const Piece &p) {
+        if (p.size == to - from) { // within one segment (a line of many): one allocation
+            bytes = QByteArray(p.data, p.size);
+            return false;
+        }
+        if (bytes.isEmpty())
+            bytes.reserve(to - from);
         bytes.append(p.data, p.size);
         return true;
     });
@@ -319,19 +347,81 @@ void ChannelPrivate::skip(qsizetype size)
 // ---------------------------------------------------------------------------------------------
 // Reads
 
-QFuture<ReadResult> ChannelPrivate::enqueue(ReadRequest &&request)
+std::optional<ReadResult> ChannelPrivate::invalidRead(ReadRequest::Kind kind, qsizetype size,
+                                                      QByteArrayView delimiter)
 {
-    QFuture<ReadResult> future = request.future;
+    using Kind = ReadRequest::Kind;
+    if (kind == Kind::Until && (delimiter.isEmpty() || size < delimiter.size()))
+        return readError(Error::Kind::InvalidArgument,
+                         QStringLiteral("the delimiter must be non-empty and no longer than "
+                                        "maxLength"));
+    if (size < 1)
+        return readError(Error::Kind::InvalidArgument,
+                         kind == Kind::Exactly ? QStringLiteral("size must be positive")
+                                               : QStringLiteral("maxLength must be positive"));
+    return std::nullopt;
+}
+
+QFuture<ReadResult> ChannelPrivate::read(ReadRequest::Kind kind, Channel::Terminator terminator,
+                                         qsizetype size, QByteArrayView delimiter,
+                                         QDeadlineTimer deadline)
+{
+    if (std::optional<ReadResult> invalid = invalidRead(kind, size, delimiter))
+        return readyFuture(*invalid);
+    Promise<ReadResult> promise;
+    QFuture<ReadResult> future = promise.future();
+    enqueue({kind, terminator, size, delimiter, deadline, std::move(promise)});
+    return future;
+}
+
+void ChannelPrivate::read(ReadRequest::Kind kind, Channel::Terminator terminator, qsizetype size,
+                          QByteArrayView delimiter, QDeadlineTimer deadline,
+                          const QObject *context, Channel::ReadCallback &&callback)
+{
+    Promise<ReadResult> promise = callbackPromise<ReadResult>(q, context, std::move(callback));
+    if (std::optional<ReadResult> invalid = invalidRead(kind, size, delimiter))
+        return promise.finish(*invalid);
+    onChannelThread(
+            ReadRequest(kind, terminator, size, delimiter, deadline, std::move(promise), context),
+            [this](ReadRequest &&request) { enqueue(std::move(request)); });
+}
+
+// Runs f(item) in the channel's thread: at once from there (the common case, with nothing
+// shared to allocate), else queued. A queued call is dropped with the channel: item's promise
+// then finishes Aborted as it is destroyed.
+template<typename T, typename F>
+void ChannelPrivate::onChannelThread(T item, F f)
+{
+    if (q->thread() == QThread::currentThread())
+        return f(std::move(item));
+    auto shared = std::make_shared<T>(std::move(item)); // a queued call must be copyable
+    QMetaObject::invokeMethod(
+            q, [shared, f = std::move(f)]() mutable { f(std::move(*shared)); },
+            Qt::QueuedConnection);
+}
+
+void ChannelPrivate::enqueue(ReadRequest &&request)
+{
+    if (m_destroying) // a callback of abortAll() read again
+        return request.promise.finish(ReadResult::fromError(channelDestroyed()));
     // Nothing ahead of it: served from the buffer at once when it can be, without queueing.
     if (m_requests.empty() && !m_serving) {
+        if (request.isAbandoned())
+            return;
         if (std::optional<ReadResult> result = attempt(request)) {
+            // As in serve(): a read made by the callback (or the future's continuation) is
+            // queued and served by the loop, not nested, so reading line after line from the
+            // callback takes no stack per line.
+            m_serving = true;
             request.promise.finish(*result);
-            return future;
+            m_serving = false;
+            if (!m_requests.empty())
+                serve();
+            return;
         }
     }
     m_requests.push_back(std::move(request));
     serve();
-    return future;
 }
 
 std::optional<ReadResult> ChannelPrivate::attempt(ReadRequest::Kind kind,
@@ -404,7 +494,7 @@ std::optional<ReadResult> ChannelPrivate::tryNow(ReadRequest::Kind kind,
                                                  Channel::Terminator terminator, qsizetype size,
                                                  QByteArrayView delimiter)
 {
-    while (!m_requests.empty() && m_requests.front().future.isCanceled())
+    while (!m_requests.empty() && m_requests.front().isAbandoned())
         m_requests.pop_front(); // as serve() would: a cancelled read consumes nothing
     if (!m_requests.empty())
         return std::nullopt; // reads are served in call order
@@ -422,7 +512,7 @@ void ChannelPrivate::serve()
     m_serving = true;
     while (!m_requests.empty()) {
         ReadRequest &r = m_requests.front();
-        if (r.future.isCanceled()) { // cancelled: consumes nothing
+        if (r.isAbandoned()) { // cancelled, or its context is gone: consumes nothing
             m_requests.pop_front();
             continue;
         }
@@ -661,14 +751,12 @@ void ChannelPrivate::maybeDrained()
     Q_EMIT q->drained();
 }
 
-QFuture<WriteResult> ChannelPrivate::flush()
+void ChannelPrivate::flush(Promise<WriteResult> &&promise)
 {
     if (m_writeEnd)
-        return readyFuture(*m_writeEnd);
+        return promise.finish(*m_writeEnd);
     if (m_outBytes == 0 && !m_flushInFlight)
-        return readyFuture(WriteResult::ok());
-    Promise<WriteResult> promise;
-    QFuture<WriteResult> future = promise.future();
+        return promise.finish(WriteResult::ok());
     if (m_outBytes == 0) {
         m_flushInFlight_.push_back(std::move(promise));
     } else {
@@ -676,7 +764,6 @@ QFuture<WriteResult> ChannelPrivate::flush()
         if (!m_flushInFlight)
             startFlush();
     }
-    return future;
 }
 
 template<typename F>
@@ -741,12 +828,14 @@ QFuture<WriteResult> ChannelPrivate::flowClose()
 void ChannelPrivate::abortAll()
 {
     m_destroying = true;
-    std::list<ReadRequest> requests = std::exchange(m_requests, {});
+    std::deque<ReadRequest> requests = std::exchange(m_requests, {});
     std::vector<Promise<WriteResult>> writes = std::exchange(m_flushWaiting, {});
     for (Promise<WriteResult> &promise : std::exchange(m_flushInFlight_, {}))
         writes.push_back(std::move(promise));
     for (auto &entry : std::exchange(m_endPromises, {}))
         writes.push_back(std::move(entry.second));
+    // Callbacks whose context is the channel do not run: their context is going.
+    const DestroyingScope destroying(q);
     for (ReadRequest &r : requests)
         r.promise.finish(ReadResult::fromError(channelDestroyed()));
     for (Promise<WriteResult> &promise : writes)
@@ -775,11 +864,7 @@ Flow *Channel::flow() const
 QFuture<ReadResult> Channel::readLine(qsizetype maxLength, Terminator terminator,
                                       QDeadlineTimer deadline)
 {
-    if (maxLength < 1)
-        return readyFuture(
-                readError(Error::Kind::InvalidArgument, QStringLiteral("maxLength must be positive")));
-    return d->enqueue({ChannelPrivate::ReadRequest::Kind::Line, terminator, maxLength, {},
-                       deadline});
+    return d->read(ChannelPrivate::ReadRequest::Kind::Line, terminator, maxLength, {}, deadline);
 }
 
 QFuture<ReadResult> Channel::readLine(qsizetype maxLength, QDeadlineTimer deadline)
@@ -789,31 +874,61 @@ QFuture<ReadResult> Channel::readLine(qsizetype maxLength, QDeadlineTimer deadli
 
 QFuture<ReadResult> Channel::readExactly(qsizetype size, QDeadlineTimer deadline)
 {
-    if (size < 1)
-        return readyFuture(
-                readError(Error::Kind::InvalidArgument, QStringLiteral("size must be positive")));
-    return d->enqueue({ChannelPrivate::ReadRequest::Kind::Exactly, Terminator::Keep, size, {},
-                       deadline});
+    return d->read(ChannelPrivate::ReadRequest::Kind::Exactly, Terminator::Keep, size, {},
+                   deadline);
 }
 
 QFuture<ReadResult> Channel::readUntil(QByteArrayView delimiter, qsizetype maxLength,
                                        Terminator terminator, QDeadlineTimer deadline)
 {
-    if (delimiter.isEmpty() || maxLength < delimiter.size())
-        return readyFuture(readError(Error::Kind::InvalidArgument,
-                                     QStringLiteral("the delimiter must be non-empty and no "
-                                                    "longer than maxLength")));
-    return d->enqueue({ChannelPrivate::ReadRequest::Kind::Until, terminator, maxLength,
-                       delimiter.toByteArray(), deadline});
+    return d->read(ChannelPrivate::ReadRequest::Kind::Until, terminator, maxLength, delimiter,
+                   deadline);
 }
 
 QFuture<ReadResult> Channel::readSome(qsizetype maxLength, QDeadlineTimer deadline)
 {
-    if (maxLength < 1)
-        return readyFuture(
-                readError(Error::Kind::InvalidArgument, QStringLiteral("maxLength must be positive")));
-    return d->enqueue({ChannelPrivate::ReadRequest::Kind::Some, Terminator::Keep, maxLength, {},
-                       deadline});
+    return d->read(ChannelPrivate::ReadRequest::Kind::Some, Terminator::Keep, maxLength, {},
+                   deadline);
+}
+
+void Channel::readLine(qsizetype maxLength, const QObject *context, ReadCallback callback,
+                       QDeadlineTimer deadline)
+{
+    readLine(maxLength, Terminator::Keep, context, std::move(callback), deadline);
+}
+
+void Channel::readLine(qsizetype maxLength, Terminator terminator, const QObject *context,
+                       ReadCallback callback, QDeadlineTimer deadline)
+{
+    d->read(ChannelPrivate::ReadRequest::Kind::Line, terminator, maxLength, {}, deadline, context,
+            std::move(callback));
+}
+
+void Channel::readExactly(qsizetype size, const QObject *context, ReadCallback callback,
+                          QDeadlineTimer deadline)
+{
+    d->read(ChannelPrivate::ReadRequest::Kind::Exactly, Terminator::Keep, size, {}, deadline,
+            context, std::move(callback));
+}
+
+void Channel::readUntil(QByteArrayView delimiter, qsizetype maxLength, const QObject *context,
+                        ReadCallback callback, QDeadlineTimer deadline)
+{
+    readUntil(delimiter, maxLength, Terminator::Keep, context, std::move(callback), deadline);
+}
+
+void Channel::readUntil(QByteArrayView delimiter, qsizetype maxLength, Terminator terminator,
+                        const QObject *context, ReadCallback callback, QDeadlineTimer deadline)
+{
+    d->read(ChannelPrivate::ReadRequest::Kind::Until, terminator, maxLength, delimiter, deadline,
+            context, std::move(callback));
+}
+
+void Channel::readSome(qsizetype maxLength, const QObject *context, ReadCallback callback,
+                       QDeadlineTimer deadline)
+{
+    d->read(ChannelPrivate::ReadRequest::Kind::Some, Terminator::Keep, maxLength, {}, deadline,
+            context, std::move(callback));
 }
 
 QByteArray Channel::peek(qsizetype maxLength) const
@@ -828,26 +943,28 @@ qsizetype Channel::bytesBuffered() const
 
 std::optional<ReadResult> Channel::tryReadLine(qsizetype maxLength, Terminator terminator)
 {
-    if (maxLength < 1)
-        return readError(Error::Kind::InvalidArgument, QStringLiteral("maxLength must be positive"));
-    return d->tryNow(ChannelPrivate::ReadRequest::Kind::Line, terminator, maxLength, {});
+    using Kind = ChannelPrivate::ReadRequest::Kind;
+    if (std::optional<ReadResult> invalid = ChannelPrivate::invalidRead(Kind::Line, maxLength, {}))
+        return invalid;
+    return d->tryNow(Kind::Line, terminator, maxLength, {});
 }
 
 std::optional<ReadResult> Channel::tryReadExactly(qsizetype size)
 {
-    if (size < 1)
-        return readError(Error::Kind::InvalidArgument, QStringLiteral("size must be positive"));
-    return d->tryNow(ChannelPrivate::ReadRequest::Kind::Exactly, Terminator::Keep, size, {});
+    using Kind = ChannelPrivate::ReadRequest::Kind;
+    if (std::optional<ReadResult> invalid = ChannelPrivate::invalidRead(Kind::Exactly, size, {}))
+        return invalid;
+    return d->tryNow(Kind::Exactly, Terminator::Keep, size, {});
 }
 
 std::optional<ReadResult> Channel::tryReadUntil(QByteArrayView delimiter, qsizetype maxLength,
                                                 Terminator terminator)
 {
-    if (delimiter.isEmpty() || maxLength < delimiter.size())
-        return readError(Error::Kind::InvalidArgument,
-                         QStringLiteral("the delimiter must be non-empty and no longer than "
-                                        "maxLength"));
-    return d->tryNow(ChannelPrivate::ReadRequest::Kind::Until, terminator, maxLength, delimiter);
+    using Kind = ChannelPrivate::ReadRequest::Kind;
+    if (std::optional<ReadResult> invalid =
+                ChannelPrivate::invalidRead(Kind::Until, maxLength, delimiter))
+        return invalid;
+    return d->tryNow(Kind::Until, terminator, maxLength, delimiter);
 }
 
 bool Channel::write(QByteArrayView data)
@@ -902,6 +1019,12 @@ bool Channel::writeLine(QByteArrayView line)
 QFuture<WriteResult> Channel::flush()
 {
     return d->flush();
+}
+
+void Channel::flush(const QObject *context, WriteCallback callback)
+{
+    d->onChannelThread(callbackPromise<WriteResult>(this, context, std::move(callback)),
+                       [d = d.get()](Promise<WriteResult> &&promise) { d->flush(std::move(promise)); });
 }
 
 qint64 Channel::writeBufferLimit() const

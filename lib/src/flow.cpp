@@ -61,41 +61,6 @@ QFuture<T> onFlowThread(FlowPrivate *d, Op &&op)
     return future;
 }
 
-// The flow whose destructor is finishing its operations in this thread (see destroy()).
-thread_local const QObject *t_destroyingFlow = nullptr;
-
-// A promise that calls callback in context's thread, if context still lives (see
-// Flow::read(const QObject *, ReadCallback, QDeadlineTimer)). Found gone at the result, it takes
-// nothing, as a cancelled future.
-template<typename T>
-Promise<T> callbackPromise(const Flow *flow, const QObject *context,
-                           std::function<void(const T &)> callback)
-{
-    if (!context) {
-        return Promise<T>([callback = std::move(callback)](const T &result) {
-            callback(result);
-            return true;
-        });
-    }
-    return Promise<T>([flow, guard = QPointer<QObject>(const_cast<QObject *>(context)),
-                       callback = std::move(callback)](const T &result) mutable {
-        QObject *target = guard.data();
-        if (!target || (target == flow && t_destroyingFlow == flow))
-            return false;
-        if (target->thread() == QThread::currentThread()) {
-            callback(result);
-            return true;
-        }
-        QMetaObject::invokeMethod(
-                target, [guard, callback = std::move(callback), result] {
-                    if (guard)
-                        callback(result);
-                },
-                Qt::QueuedConnection);
-        return true;
-    });
-}
-
 } // namespace
 
 qint64 deadlineNs(QDeadlineTimer deadline)
@@ -1088,9 +1053,8 @@ void FlowPrivate::destroy()
 {
     m_destroying = true;
     // Callbacks whose context is this flow do not run: their context is going.
-    const QObject *outer = std::exchange(t_destroyingFlow, q_ptr);
+    const DestroyingScope destroying(q_ptr);
     fail(abortedError(), true);
-    t_destroyingFlow = outer;
 }
 
 // Both directions are done: release the transport and finish close().

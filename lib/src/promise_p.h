@@ -124,6 +124,56 @@ private:
     bool m_pending = true;
 };
 
+// The object (a flow, a channel) whose destructor is finishing its operations in this thread;
+// see DestroyingScope.
+inline thread_local const QObject *t_destroyingOwner = nullptr;
+
+// While it lives, owner is being destroyed in this thread: callbacks whose context is owner are
+// not called (its QPointers still see it, half destroyed), as if it were gone.
+class DestroyingScope
+{
+public:
+    explicit DestroyingScope(const QObject *owner) : m_outer(std::exchange(t_destroyingOwner, owner)) {}
+    ~DestroyingScope() { t_destroyingOwner = m_outer; }
+    Q_DISABLE_COPY_MOVE(DestroyingScope)
+
+private:
+    const QObject *m_outer;
+};
+
+// A promise that calls callback in context's thread, if context still lives (see
+// Flow::read(const QObject *, ReadCallback, QDeadlineTimer)); with a null context, in the thread
+// that finishes it (owner's). Found gone at the result, it takes nothing, as a cancelled future;
+// so does owner as the context while owner is being destroyed (see DestroyingScope).
+template<typename T>
+Promise<T> callbackPromise(const QObject *owner, const QObject *context,
+                           std::function<void(const T &)> callback)
+{
+    if (!context) {
+        return Promise<T>([callback = std::move(callback)](const T &result) {
+            callback(result);
+            return true;
+        });
+    }
+    return Promise<T>([owner, guard = QPointer<QObject>(const_cast<QObject *>(context)),
+                       callback = std::move(callback)](const T &result) mutable {
+        QObject *target = guard.data();
+        if (!target || (target == owner && t_destroyingOwner == owner))
+            return false;
+        if (target->thread() == QThread::currentThread()) {
+            callback(result);
+            return true;
+        }
+        QMetaObject::invokeMethod(
+                target, [guard, callback = std::move(callback), result] {
+                    if (guard)
+                        callback(result);
+                },
+                Qt::QueuedConnection);
+        return true;
+    });
+}
+
 // Watches a future for cancel() only: every callout event Qt posts to the watcher (started,
 // canceled, ...) is taken here and none is turned into a signal, so no connection and no slot
 // object is allocated per pending operation (an idle flow holds one).

@@ -81,9 +81,14 @@ bool takeLine(Sink &sink, const QByteArray &line)
     return sink.onData(line.constData(), line.size());
 }
 
-// tryFirst: lines taken with tryReadLine() while the buffer has them, readLine() only when it
-// runs dry (no future per line); else readLine() for every line.
-RunResult channelLinesRun(Env &env, Connector &connector, qint64 total, bool tryFirst)
+// How the channel's reader takes its lines.
+enum class LineReading {
+    Each,     // readLine() for every line, awaited
+    TryFirst, // tryReadLine() while the buffer has lines, readLine() when it runs dry
+    Callback, // readLine(max, context, callback), the next read made from the callback
+};
+
+RunResult channelLinesRun(Env &env, Connector &connector, qint64 total, LineReading how)
 {
     FlowPair pair = connector.rill(Transport::Tcp);
     if (!pair)
@@ -93,25 +98,38 @@ RunResult channelLinesRun(Env &env, Connector &connector, qint64 total, bool try
     Sink sink{total, 0, env.options.verify ? chunk : QByteArray(), &done};
     rill::Channel *channel = nullptr;
     FlowReader *reader = nullptr;
+    ChannelLineReader *callbackReader = nullptr;
     env.worker->call([&] {
         channel = new rill::Channel(pair.server);
+        auto onLine = [&sink](const QByteArray &line) { return takeLine(sink, line); };
+        auto onEnd = [&done](const QString &why) { done.fail(QStringLiteral("receiver: %1").arg(why)); };
+        if (how == LineReading::Callback) {
+            callbackReader = new ChannelLineReader(channel, 64 * 1024, onLine, onEnd);
+            return;
+        }
         FlowReader::TryRead tryRead;
-        if (tryFirst)
+        if (how == LineReading::TryFirst)
             tryRead = [channel] { return channel->tryReadLine(64 * 1024); };
-        reader = new FlowReader(
-                [channel] { return channel->readLine(64 * 1024); },
-                [&sink](const QByteArray &line) { return takeLine(sink, line); },
-                [&done](const QString &why) { done.fail(QStringLiteral("receiver: %1").arg(why)); },
-                std::move(tryRead));
+        reader = new FlowReader([channel] { return channel->readLine(64 * 1024); }, onLine, onEnd,
+                                std::move(tryRead));
     });
     FlowWriter writer(pair.client.get(), chunk, total, senderFailed(done));
     const Clock::time_point start = Clock::now();
-    env.worker->post([reader] { reader->start(); });
+    env.worker->post([reader, callbackReader] {
+        if (reader)
+            reader->start();
+        else
+            callbackReader->start();
+    });
     const bool finished = runWriter(writer, done);
     pair.client.reset();
     env.worker->call([&] {
-        reader->stop();
+        if (reader)
+            reader->stop();
+        else
+            callbackReader->stop();
         delete reader;
+        delete callbackReader;
         delete channel;
         delete pair.server;
     });
@@ -210,27 +228,33 @@ void runChannel(Env &env, Report &report)
     lines.notes << QStringLiteral("readLine() each: Channel::readLine() awaited line by line (then() "
                                   "only when not already finished); tryReadLine() first: lines taken "
                                   "with tryReadLine() while buffered, readLine() when the buffer runs "
-                                  "dry; against QTcpSocket canReadLine()/readLine() on readyRead; "
-                                  "both writers send 64 KiB chunks of lines");
+                                  "dry; readLine() callback: readLine(max, context, callback), the "
+                                  "next read made from the callback (no future); against QTcpSocket "
+                                  "canReadLine()/readLine() on readyRead; both writers send 64 KiB "
+                                  "chunks of lines");
     const qint64 lineTotal = env.options.pick<qint64>(32 * MiB, 8 * MiB, 512 * KiB) / (655 * LineSize)
             * (655 * LineSize);
     if (env.options.wantsSize(LineSize)) {
         QList<RunResult> eachRuns;
         QList<RunResult> tryRuns;
+        QList<RunResult> callbackRuns;
         QList<RunResult> qtRuns;
         std::printf("channel lines:");
         std::fflush(stdout);
         for (int rep = 0; rep < reps; ++rep) {
-            // The three in turn, starting with each in turn.
-            for (int i = 0; i < 3; ++i) {
-                switch ((rep + i) % 3) {
+            // The four in turn, starting with each in turn.
+            for (int i = 0; i < 4; ++i) {
+                switch ((rep + i) % 4) {
                 case 0:
-                    eachRuns << channelLinesRun(env, connector, lineTotal, false);
+                    eachRuns << channelLinesRun(env, connector, lineTotal, LineReading::Each);
                     break;
                 case 1:
-                    tryRuns << channelLinesRun(env, connector, lineTotal, true);
+                    tryRuns << channelLinesRun(env, connector, lineTotal, LineReading::TryFirst);
                     break;
                 case 2:
+                    callbackRuns << channelLinesRun(env, connector, lineTotal, LineReading::Callback);
+                    break;
+                case 3:
                     qtRuns << qtLinesRun(env, connector.qtTcp(), lineTotal);
                     break;
                 }
@@ -240,13 +264,23 @@ void runChannel(Env &env, Report &report)
         }
         std::printf("\n");
         const Cell qt = summarize(QStringLiteral("QTcpSocket::readLine"), qtRuns);
-        for (bool tryFirst : {false, true}) {
+        for (LineReading how : {LineReading::Each, LineReading::TryFirst, LineReading::Callback}) {
             Row row;
-            row.label = tryFirst ? QStringLiteral("tcp 100 B lines, tryReadLine() first")
-                                 : QStringLiteral("tcp 100 B lines, readLine() each");
             row.volume = formatBytes(lineTotal);
-            row.rill = tryFirst ? summarize(QStringLiteral("Channel::tryReadLine"), tryRuns)
-                                : summarize(QStringLiteral("Channel::readLine"), eachRuns);
+            switch (how) {
+            case LineReading::Each:
+                row.label = QStringLiteral("tcp 100 B lines, readLine() each");
+                row.rill = summarize(QStringLiteral("Channel::readLine"), eachRuns);
+                break;
+            case LineReading::TryFirst:
+                row.label = QStringLiteral("tcp 100 B lines, tryReadLine() first");
+                row.rill = summarize(QStringLiteral("Channel::tryReadLine"), tryRuns);
+                break;
+            case LineReading::Callback:
+                row.label = QStringLiteral("tcp 100 B lines, readLine() callback");
+                row.rill = summarize(QStringLiteral("Channel::readLine callback"), callbackRuns);
+                break;
+            }
             row.baselines = {qt};
             row.targets << ratioTarget(row, 0, 1.0, true, QStringLiteral(">=1.00x raw Qt"));
             lines.rows << row;

@@ -76,6 +76,33 @@ bool FlowReader::handle(const rill::ReadResult &r)
     return true;
 }
 
+// ---- ChannelLineReader
+
+ChannelLineReader::ChannelLineReader(rill::Channel *channel, qsizetype maxLength, OnLine onLine,
+                                     OnEnd onEnd)
+    : m_channel(channel), m_maxLength(maxLength), m_onLine(std::move(onLine)),
+      m_onEnd(std::move(onEnd))
+{}
+
+void ChannelLineReader::next()
+{
+    // The channel serves a read made here after this callback returns: no nesting per line.
+    m_channel->readLine(m_maxLength, &m_context, [this](const rill::ReadResult &r) {
+        if (m_stopped)
+            return;
+        if (!r.isData()) {
+            m_stopped = true;
+            m_onEnd(describe(r));
+            return;
+        }
+        if (!m_onLine(r.data())) {
+            m_stopped = true;
+            return;
+        }
+        next();
+    });
+}
+
 // ---- FlowWriter
 
 FlowWriter::FlowWriter(rill::Flow *flow, QByteArray chunk, qint64 total,

@@ -117,6 +117,27 @@ private:
     QObject m_context;
 };
 
+// Reads lines with Channel::readLine(maxLength, context, callback), making the next read from
+// the callback: no future per line. onEnd gets the reason if the stream ends or fails first.
+class ChannelLineReader
+{
+public:
+    using OnLine = std::function<bool(const QByteArray &)>;
+    using OnEnd = std::function<void(const QString &)>;
+    ChannelLineReader(rill::Channel *channel, qsizetype maxLength, OnLine onLine, OnEnd onEnd);
+    void start() { next(); }
+    void stop() { m_stopped = true; }
+
+private:
+    void next();
+    rill::Channel *m_channel;
+    qsizetype m_maxLength;
+    OnLine m_onLine;
+    OnEnd m_onEnd;
+    bool m_stopped = false;
+    QObject m_context; // a read pending when the reader goes is dropped, consuming nothing
+};
+
 // ---- raw Qt
 
 // Writes `total` bytes as repeats of chunk, keeping at most QtWriteBound in Qt's buffers (for a

@@ -34,11 +34,32 @@ class ChannelPrivate;
 /// once the buffer reaches writeBufferLimit(), and drained() says when to go on (Node's
 /// write() and 'drain').
 ///
+/// **Callbacks.** Each read, and flush(), also comes in a form that calls a callback with the
+/// result instead of resolving a future, as Flow::read(const QObject *, ReadCallback,
+/// QDeadlineTimer) does: the same results, served in call order with the future reads, and no
+/// QFuture made (on Qt 6.4 one costs about 4,000 instructions, far more than taking a line from
+/// the buffer). A reader that issues the next read from the callback reads line after line
+/// with no future and no nesting:
+/// \code
+/// void Session::next()
+/// {
+///     m_channel->readLine(4096, this, [this](const rill::ReadResult &line) {
+///         if (!line.isData())
+///             return finish(line);
+///         handle(line.data());
+///         next();
+///     });
+/// }
+/// \endcode
+///
 /// **Threads.** The channel lives in its flow's thread, and every call on it is made from
-/// there; its futures are finished there too, and may be waited on or continued from any other
-/// thread (result(), then(), co_await), as a flow's. It does not own the flow. Destroying the
-/// channel drops what it buffered (both ways) and finishes its pending futures with an error
-/// of kind Aborted; so does destroying the flow, for the operations that were waiting on it.
+/// there, except the callback forms of the reads and of flush(), which may be called from any
+/// thread (they are then queued to the channel's thread, and served in the order they arrive
+/// there). Its futures are finished there too, and may be waited on or continued from any
+/// other thread (result(), then(), co_await), as a flow's. It does not own the flow. Destroying
+/// the channel drops what it buffered (both ways) and finishes its pending futures with an
+/// error of kind Aborted, and calls its pending callbacks with it (unless their context is the
+/// channel); so does destroying the flow, for the operations that were waiting on it.
 class RILL_EXPORT Channel : public QObject
 {
     Q_OBJECT
@@ -60,6 +81,12 @@ public:
 
     /// The write buffer's bound unless setWriteBufferLimit() changes it: 64 KiB.
     static constexpr qint64 DefaultWriteBufferLimit = 64 * 1024;
+
+    /// The callback of the reads with a context, such as readLine(qsizetype, const QObject *,
+    /// ReadCallback, QDeadlineTimer): Flow's.
+    using ReadCallback = Flow::ReadCallback;
+    /// The callback of flush(const QObject *, WriteCallback): Flow's.
+    using WriteCallback = Flow::WriteCallback;
 
     /// Makes a channel over \a flow, which must live in the same thread as the channel.
     ///
@@ -119,6 +146,51 @@ public:
     QFuture<ReadResult> readSome(qsizetype maxLength,
                                  QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
 
+    /// Reads one line as readLine(qsizetype, Terminator, const QObject *, ReadCallback,
+    /// QDeadlineTimer) does, keeping its end of line (Terminator::Keep).
+    void readLine(qsizetype maxLength, const QObject *context, ReadCallback callback,
+                  QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
+    /// Reads one line as readLine(qsizetype, Terminator, QDeadlineTimer) does, and calls \a
+    /// callback with the result instead of resolving a future: the same results, served in call
+    /// order with the reads made either way, and no QFuture made for the read.
+    ///
+    /// \a callback runs once, in \a context's thread (at once, inside this call, when the
+    /// result is ready and that is the calling thread), unless \a context has been destroyed by
+    /// then; with a null \a context it runs in the channel's thread. It is never dropped while
+    /// \a context lives: destroying the channel calls it with an error of kind Aborted (unless
+    /// \a context is the channel itself). A read whose \a context is found destroyed when the
+    /// line is ready takes nothing: the bytes stay buffered for the next read, as for a
+    /// cancelled future. Such a read cannot be cancelled otherwise; give it a \a deadline (an
+    /// error of kind TimedOut, nothing consumed). A read made by \a callback waits behind the
+    /// reads made before it, and is served after \a callback returns, not inside it: reading
+    /// line after line this way nests no calls. It may be called from any thread; see Threads
+    /// in the class description.
+    void readLine(qsizetype maxLength, Terminator terminator, const QObject *context,
+                  ReadCallback callback,
+                  QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
+    /// Reads exactly \a size bytes as readExactly(qsizetype, QDeadlineTimer) does, and calls \a
+    /// callback with the result, in \a context's thread, as readLine(qsizetype, Terminator,
+    /// const QObject *, ReadCallback, QDeadlineTimer) does.
+    void readExactly(qsizetype size, const QObject *context, ReadCallback callback,
+                     QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
+    /// Reads up to and including the next \a delimiter as readUntil(QByteArrayView, qsizetype,
+    /// Terminator, const QObject *, ReadCallback, QDeadlineTimer) does, keeping the delimiter
+    /// (Terminator::Keep).
+    void readUntil(QByteArrayView delimiter, qsizetype maxLength, const QObject *context,
+                   ReadCallback callback,
+                   QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
+    /// Reads up to the next \a delimiter as readUntil(QByteArrayView, qsizetype, Terminator,
+    /// QDeadlineTimer) does, and calls \a callback with the result, in \a context's thread, as
+    /// readLine(qsizetype, Terminator, const QObject *, ReadCallback, QDeadlineTimer) does.
+    void readUntil(QByteArrayView delimiter, qsizetype maxLength, Terminator terminator,
+                   const QObject *context, ReadCallback callback,
+                   QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
+    /// Reads some bytes as readSome(qsizetype, QDeadlineTimer) does, and calls \a callback with
+    /// the result, in \a context's thread, as readLine(qsizetype, Terminator, const QObject *,
+    /// ReadCallback, QDeadlineTimer) does.
+    void readSome(qsizetype maxLength, const QObject *context, ReadCallback callback,
+                  QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
+
     /// A copy of the first \a maxLength buffered bytes (fewer if fewer are buffered), without
     /// consuming them.
     ///
@@ -177,6 +249,12 @@ public:
     /// then on. The future is finished in the channel's thread; Aborted if the channel or the
     /// flow is destroyed first.
     QFuture<WriteResult> flush();
+    /// Flushes as flush() does, and calls \a callback with the result, in \a context's thread,
+    /// as readLine(qsizetype, Terminator, const QObject *, ReadCallback, QDeadlineTimer) does
+    /// (Aborted if the channel or the flow is destroyed first, unless \a context is the
+    /// channel). The bytes are handed to the flow even if \a context is destroyed first; only
+    /// the call is dropped.
+    void flush(const QObject *context, WriteCallback callback);
 
     /// The write buffer's bound (default 64 KiB): reaching it flushes at once, and while the
     /// flow holds a flush back, write() takes no bytes that would pass it.

@@ -4,12 +4,16 @@
 //   1. Reads: lines (kept or stripped terminators, a last line without one), exact sizes,
 //      delimiters, readSome, peek; the stream ending inside each; LineTooLong and recovery;
 //      call order; cancel and deadlines consume nothing; Aborted when the channel or the flow
-//      goes away.
+//      goes away. The callback forms: in the context's thread, at once when buffered, without
+//      nesting; in call order with futures; a destroyed context takes nothing; Aborted (or not
+//      called, with the channel as context) when the channel goes; deadlines; the same results
+//      as the futures; called from another thread.
 //   2. The model: random protocol traffic (lines, length-prefixed records, delimited parts,
 //      binary runs) delivered in random segments (every split point of a short stream, single
 //      bytes, random sizes, one huge segment) over PipeFlow, and by a Python peer over TCP and a
 //      Unix socket, read with random mixes of the read calls; every result is checked against a
-//      reference reader working on the whole stream.
+//      reference reader working on the whole stream. The reads are futures, try*() reads and
+//      callbacks.
 //      Reproducing a failure: RILL_CHANNEL_SEED=<seed> RILL_CHANNEL_SEQUENCES=1 tst_channel model
 //      (the failure message prints the command).
 //   3. Writes: random writes of every kind arrive in order, the buffer within its limit; a
@@ -372,6 +376,10 @@ private:
         }
         if (op.kind != Kind::Some && m_rng.chance(30) && tryNow(op, ahead))
             return op;
+        if (m_rng.chance(30)) {
+            issueCallback(op);
+            return op;
+        }
         switch (op.kind) {
         case Kind::Line:
             op.future = m_channel->readLine(op.size, op.terminator);
@@ -393,6 +401,48 @@ private:
             break;
         }
         return op;
+    }
+
+    // The callback forms, with the reader, no context or the channel as the context: the
+    // callback finishes a promise of the test's, so the result is checked as a future's.
+    void issueCallback(Op &op)
+    {
+        auto promise = std::make_shared<QPromise<ReadResult>>();
+        promise->start();
+        op.future = promise->future();
+        Channel::ReadCallback callback = [promise](const ReadResult &r) {
+            promise->addResult(r);
+            promise->finish();
+        };
+        const int which = int(m_rng.range(0, 2));
+        const QObject *context = which == 0 ? &m_context : which == 1 ? nullptr : m_channel;
+        const bool keepForm = op.terminator == Channel::Terminator::Keep && m_rng.chance(50);
+        switch (op.kind) {
+        case Kind::Line:
+            if (keepForm)
+                m_channel->readLine(op.size, context, callback);
+            else
+                m_channel->readLine(op.size, op.terminator, context, callback);
+            op.text = QStringLiteral("readLine(%1, %2, callback)").arg(op.size).arg(int(op.terminator));
+            break;
+        case Kind::Until:
+            if (keepForm)
+                m_channel->readUntil(op.delimiter, op.size, context, callback);
+            else
+                m_channel->readUntil(op.delimiter, op.size, op.terminator, context, callback);
+            op.text = QStringLiteral("readUntil(\"%1\", %2, %3, callback)")
+                              .arg(QString::fromLatin1(op.delimiter.toPercentEncoding()),
+                                   QString::number(op.size), QString::number(int(op.terminator)));
+            break;
+        case Kind::Exactly:
+            m_channel->readExactly(op.size, context, callback);
+            op.text = QStringLiteral("readExactly(%1, callback)").arg(op.size);
+            break;
+        case Kind::Some:
+            m_channel->readSome(op.size, context, callback);
+            op.text = QStringLiteral("readSome(%1, callback)").arg(op.size);
+            break;
+        }
     }
 
     // The try*() reads: a result at once only when no read is waiting ahead, and std::nullopt
@@ -510,6 +560,7 @@ private:
     bool m_sawEof = false;
     QStringList m_log;
     QString m_failure;
+    QObject m_context; // the callbacks' context
 };
 
 // Writes chunk until the channel refuses it and a pass of the event loop moves no byte to the
@@ -674,6 +725,15 @@ private Q_SLOTS:
     void deadlines();
     void channelDestroyedFinishesEverything();
     void flowDestroyedFinishesEverything();
+    void callbackInContextThreadAtOnceWhenBuffered();
+    void callbackReadingAgainDoesNotNest();
+    void callbacksAndFuturesInCallOrder();
+    void callbackContextDestroyedTakesNothing();
+    void callbackChannelDestroyed();
+    void callbackDeadline();
+    void callbackResultsSameAsFutures_data();
+    void callbackResultsSameAsFutures();
+    void callbackFromAnotherThread();
 
     // 2. The model
     void everySplitPoint();
@@ -1051,6 +1111,316 @@ void TestChannel::flowDestroyedFinishesEverything()
     RILL_VERIFY_ERROR(w, Error::Kind::Aborted);
     RILL_GET(f.channel->close(), w);
     RILL_VERIFY_ERROR(w, Error::Kind::Aborted);
+}
+
+// Callback reads: what each call gave, and in which thread (callbacks may run in several).
+// Read results and threads once size() says all came.
+struct CallbackLog
+{
+    QList<ReadResult> results;
+    QList<QThread *> threads;
+    mutable QMutex mutex;
+    Channel::ReadCallback record()
+    {
+        return [this](const ReadResult &r) {
+            QMutexLocker locker(&mutex);
+            results << r;
+            threads << QThread::currentThread();
+        };
+    }
+    qsizetype size() const
+    {
+        QMutexLocker locker(&mutex);
+        return results.size();
+    }
+};
+
+void TestChannel::callbackInContextThreadAtOnceWhenBuffered()
+{
+    Fixture f;
+    QObject context;
+    CallbackLog log;
+    // Not buffered: later, from the event loop, in the context's (this) thread.
+    f.channel->readLine(100, &context, log.record());
+    QVERIFY(log.results.isEmpty());
+    (void)f.peer->write("one\ntwo\nthree\n");
+    QTRY_COMPARE(log.size(), 1);
+    QCOMPARE(log.results.at(0), data("one\n"));
+    QCOMPARE(log.threads.at(0), QThread::currentThread());
+    // Buffered: inside the call, each form.
+    f.channel->readLine(100, Channel::StripTerminator, &context, log.record());
+    QCOMPARE(log.results.size(), 2);
+    QCOMPARE(log.results.at(1), data("two"));
+    f.channel->readExactly(2, nullptr, log.record()); // null context: the channel's thread
+    QCOMPARE(log.results.size(), 3);
+    QCOMPARE(log.results.at(2), data("th"));
+    f.channel->readUntil("e", 10, &context, log.record());
+    f.channel->readUntil("e", 10, Channel::StripTerminator, &context, log.record());
+    f.channel->readSome(10, &context, log.record());
+    QCOMPARE(log.results.size(), 6);
+    QCOMPARE(log.results.mid(3), (QList<ReadResult>{data("re"), data(""), data("\n")}));
+    QCOMPARE(f.channel->bytesBuffered(), 0);
+    // Invalid arguments: at once too.
+    f.channel->readLine(0, &context, log.record());
+    QCOMPARE(log.results.size(), 7);
+    RILL_VERIFY_ERROR(log.results.at(6), Error::Kind::InvalidArgument);
+    // The flush form.
+    std::optional<WriteResult> flushed;
+    QVERIFY(f.channel->write("x"));
+    f.channel->flush(&context, [&](const WriteResult &r) { flushed = r; });
+    QTRY_VERIFY(flushed.has_value());
+    QCOMPARE(*flushed, WriteResult::ok());
+    flushed.reset();
+    f.channel->flush(&context, [&](const WriteResult &r) { flushed = r; });
+    QCOMPARE(flushed, std::optional(WriteResult::ok())); // nothing to flush: at once
+}
+
+// Reading line after line from the callback: each read is served after the callback that made
+// it returns (no call nests in another), in order, both from the buffer and as data arrives.
+void TestChannel::callbackReadingAgainDoesNotNest()
+{
+    Fixture f;
+    QObject context;
+    QByteArray stream;
+    for (int i = 0; i < 2000; ++i)
+        stream += QByteArray::number(i) + '\n';
+    (void)f.peer->write(stream);
+    (void)f.peer->shutdown(Flow::Direction::Write);
+    int depth = 0;
+    int deepest = 0;
+    QByteArray got;
+    bool ended = false;
+    std::function<void()> next = [&] {
+        f.channel->readLine(100, &context, [&](const ReadResult &r) {
+            deepest = qMax(deepest, ++depth);
+            if (r.isData()) {
+                got += r.data();
+                next();
+            } else {
+                QCOMPARE(r, ReadResult::eof());
+                ended = true;
+            }
+            --depth;
+        });
+    };
+    next();
+    QTRY_VERIFY(ended);
+    QCOMPARE(got, stream);
+    QCOMPARE(deepest, 1);
+}
+
+void TestChannel::callbacksAndFuturesInCallOrder()
+{
+    Fixture f;
+    QObject context;
+    QList<QByteArray> order; // what each read gave, in the order they were answered
+    auto record = [&](const char *name) {
+        return [&order, name](const ReadResult &r) { order << name + QByteArray("=") + r.data(); };
+    };
+    f.channel->readExactly(3, &context, record("a"));
+    QFuture<ReadResult> b = f.channel->readLine(100);
+    (void)b.then([&](const ReadResult &r) { order << "b=" + r.data(); });
+    f.channel->readUntil(";", 100, &context, [&](const ReadResult &r) {
+        order << "c=" + r.data();
+        // Made from the callback: behind the reads made before it (d, e).
+        f.channel->readSome(100, &context, record("f"));
+    });
+    f.channel->readSome(2, &context, record("d"));
+    QFuture<ReadResult> e = f.channel->readLine(100, Channel::StripTerminator);
+    (void)e.then([&](const ReadResult &r) { order << "e=" + r.data(); });
+    (void)f.peer->write("abcline\nrec;xyz\nrest");
+    QTRY_COMPARE(order.size(), 6);
+    QCOMPARE(order, (QList<QByteArray>{"a=abc", "b=line\n", "c=rec;", "d=xy", "e=z", "f=rest"}));
+}
+
+void TestChannel::callbackContextDestroyedTakesNothing()
+{
+    Fixture f;
+    CallbackLog log;
+    auto context = std::make_unique<QObject>();
+    (void)f.peer->write("hel");
+    f.channel->readLine(100, context.get(), log.record());
+    QTRY_COMPARE(f.channel->bytesBuffered(), 3);
+    context.reset(); // the read is abandoned, as a cancelled future
+    (void)f.peer->write("lo\nworld\n");
+    QVERIFY(spinUntil([&] { return f.peer->bytesQueued() == 0; }));
+    QCoreApplication::processEvents();
+    QVERIFY(log.results.isEmpty());
+    RILL_AWAIT_EQ(f.channel->readLine(100), data("hello\n")); // nothing consumed, nor lost
+
+    RILL_AWAIT_EQ(f.channel->readLine(100), data("world\n"));
+
+    // Behind another read, its context gone before the bytes come.
+    QObject keep;
+    auto gone = std::make_unique<QObject>();
+    f.channel->readExactly(3, &keep, log.record());
+    f.channel->readLine(100, gone.get(), log.record());
+    f.channel->readLine(100, &keep, log.record());
+    gone.reset();
+    (void)f.peer->write("abcline\nrest");
+    QTRY_COMPARE(log.size(), 2);
+    QCOMPARE(log.results, (QList<ReadResult>{data("abc"), data("line\n")}));
+    QCOMPARE(f.channel->peek(100), QByteArray("rest"));
+}
+
+void TestChannel::callbackChannelDestroyed()
+{
+    Fixture f(4 * KiB);
+    f.near->setHighWaterMark(1);
+    QObject context;
+    int calledWithChannel = 0;
+    CallbackLog log;
+    f.channel->readLine(100, &context, log.record());
+    f.channel->readExactly(5, nullptr, log.record());
+    // The channel as context: not called while it is half destroyed.
+    f.channel->readSome(5, f.channel.get(), [&](const ReadResult &) { ++calledWithChannel; });
+    f.channel->readUntil(";", 10, &context, log.record());
+    // A flush the flow holds back (until the peer's flow reads it ahead: no turn of the event
+    // loop before the channel goes).
+    QVERIFY(f.channel->write(QByteArray(64 * KiB, 'x')));
+    QVERIFY(f.channel->write(QByteArray(64 * KiB, 'y')));
+    std::optional<WriteResult> flushed;
+    f.channel->flush(&context, [&](const WriteResult &r) { flushed = r; });
+    QVERIFY2(log.results.isEmpty(), qPrintable(debugString(log.results.value(0))));
+    QVERIFY2(!flushed, qPrintable(debugString(flushed.value_or(WriteResult()))));
+    f.channel.reset();
+    QCOMPARE(log.results.size(), 3); // once each, at once (this thread)
+    for (const ReadResult &r : log.results)
+        RILL_VERIFY_ERROR(r, Error::Kind::Aborted);
+    QVERIFY(flushed.has_value());
+    RILL_VERIFY_ERROR(*flushed, Error::Kind::Aborted);
+    QCoreApplication::processEvents();
+    QCOMPARE(calledWithChannel, 0);
+    QCOMPARE(log.results.size(), 3);
+}
+
+void TestChannel::callbackDeadline()
+{
+    using namespace std::chrono_literals;
+    Fixture f;
+    QObject context;
+    CallbackLog log;
+    (void)f.peer->write("par");
+    f.channel->readLine(100, &context, log.record(), QDeadlineTimer(50ms));
+    f.channel->readExactly(2, &context, log.record());
+    QTRY_COMPARE(log.size(), 2);
+    RILL_VERIFY_ERROR(log.results.at(0), Error::Kind::TimedOut);
+    QCOMPARE(log.results.at(1), data("pa")); // nothing was consumed by the timed-out read
+    // A later read times out while an earlier one waits; the earlier one is served.
+    f.channel->readExactly(3, &context, log.record());
+    f.channel->readUntil(";", 10, &context, log.record(), QDeadlineTimer(20ms));
+    QTRY_COMPARE(log.size(), 3);
+    RILL_VERIFY_ERROR(log.results.at(2), Error::Kind::TimedOut);
+    (void)f.peer->write("tial\n");
+    QTRY_COMPARE(log.size(), 4);
+    QCOMPARE(log.results.at(3), data("rti"));
+}
+
+void TestChannel::callbackResultsSameAsFutures_data()
+{
+    QTest::addColumn<QByteArray>("sent");
+    QTest::addColumn<bool>("end");  // the peer ends its side after sending
+    QTest::addColumn<int>("read");  // 0 readLine(8), 1 readExactly(10), 2 readUntil("--end--", 20), 3 readSome(4)
+    QTest::newRow("line") << QByteArray("a line\n") << false << 0;
+    QTest::newRow("line too long") << QByteArray("0123456789abcdef\n") << false << 0;
+    QTest::newRow("eof inside a line") << QByteArray("half") << true << 0;
+    QTest::newRow("eof") << QByteArray() << true << 0;
+    QTest::newRow("eof inside an exact read") << QByteArray("12345") << true << 1;
+    QTest::newRow("exact") << QByteArray("0123456789") << false << 1;
+    QTest::newRow("delimiter too far") << QByteArray(30, 'x') << false << 2;
+    QTest::newRow("eof inside a delimiter") << QByteArray("rec--en") << true << 2;
+    QTest::newRow("delimited") << QByteArray("rec--end--") << false << 2;
+    QTest::newRow("some") << QByteArray("abcdef") << false << 3;
+    QTest::newRow("some, eof") << QByteArray() << true << 3;
+}
+
+// The same stream read with a future and with a callback: the same result, message included,
+// and the same bytes left.
+void TestChannel::callbackResultsSameAsFutures()
+{
+    QFETCH(QByteArray, sent);
+    QFETCH(bool, end);
+    QFETCH(int, read);
+    ReadResult results[2];
+    QByteArray left[2];
+    for (int callback = 0; callback < 2; ++callback) {
+        Fixture f;
+        QObject context;
+        if (!sent.isEmpty())
+            (void)f.peer->write(sent);
+        if (end)
+            (void)f.peer->shutdown(Flow::Direction::Write);
+        std::optional<ReadResult> got;
+        auto take = [&](const ReadResult &r) { got = r; };
+        QFuture<ReadResult> future;
+        switch (read) {
+        case 0:
+            callback ? f.channel->readLine(8, &context, take) : void(future = f.channel->readLine(8));
+            break;
+        case 1:
+            callback ? f.channel->readExactly(10, &context, take)
+                     : void(future = f.channel->readExactly(10));
+            break;
+        case 2:
+            callback ? f.channel->readUntil("--end--", 20, &context, take)
+                     : void(future = f.channel->readUntil("--end--", 20));
+            break;
+        case 3:
+            callback ? f.channel->readSome(4, &context, take) : void(future = f.channel->readSome(4));
+            break;
+        }
+        if (!callback) {
+            QVERIFY(waitFor(future));
+            got = future.result();
+        }
+        QTRY_VERIFY(got.has_value());
+        results[callback] = *got;
+        left[callback] = f.channel->peek(100);
+    }
+    QCOMPARE(results[1], results[0]);
+    QCOMPARE(left[1], left[0]);
+}
+
+// The callback forms may be called from any thread: queued to the channel's, the callback in
+// the context's thread.
+void TestChannel::callbackFromAnotherThread()
+{
+    WorkerThread worker;
+    PipeFlow::Pair pair = PipeFlow::createPair();
+    Channel *channel = worker.adopt(std::make_unique<Channel>(pair.first.get()));
+    PipeFlow *near = worker.adopt(std::move(pair.first));
+    PipeFlow *peer = worker.adopt(std::move(pair.second));
+    Q_UNUSED(near);
+    QObject here;
+    CallbackLog log;       // callbacks here
+    CallbackLog workerLog; // callbacks in the worker
+    channel->readLine(100, &here, log.record());
+    channel->readLine(100, Channel::StripTerminator, nullptr, workerLog.record());
+    channel->readExactly(2, worker.context(), workerLog.record());
+    worker.post([peer] { (void)peer->write("one\ntwo\nthree"); });
+    QTRY_COMPARE(log.size(), 1);
+    QTRY_COMPARE(workerLog.size(), 2);
+    QCOMPARE(log.results, QList<ReadResult>{data("one\n")});
+    QCOMPARE(log.threads, QList<QThread *>{QThread::currentThread()});
+    QCOMPARE(workerLog.results, (QList<ReadResult>{data("two"), data("th")}));
+    QCOMPARE(workerLog.threads, (QList<QThread *>{worker.thread(), worker.thread()}));
+    std::optional<WriteResult> flushed;
+    QThread *flushedIn = nullptr;
+    worker.call([&] { channel->writeLine("back"); });
+    channel->flush(&here, [&](const WriteResult &r) {
+        flushed = r;
+        flushedIn = QThread::currentThread();
+    });
+    QTRY_VERIFY(flushed.has_value());
+    QCOMPARE(*flushed, WriteResult::ok());
+    QCOMPARE(flushedIn, QThread::currentThread());
+    const QFuture<ReadResult> echoed = worker.call([&] { return peer->read(); });
+    QCOMPARE(echoed.result(), data("back\n"));
+    // A read still queued to the channel when it goes: Aborted.
+    channel->readLine(100, &here, log.record());
+    worker.destroy(channel);
+    QTRY_COMPARE(log.size(), 2);
+    RILL_VERIFY_ERROR(log.results.at(1), Error::Kind::Aborted);
 }
 
 // ---------------------------------------------------------------------------------------------
