@@ -14,6 +14,14 @@ namespace rill {
 
 Q_LOGGING_CATEGORY(lcFlow, "rill.flow", QtWarningMsg)
 
+void reportUndelivered(const ReadResult &result)
+{
+    if (result.isData())
+        qCWarning(lcFlow).nospace()
+                << result.data().size() << " bytes read for a callback were lost: its context, "
+                << "in another thread, was destroyed before its thread ran the callback";
+}
+
 namespace {
 
 // So that a QVariant holding an Endpoint (a property read through the meta-object system, a

@@ -141,6 +141,43 @@ private:
     const QObject *m_outer;
 };
 
+// A result that a callback in another thread never got: its context was destroyed after the
+// result was handed over and before its thread ran the call (Qt then drops the queued call).
+// A read's bytes are lost then; rill.flow warns, so never silently. (The bytes should go back
+// to the flow or channel, in order: not done yet.)
+void reportUndelivered(const ReadResult &result);
+template<typename T>
+void reportUndelivered(const T &)
+{
+}
+
+// A result on its way to another thread: reported if it never arrives (see above).
+template<typename T>
+class Delivery
+{
+public:
+    explicit Delivery(T result) : m_result(std::move(result)) {}
+    Delivery(Delivery &&other) noexcept
+        : m_result(std::move(other.m_result)), m_done(std::exchange(other.m_done, true))
+    {
+    }
+    Delivery &operator=(Delivery &&) = delete;
+    ~Delivery()
+    {
+        if (!m_done)
+            reportUndelivered(m_result);
+    }
+    const T &take()
+    {
+        m_done = true;
+        return m_result;
+    }
+
+private:
+    T m_result;
+    bool m_done = false;
+};
+
 // A promise that calls callback in context's thread, if context still lives (see
 // Flow::read(const QObject *, ReadCallback, QDeadlineTimer)); with a null context, in the thread
 // that finishes it (owner's). Found gone at the result, it takes nothing, as a cancelled future;
@@ -165,9 +202,10 @@ Promise<T> callbackPromise(const QObject *owner, const QObject *context,
             return true;
         }
         QMetaObject::invokeMethod(
-                target, [guard, callback = std::move(callback), result] {
+                target,
+                [guard, callback = std::move(callback), delivery = Delivery<T>(result)]() mutable {
                     if (guard)
-                        callback(result);
+                        callback(delivery.take());
                 },
                 Qt::QueuedConnection);
         return true;
