@@ -115,6 +115,9 @@ public:
     void serve();
     void readFromFlow();
     void onFlowRead(const ReadResult &result);
+    Settle<ReadResult> sendDelivery(ReadRequest::Kind kind, const QByteArray &delimiter,
+                                    const ReadResult &sent);
+    void settleDelivery(quint64 id, const QByteArray *undelivered);
     void expireDeadlines();
     void armDeadlineTimer();
     void shutdownRead();
@@ -180,6 +183,12 @@ public:
     bool m_flowReadInCall = false; // inside m_flow->read(): its result is taken, not served yet
     bool m_serving = false;
     bool m_readShut = false;
+    // A read's result is in flight to a callback in another thread (see Delivery): nothing is
+    // served until it settles; if it was not delivered, its bytes go back in front.
+    bool m_delivering = false;
+    quint64 m_deliveryId = 0;   // the last one sent
+    qint64 m_attemptFrom = 0;   // where the last attempt() began consuming
+    std::shared_ptr<Lifeline> m_lifeline; // made at the first delivery to another thread
     QTimer *m_deadlineTimer = nullptr;
 
     // Write side. m_out holds what write() took; its last entry is a block of ours that small
@@ -378,7 +387,11 @@ void ChannelPrivate::read(ReadRequest::Kind kind, Channel::Terminator terminator
                           QByteArrayView delimiter, QDeadlineTimer deadline,
                           const QObject *context, Channel::ReadCallback &&callback)
 {
-    Promise<ReadResult> promise = callbackPromise<ReadResult>(q, context, std::move(callback));
+    Promise<ReadResult> promise = callbackPromise<ReadResult>(
+            q, context, std::move(callback),
+            [this, kind, delimiter = delimiter.toByteArray()](const ReadResult &sent) {
+                return sendDelivery(kind, delimiter, sent);
+            });
     if (std::optional<ReadResult> invalid = invalidRead(kind, size, delimiter))
         return promise.finish(*invalid);
     onChannelThread(
@@ -405,7 +418,7 @@ void ChannelPrivate::enqueue(ReadRequest &&request)
     if (m_destroying) // a callback of abortAll() read again
         return request.promise.finish(ReadResult::fromError(channelDestroyed()));
     // Nothing ahead of it: served from the buffer at once when it can be, without queueing.
-    if (m_requests.empty() && !m_serving) {
+    if (m_requests.empty() && !m_serving && !m_delivering) {
         if (request.isAbandoned())
             return;
         if (std::optional<ReadResult> result = attempt(request)) {
@@ -429,6 +442,7 @@ std::optional<ReadResult> ChannelPrivate::attempt(ReadRequest::Kind kind,
                                                   QByteArrayView delimiter, qsizetype &scanned)
 {
     using Kind = ReadRequest::Kind;
+    m_attemptFrom = m_consumed;
     switch (kind) {
     case Kind::Some:
         if (m_buffered > 0)
@@ -496,7 +510,7 @@ std::optional<ReadResult> ChannelPrivate::tryNow(ReadRequest::Kind kind,
 {
     while (!m_requests.empty() && m_requests.front().isAbandoned())
         m_requests.pop_front(); // as serve() would: a cancelled read consumes nothing
-    if (!m_requests.empty())
+    if (!m_requests.empty() || m_delivering)
         return std::nullopt; // reads are served in call order
     qsizetype scanned = 0;
     return attempt(kind, terminator, size, delimiter, scanned);
@@ -510,7 +524,7 @@ void ChannelPrivate::serve()
     if (m_serving)
         return;
     m_serving = true;
-    while (!m_requests.empty()) {
+    while (!m_requests.empty() && !m_delivering) {
         ReadRequest &r = m_requests.front();
         if (r.isAbandoned()) { // cancelled, or its context is gone: consumes nothing
             m_requests.pop_front();
@@ -573,6 +587,64 @@ void ChannelPrivate::onFlowRead(const ReadResult &result)
     }
 }
 
+// The stream bytes a read consumed are its data and, when it stripped it, the terminator:
+// all of them go back if the callback never gets the data.
+Settle<ReadResult> ChannelPrivate::sendDelivery(ReadRequest::Kind kind,
+                                                const QByteArray &delimiter, const ReadResult &sent)
+{
+    if (!sent.isData())
+        return {}; // the end of stream or error: a later read gets it again
+    QByteArray consumed = sent.data();
+    const qsizetype stripped = (m_consumed - m_attemptFrom) - consumed.size();
+    if (stripped > 0) {
+        const QByteArray terminatorBytes = kind == ReadRequest::Kind::Line
+                ? QByteArrayLiteral("\r\n")
+                : delimiter;
+        consumed.append(terminatorBytes.right(stripped));
+    }
+    m_delivering = true;
+    const quint64 id = ++m_deliveryId;
+    if (!m_lifeline) {
+        m_lifeline = std::make_shared<Lifeline>();
+        m_lifeline->object = q;
+    }
+    return [line = m_lifeline, id, consumed](const ReadResult *undelivered) {
+        QMutexLocker locker(&line->mutex);
+        if (!line->object) // a channel gone meanwhile dropped its buffer anyway
+            return;
+        auto *channel = static_cast<Channel *>(line->object);
+        // Posted even from the channel's thread: settling serves reads, never from inside
+        // whatever destroyed the context.
+        QMetaObject::invokeMethod(
+                channel,
+                [d = channel->d.get(), id, consumed, back = undelivered != nullptr] {
+                    d->settleDelivery(id, back ? &consumed : nullptr);
+                },
+                Qt::QueuedConnection);
+    };
+}
+
+void ChannelPrivate::settleDelivery(quint64 id, const QByteArray *undelivered)
+{
+    if (!m_delivering || id != m_deliveryId)
+        return; // shutdown(Read) came first: what comes back is discarded, as the buffer was
+    m_delivering = false;
+    if (undelivered && !undelivered->isEmpty()) {
+        qCDebug(lcChannel) << undelivered->size()
+                           << "bytes read for a callback came back undelivered";
+        // In front of what is buffered: the front segment's consumed part is cut off first,
+        // so that segments never overlap.
+        if (!m_segments.empty() && m_segments.front().start() < m_consumed) {
+            Segment &front = m_segments.front();
+            front.bytes = front.bytes.sliced(m_consumed - front.start());
+        }
+        m_segments.push_front(Segment{*undelivered, m_consumed});
+        m_consumed -= undelivered->size();
+        m_buffered += undelivered->size();
+    }
+    serve();
+}
+
 void ChannelPrivate::expireDeadlines()
 {
     std::vector<Promise<ReadResult>> expired;
@@ -617,6 +689,7 @@ void ChannelPrivate::armDeadlineTimer()
 void ChannelPrivate::shutdownRead()
 {
     m_readShut = true;
+    m_delivering = false; // what comes back now is discarded, as the buffer is
     m_segments.clear();
     m_consumed = m_received;
     m_buffered = 0;
@@ -828,6 +901,10 @@ QFuture<WriteResult> ChannelPrivate::flowClose()
 void ChannelPrivate::abortAll()
 {
     m_destroying = true;
+    if (m_lifeline) {
+        QMutexLocker locker(&m_lifeline->mutex); // waits for a settle on its way here
+        m_lifeline->object = nullptr;
+    }
     std::deque<ReadRequest> requests = std::exchange(m_requests, {});
     std::vector<Promise<WriteResult>> writes = std::exchange(m_flushWaiting, {});
     for (Promise<WriteResult> &promise : std::exchange(m_flushInFlight_, {}))

@@ -14,14 +14,6 @@ namespace rill {
 
 Q_LOGGING_CATEGORY(lcFlow, "rill.flow", QtWarningMsg)
 
-void reportUndelivered(const ReadResult &result)
-{
-    if (result.isData())
-        qCWarning(lcFlow).nospace()
-                << result.data().size() << " bytes read for a callback were lost: its context, "
-                << "in another thread, was destroyed before its thread ran the callback";
-}
-
 namespace {
 
 // So that a QVariant holding an Endpoint (a property read through the meta-object system, a
@@ -183,7 +175,7 @@ qint64 FlowPrivate::readRoom() const
 {
     // After shutdown(Read), or once close() discards, everything that comes is thrown away:
     // large pieces only drain faster.
-    if ((!m_pendingReads.empty() && !m_readPaused) || m_readShut || m_discarding)
+    if ((!m_pendingReads.empty() && !readsHeld()) || m_readShut || m_discarding)
         return -1;
     if (m_closing) {
         // Only what does not fit below close()'s bound is discarded, so a reader that keeps
@@ -200,7 +192,7 @@ void FlowPrivate::updateReadInterest()
     // peer's end of stream can only be seen behind it.
     const bool want = state != Flow::State::Closed && state != Flow::State::Connecting && !m_peerEof
             && readState != Flow::ReadState::Failed
-            && (m_readShut || m_closing || (!m_pendingReads.empty() && !m_readPaused)
+            && (m_readShut || m_closing || (!m_pendingReads.empty() && !readsHeld())
                 || m_receivedBytes < ReadAhead);
     const bool wantAfterDiscard = want
             || (m_discarding && state != Flow::State::Closed && !m_peerEof);
@@ -220,7 +212,7 @@ bool FlowPrivate::canLendRead() const
 {
     return state == Flow::State::Open && readState == Flow::ReadState::Open
             && m_pendingReads.empty() && !m_peerEof && !m_readShut && !m_closing
-            && m_discarding == 0 && !m_readPaused;
+            && m_discarding == 0 && !readsHeld();
 }
 
 bool FlowPrivate::canLendWrite() const
@@ -283,8 +275,8 @@ void FlowPrivate::read(Promise<ReadResult> promise, qint64 deadline)
 {
     if (promise.isCanceled())
         return;
-    // Paused, or behind reads a pause held (while resuming): wait in order.
-    if (m_readPaused ? readState == Flow::ReadState::Open || !m_received.empty() || !m_pendingReads.empty()
+    // Paused or held, or behind reads a pause held (while resuming): wait in order.
+    if (readsHeld() ? readState == Flow::ReadState::Open || !m_received.empty() || !m_pendingReads.empty()
                      : !m_received.empty() && !m_pendingReads.empty()) {
         holdRead(std::move(promise), deadline);
         return;
@@ -348,9 +340,15 @@ bool FlowPrivate::setReadPaused(bool paused)
         return false;
     m_readPaused = paused;
     qCDebug(lcFlow) << q_ptr << (paused ? "reading paused" : "reading resumed");
-    // The reads held back, oldest first, while there is data or the end came; a continuation's
-    // new read waits behind the rest (see read()).
-    while (!paused && !m_pendingReads.empty()
+    serveHeldReads();
+    return true;
+}
+
+// The reads held back, oldest first, while there is data or the end came; a continuation's new
+// read waits behind the rest (see read()).
+void FlowPrivate::serveHeldReads()
+{
+    while (!readsHeld() && !m_pendingReads.empty()
            && (!m_received.empty() || readState != Flow::ReadState::Open)) {
         Promise<ReadResult> promise = std::move(m_pendingReads.front().promise);
         const qint64 deadline = m_pendingReads.front().deadlineNs;
@@ -359,7 +357,56 @@ bool FlowPrivate::setReadPaused(bool paused)
             serveRead(std::move(promise), deadline);
     }
     updateReadInterest();
-    return true;
+}
+
+Settle<ReadResult> FlowPrivate::sendDelivery(const ReadResult &sent)
+{
+    if (!sent.isData())
+        return {}; // the end of stream or error: a later read gets it again
+    m_delivering = true;
+    const quint64 id = ++m_deliveryId;
+    return [ref = FlowRef(q_ptr), id](const ReadResult *undelivered) {
+        const QByteArray data = undelivered ? undelivered->data() : QByteArray();
+        ref.with([&](Flow *flow) {
+            FlowPrivate *d = FlowPrivate::get(flow);
+            auto settle = [d, id, data, back = undelivered != nullptr] {
+                d->settleDelivery(id, back ? &data : nullptr);
+            };
+            // From the flow's own thread (its context was moved there) posted all the same:
+            // settling serves reads, never from inside whatever destroyed the context.
+            if (d->isFlowThread())
+                QMetaObject::invokeMethod(flow, std::move(settle), Qt::QueuedConnection);
+            else
+                d->runOnFlowThread(std::move(settle));
+        });
+        // A flow gone meanwhile dropped its unread input anyway.
+    };
+}
+
+void FlowPrivate::settleDelivery(quint64 id, const QByteArray *undelivered)
+{
+    const bool current = m_delivering && id == m_deliveryId;
+    if (current)
+        m_delivering = false;
+    if (undelivered) {
+        const qsizetype size = undelivered->size();
+        stats.readOps -= 1;
+        stats.bytesRead -= size;
+        if (current) {
+            qCDebug(lcFlow) << q_ptr << size << "bytes read for a callback came back undelivered";
+            m_receivedBytes += size;
+            m_received.prepend(*undelivered);
+        } else {
+            stats.bytesDiscarded += size;
+            if (!m_readShut)
+                qCWarning(lcFlow).nospace().noquote()
+                        << q_ptr << ": lost " << bytesText(size) << " read for a callback in "
+                        << "another thread: its context was destroyed before the callback ran, "
+                        << "and the read side had ended meanwhile";
+        }
+    }
+    if (current)
+        serveHeldReads();
 }
 
 // Beyond what the flow keeps for later reads while closing, input is thrown away: from then on
@@ -381,8 +428,8 @@ void FlowPrivate::keep(QByteArray &&data)
                 m_receivedBytes += data.size();
                 m_received.push_back(std::move(data));
             }
-            // Reads that wait now can only ever get the error.
-            PendingReads reads = std::exchange(m_pendingReads, {});
+            // Reads that wait now can only ever get the error (held ones: after the data).
+            PendingReads reads = readsHeld() ? PendingReads() : std::exchange(m_pendingReads, {});
             setReadState(Flow::ReadState::Failed);
             for (PendingRead &r : reads)
                 r.promise.finish(ReadResult::fromError(readError));
@@ -407,7 +454,7 @@ void FlowPrivate::onReceived(QByteArray data)
             m_discarding += data.size();
         return;
     }
-    if (m_readPaused || !deliver(data))
+    if (readsHeld() || !deliver(data))
         keep(std::move(data));
     updateReadInterest();
 }
@@ -421,7 +468,7 @@ void FlowPrivate::onReceivedEof()
     updateReadInterest();
     if (readState == Flow::ReadState::Open) {
         // Reads a pause holds get the end after the data before it, once resumed.
-        PendingReads pending = m_readPaused ? PendingReads() : std::exchange(m_pendingReads, {});
+        PendingReads pending = readsHeld() ? PendingReads() : std::exchange(m_pendingReads, {});
         setReadState(Flow::ReadState::Eof);
         for (PendingRead &r : pending)
             r.promise.finish(ReadResult::eof());
@@ -856,7 +903,11 @@ void FlowPrivate::onConnected()
 
 void FlowPrivate::fail(const Error &error, bool abortTransport)
 {
-    setReadPaused(false); // what a pause held is served first (a continuation may end us)
+    // What a pause or a delivery held is served first (a continuation may end us).
+    m_delivering = false;
+    setReadPaused(false);
+    serveHeldReads();
+    m_delivering = false; // nor does the error wait for a delivery those reads sent
     if (state == Flow::State::Closed)
         return;
     qCDebug(lcFlow) << q_ptr << "failed:" << error;
@@ -1034,12 +1085,12 @@ void FlowPrivate::runPostedNow()
         call->op();
 }
 
-std::shared_ptr<FlowPrivate::Lifeline> FlowPrivate::lifeline()
+std::shared_ptr<Lifeline> FlowPrivate::lifeline()
 {
     QMutexLocker locker(&infoMutex);
     if (!m_lifeline) {
         m_lifeline = std::make_shared<Lifeline>();
-        m_lifeline->flow = q_ptr;
+        m_lifeline->object = q_ptr;
     }
     return m_lifeline;
 }
@@ -1053,7 +1104,7 @@ void FlowPrivate::cutLifeline()
     }
     if (line) {
         QMutexLocker locker(&line->mutex); // waits for a call through a FlowRef to return
-        line->flow = nullptr;
+        line->object = nullptr;
     }
 }
 
@@ -1084,8 +1135,13 @@ void FlowPrivate::maybeFinish()
 
 void FlowPrivate::shutdown(Flow::Direction direction, Promise<WriteResult> promise)
 {
-    if (direction != Flow::Direction::Write)
-        setReadPaused(false); // what a pause held is read, not discarded
+    if (direction != Flow::Direction::Write) {
+        // What a pause or a delivery held is read, not discarded.
+        m_delivering = false;
+        setReadPaused(false);
+        serveHeldReads();
+        m_delivering = false;
+    }
     if (direction != Flow::Direction::Write && readState == Flow::ReadState::Open) {
         m_readShut = true;
         stats.bytesDiscarded += m_receivedBytes;
@@ -1290,7 +1346,11 @@ QFuture<WriteResult> Flow::writev(const QList<QByteArray> &buffers, QDeadlineTim
 void Flow::read(const QObject *context, ReadCallback callback, QDeadlineTimer deadline)
 {
     const qint64 due = deadlineNs(deadline);
-    onFlowThread(d_func(), callbackPromise<ReadResult>(this, context, std::move(callback)),
+    onFlowThread(d_func(),
+                 callbackPromise<ReadResult>(this, context, std::move(callback),
+                                             [d = d_func()](const ReadResult &sent) {
+                                                 return d->sendDelivery(sent);
+                                             }),
                  [due](FlowPrivate *d, Promise<ReadResult> p) { d->read(std::move(p), due); });
 }
 

@@ -187,15 +187,16 @@ public:
     // nothing buffered is lost. Refused (false) once the read side is no longer open.
     bool setReadPaused(bool paused);
     bool isReadPaused() const { return m_readPaused; }
+    // Data read for a callback in another thread is in flight (see Delivery): later reads wait,
+    // whatever is buffered, until it settles; bytes it did not deliver go back in front.
+    // fail() and shutdown(Read) stop waiting for it: bytes it brings back after that were read
+    // past the read side's end and are counted discarded, with a warning.
+    Settle<ReadResult> sendDelivery(const ReadResult &sent);
+    void settleDelivery(quint64 id, const QByteArray *undelivered);
 
     static FlowPrivate *get(Flow *flow) { return flow->d_func(); }
 
     // What FlowRef holds: cleared under its lock before the flow is destroyed.
-    struct Lifeline
-    {
-        QRecursiveMutex mutex;
-        Flow *flow = nullptr;
-    };
     std::shared_ptr<Lifeline> lifeline(); // made on first use: most flows never need one
     void cutLifeline();
 
@@ -291,6 +292,8 @@ private:
     void maybeSendFin();
     void failWrite(const Error &error); // the write side alone, losing what is queued
     void setReadState(Flow::ReadState newState);
+    bool readsHeld() const { return m_readPaused || m_delivering; }
+    void serveHeldReads();
     void setWriteState(Flow::WriteState newState);
     void setError(const Error &error); // sticky: the first one stays
     void maybeFinish();
@@ -322,6 +325,8 @@ private:
     bool m_writeEndedCleanly = false; // new writes get Eof, whatever happens later
     bool m_readEnabled = false;
     bool m_readPaused = false; // setReadPaused()
+    bool m_delivering = false; // a read's data is in flight to another thread (sendDelivery())
+    quint64 m_deliveryId = 0;  // the last one sent
     bool m_destroying = false;
     bool m_observed = false;
     quint64 m_observedGeneration = 0;
@@ -365,14 +370,14 @@ public:
         if (!m_line)
             return false;
         QMutexLocker locker(&m_line->mutex);
-        if (!m_line->flow)
+        if (!m_line->object)
             return false;
-        f(m_line->flow);
+        f(static_cast<Flow *>(m_line->object));
         return true;
     }
 
 private:
-    std::shared_ptr<FlowPrivate::Lifeline> m_line;
+    std::shared_ptr<Lifeline> m_line;
 };
 
 // Nanoseconds on QDeadlineTimer's clock; NoDeadline for a deadline that never comes.

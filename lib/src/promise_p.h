@@ -6,6 +6,7 @@
 #include <QtCore/QEvent>
 #include <QtCore/QFuture>
 #include <QtCore/QFutureWatcher>
+#include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QPromise>
 #include <QtCore/QThread>
@@ -141,50 +142,67 @@ private:
     const QObject *m_outer;
 };
 
-// A result that a callback in another thread never got: its context was destroyed after the
-// result was handed over and before its thread ran the call (Qt then drops the queued call).
-// A read's bytes are lost then; rill.flow warns, so never silently. (The bytes should go back
-// to the flow or channel, in order: not done yet.)
-void reportUndelivered(const ReadResult &result);
-template<typename T>
-void reportUndelivered(const T &)
+// What code in another thread holds to reach an object (a flow, a channel) that its own thread
+// may destroy: the owner clears `object` under the mutex before it goes, so a call made under
+// the mutex never reaches a dead object. Recursive: such a call may end in the owner's code,
+// which may take it again.
+struct Lifeline
 {
-}
+    QRecursiveMutex mutex;
+    QObject *object = nullptr;
+};
 
-// A result on its way to another thread: reported if it never arrives (see above).
+// A read result sent to a callback in another thread is in flight until that thread runs the
+// call. Qt drops the queued call if the callback's context is destroyed first, and with it the
+// result: the bytes of a read. So the owner (a flow, a channel) serves no other read while one
+// is in flight, and the delivery settles it once, in whatever thread it ends: with null when
+// the callback got the result, else with the result, whose bytes then go back in front of the
+// stream, in order, for the next read.
+template<typename T>
+using Settle = std::function<void(const T *undelivered)>;
+// Called on the owner's thread as a result is sent to another thread; returns how to settle it
+// (nothing, when the result need not come back: an end of stream or an error repeats).
+template<typename T>
+using OnSend = std::function<Settle<T>(const T &sent)>;
+
 template<typename T>
 class Delivery
 {
 public:
-    explicit Delivery(T result) : m_result(std::move(result)) {}
+    Delivery(T result, Settle<T> settle) : m_result(std::move(result)), m_settle(std::move(settle)) {}
     Delivery(Delivery &&other) noexcept
-        : m_result(std::move(other.m_result)), m_done(std::exchange(other.m_done, true))
+        : m_result(std::move(other.m_result)), m_settle(std::exchange(other.m_settle, nullptr))
     {
     }
     Delivery &operator=(Delivery &&) = delete;
     ~Delivery()
     {
-        if (!m_done)
-            reportUndelivered(m_result);
+        if (m_settle)
+            m_settle(&m_result);
     }
-    const T &take()
+    const T &result() const { return m_result; }
+    // The callback got the result and returned: its owner may serve the next read (after it,
+    // so that reads are served in call order across threads too).
+    void delivered()
     {
-        m_done = true;
-        return m_result;
+        if (m_settle)
+            std::exchange(m_settle, nullptr)(nullptr);
     }
 
 private:
     T m_result;
-    bool m_done = false;
+    Settle<T> m_settle;
 };
 
 // A promise that calls callback in context's thread, if context still lives (see
 // Flow::read(const QObject *, ReadCallback, QDeadlineTimer)); with a null context, in the thread
 // that finishes it (owner's). Found gone at the result, it takes nothing, as a cancelled future;
-// so does owner as the context while owner is being destroyed (see DestroyingScope).
+// so does owner as the context while owner is being destroyed (see DestroyingScope), and a
+// context whose thread has finished (nothing would run the call). A result sent to another
+// thread is settled through onSend (see Delivery).
 template<typename T>
 Promise<T> callbackPromise(const QObject *owner, const QObject *context,
-                           std::function<void(const T &)> callback)
+                           std::function<void(const T &)> callback, OnSend<T> onSend = {})
 {
     if (!context) {
         return Promise<T>([callback = std::move(callback)](const T &result) {
@@ -193,19 +211,26 @@ Promise<T> callbackPromise(const QObject *owner, const QObject *context,
         });
     }
     return Promise<T>([owner, guard = QPointer<QObject>(const_cast<QObject *>(context)),
-                       callback = std::move(callback)](const T &result) mutable {
+                       callback = std::move(callback),
+                       onSend = std::move(onSend)](const T &result) mutable {
         QObject *target = guard.data();
         if (!target || (target == owner && t_destroyingOwner == owner))
             return false;
-        if (target->thread() == QThread::currentThread()) {
+        QThread *thread = target->thread();
+        if (thread == QThread::currentThread()) {
             callback(result);
             return true;
         }
+        if (!thread || thread->isFinished())
+            return false;
         QMetaObject::invokeMethod(
                 target,
-                [guard, callback = std::move(callback), delivery = Delivery<T>(result)]() mutable {
-                    if (guard)
-                        callback(delivery.take());
+                [guard, callback = std::move(callback),
+                 delivery = Delivery<T>(result, onSend ? onSend(result) : Settle<T>())]() mutable {
+                    if (guard) {
+                        callback(delivery.result());
+                        delivery.delivered();
+                    }
                 },
                 Qt::QueuedConnection);
         return true;

@@ -165,6 +165,11 @@ public:
     /// reads made before it, and is served after \a callback returns, not inside it: reading
     /// line after line this way nests no calls. It may be called from any thread; see Threads
     /// in the class description.
+    ///
+    /// When \a context lives in another thread than the channel's, the line is in flight until
+    /// that thread has run the callback, and later reads wait meanwhile: if \a context is
+    /// destroyed first (Qt then drops the queued call), the line's bytes, its end of line
+    /// included, go back in front of the buffer for the next read.
     void readLine(qsizetype maxLength, Terminator terminator, const QObject *context,
                   ReadCallback callback,
                   QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever));
@@ -203,7 +208,9 @@ public:
     /// Takes a line from what is already buffered, without a future: what readLine() would
     /// resolve with at once (the line; an error of kind LineTooLong; once the stream ended, its
     /// last line, Eof or the error), or std::nullopt when readLine() would have to wait for the
-    /// flow, or while reads are waiting (they are served first). Never reads from the flow:
+    /// flow, or while reads are waiting (they are served first) or a result is in flight to a
+    /// callback in another thread (see readLine(qsizetype, Terminator, const QObject *,
+    /// ReadCallback, QDeadlineTimer)). Never reads from the flow:
     /// after std::nullopt, a readLine() waits for more. Reading line after line this way, with
     /// a future only when the buffer runs dry, costs no future per line:
     /// \code

@@ -260,6 +260,12 @@ public:
     /// is found destroyed when its data is ready takes nothing: the bytes go to the next read,
     /// as for a cancelled future. Such a read cannot be cancelled otherwise; give it a \a
     /// deadline. Reads made either way are served in call order.
+    ///
+    /// When \a context lives in another thread than the flow's, its data is in flight until
+    /// that thread has run the callback, and later reads wait meanwhile: if \a context is
+    /// destroyed first (Qt then drops the queued call), the bytes go back to the flow, in
+    /// front, for the next read. Were the read side to fail or be shut down in between, they
+    /// would be counted in FlowStats::bytesDiscarded, with a warning on rill.flow.
     void read(const QObject *context, ReadCallback callback,
               QDeadlineTimer deadline = QDeadlineTimer::Forever);
     /// Writes \a buffer as write() does, and calls \a callback with the result, in \a

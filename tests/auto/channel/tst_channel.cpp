@@ -729,6 +729,8 @@ private Q_SLOTS:
     void callbackReadingAgainDoesNotNest();
     void callbacksAndFuturesInCallOrder();
     void callbackContextDestroyedTakesNothing();
+    void callbackLostToAContextDestroyedGivesTheBytesBack();
+    void callbackInAnotherThreadHoldsLaterReads();
     void callbackChannelDestroyed();
     void callbackDeadline();
     void callbackResultsSameAsFutures_data();
@@ -1261,6 +1263,61 @@ void TestChannel::callbackContextDestroyedTakesNothing()
     QTRY_COMPARE(log.size(), 2);
     QCOMPARE(log.results, (QList<ReadResult>{data("abc"), data("line\n")}));
     QCOMPARE(f.channel->peek(100), QByteArray("rest"));
+}
+
+// A callback's context in another thread, destroyed after a line was sent to it and before its
+// thread ran the call: Qt drops the call, and with it the line. Its bytes go back in front of
+// the buffer as they were in the stream (a stripped "\r\n" or delimiter included), and a read
+// made meanwhile waited for them.
+void TestChannel::callbackLostToAContextDestroyedGivesTheBytesBack()
+{
+    Fixture f;
+    WorkerThread other;
+    CallbackLog log;
+    auto *context = other.adopt(std::make_unique<QObject>());
+    ThreadHold hold(other);
+    f.channel->readLine(100, Channel::StripTerminator, context, log.record());
+    (void)f.peer->write("one\r\ntwo--three\n");
+    QTRY_COMPARE(f.channel->bytesBuffered(), 11); // "one\r\n" sent to the other thread
+    QFuture<ReadResult> next = f.channel->readLine(100, Channel::StripTerminator);
+    QCOMPARE(f.channel->tryReadLine(100), std::nullopt); // nor does a try*() read pass it
+    hold.release(context);
+    RILL_AWAIT_EQ(next, data("one"));
+    QCOMPARE(f.channel->peek(100), QByteArray("two--three\n"));
+
+    // readUntil with the delimiter stripped.
+    auto *again = other.adopt(std::make_unique<QObject>());
+    ThreadHold holdAgain(other);
+    f.channel->readUntil("--", 100, Channel::StripTerminator, again, log.record());
+    QTRY_COMPARE(f.channel->bytesBuffered(), 6);
+    holdAgain.release(again);
+    RILL_AWAIT_EQ(f.channel->readSome(100), data("two--three\n"));
+    QCOMPARE(log.size(), 0);
+}
+
+// While a read's result is on its way to a callback in another thread, later reads wait until
+// the callback has run, even with their bytes buffered: had the call been dropped, its bytes
+// would come first.
+void TestChannel::callbackInAnotherThreadHoldsLaterReads()
+{
+    Fixture f;
+    WorkerThread other;
+    QFuture<ReadResult> next;
+    std::atomic<bool> nextFinishedFirst{true};
+    std::atomic<bool> called{false};
+    {
+        ThreadHold hold(other);
+        f.channel->readLine(100, other.context(), [&](const ReadResult &r) {
+            nextFinishedFirst = next.isFinished();
+            called = r == data("first\n");
+        });
+        (void)f.peer->write("first\nsecond\n");
+        QTRY_COMPARE(f.channel->bytesBuffered(), 7);
+        next = f.channel->readLine(100);
+    }
+    QTRY_VERIFY(called);
+    QVERIFY2(!nextFinishedFirst, "a later read was served while the line before it was in flight");
+    RILL_AWAIT_EQ(next, data("second\n"));
 }
 
 void TestChannel::callbackChannelDestroyed()

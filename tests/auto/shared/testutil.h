@@ -23,6 +23,7 @@
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QScopeGuard>
+#include <QtCore/QSemaphore>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtTest/QTest>
@@ -314,6 +315,43 @@ private:
     QThread m_thread;
     QObject *m_context = nullptr;
     QList<QPointer<QObject>> m_owned;
+};
+
+// Keeps a worker thread busy until release(): calls posted to its objects meanwhile wait, as a
+// callback's call waits in a busy thread. release(gone) deletes gone in that thread first, so
+// the calls posted to it are dropped unrun (Qt deletes them with it).
+class ThreadHold
+{
+public:
+    explicit ThreadHold(WorkerThread &worker)
+    {
+        worker.post([this] {
+            m_held.release();
+            m_go.acquire();
+            delete m_gone;
+            m_released.release();
+        });
+        m_held.acquire();
+    }
+    ~ThreadHold()
+    {
+        if (!m_done)
+            release();
+    }
+    Q_DISABLE_COPY_MOVE(ThreadHold)
+
+    void release(QObject *gone = nullptr)
+    {
+        m_gone = gone;
+        m_done = true;
+        m_go.release();
+        m_released.acquire();
+    }
+
+private:
+    QSemaphore m_held, m_go, m_released;
+    QObject *m_gone = nullptr;
+    bool m_done = false;
 };
 
 } // namespace rilltest
