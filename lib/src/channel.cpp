@@ -95,6 +95,14 @@ public:
               Channel::ReadCallback &&callback);
     template<typename T, typename F>
     void onChannelThread(T item, F f);
+    static void finishAborted(ReadRequest &r, const Error &error)
+    {
+        r.promise.finish(ReadResult::fromError(error));
+    }
+    static void finishAborted(Promise<WriteResult> &promise, const Error &error)
+    {
+        promise.finish(WriteResult::fromError(error));
+    }
     void enqueue(ReadRequest &&request);
     // What a read of this kind would give from the buffer now; nullopt while it must wait.
     // `scanned` keeps how far a delimiter was already searched for between attempts.
@@ -401,12 +409,17 @@ void ChannelPrivate::read(ReadRequest::Kind kind, Channel::Terminator terminator
 
 // Runs f(item) in the channel's thread: at once from there (the common case, with nothing
 // shared to allocate), else queued. A queued call is dropped with the channel: item's promise
-// then finishes Aborted as it is destroyed.
+// then finishes Aborted as it is destroyed. Once that thread has finished, nothing would ever
+// run the call: item finishes Aborted at once.
 template<typename T, typename F>
 void ChannelPrivate::onChannelThread(T item, F f)
 {
-    if (q->thread() == QThread::currentThread())
+    QThread *thread = q->thread();
+    if (thread == QThread::currentThread())
         return f(std::move(item));
+    if (!thread || thread->isFinished())
+        return finishAborted(item, Error(Error::Kind::Aborted,
+                                         QStringLiteral("the channel's thread has finished")));
     auto shared = std::make_shared<T>(std::move(item)); // a queued call must be copyable
     QMetaObject::invokeMethod(
             q, [shared, f = std::move(f)]() mutable { f(std::move(*shared)); },

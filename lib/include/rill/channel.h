@@ -55,7 +55,8 @@ class ChannelPrivate;
 /// **Threads.** The channel lives in its flow's thread, and every call on it is made from
 /// there, except the callback forms of the reads and of flush(), which may be called from any
 /// thread (they are then queued to the channel's thread, and served in the order they arrive
-/// there). Its futures are finished there too, and may be waited on or continued from any
+/// there; once that thread has finished, they are called back with an error of kind Aborted
+/// instead). Its futures are finished there too, and may be waited on or continued from any
 /// other thread (result(), then(), co_await), as a flow's. It does not own the flow. Destroying
 /// the channel drops what it buffered (both ways) and finishes its pending futures with an
 /// error of kind Aborted, and calls its pending callbacks with it (unless their context is the

@@ -7,7 +7,9 @@
 //      goes away. The callback forms: in the context's thread, at once when buffered, without
 //      nesting; in call order with futures; a destroyed context takes nothing; Aborted (or not
 //      called, with the channel as context) when the channel goes; deadlines; the same results
-//      as the futures; called from another thread.
+//      as the futures; called from another thread; with a context in another thread, later
+//      reads wait for the callback, and a context destroyed first gives the bytes back; called
+//      after the channel's thread finished (Aborted).
 //   2. The model: random protocol traffic (lines, length-prefixed records, delimited parts,
 //      binary runs) delivered in random segments (every split point of a short stream, single
 //      bytes, random sizes, one huge segment) over PipeFlow, and by a Python peer over TCP and a
@@ -731,6 +733,7 @@ private Q_SLOTS:
     void callbackContextDestroyedTakesNothing();
     void callbackLostToAContextDestroyedGivesTheBytesBack();
     void callbackInAnotherThreadHoldsLaterReads();
+    void callbackFormsAfterTheChannelsThreadFinished();
     void callbackChannelDestroyed();
     void callbackDeadline();
     void callbackResultsSameAsFutures_data();
@@ -1318,6 +1321,36 @@ void TestChannel::callbackInAnotherThreadHoldsLaterReads()
     QTRY_VERIFY(called);
     QVERIFY2(!nextFinishedFirst, "a later read was served while the line before it was in flight");
     RILL_AWAIT_EQ(next, data("second\n"));
+}
+
+// The channel's thread has finished: the callback forms, which may be called from any thread,
+// still call back (Aborted) instead of waiting for a thread that will never run them.
+void TestChannel::callbackFormsAfterTheChannelsThreadFinished()
+{
+    QThread thread;
+    thread.start();
+    PipeFlow::Pair pair = PipeFlow::createPair();
+    auto channel = std::make_unique<Channel>(pair.first.get());
+    pair.first->moveToThread(&thread);
+    pair.second->moveToThread(&thread);
+    channel->moveToThread(&thread);
+    thread.quit();
+    QVERIFY(thread.wait(5000));
+    QObject here;
+    CallbackLog log;
+    channel->readLine(100, &here, log.record());
+    QCOMPARE(log.size(), 1); // at once: its context's thread is this one
+    QVERIFY2(isKind(log.results.at(0), Error::Kind::Aborted), qPrintable(debugString(log.results.at(0))));
+    std::optional<WriteResult> flushed;
+    channel->flush(&here, [&](const WriteResult &r) { flushed = r; });
+    QVERIFY(flushed.has_value());
+    QVERIFY2(isKind(*flushed, Error::Kind::Aborted), qPrintable(debugString(*flushed)));
+    WorkerThread other;
+    std::atomic<bool> called{false};
+    channel->readSome(100, other.context(), [&](const ReadResult &r) {
+        called = isKind(r, Error::Kind::Aborted);
+    });
+    QTRY_VERIFY(called);
 }
 
 void TestChannel::callbackChannelDestroyed()
