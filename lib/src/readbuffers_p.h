@@ -4,6 +4,7 @@
 #include <QtCore/QByteArray>
 
 #include <array>
+#include <memory>
 
 namespace rill {
 
@@ -23,12 +24,14 @@ public:
     // A detached buffer of size bytes (contents undefined), a kept one if one is free.
     QByteArray take(qsizetype size)
     {
-        for (QByteArray &kept : m_kept) {
-            if (kept.isDetached() && kept.capacity() >= size) {
-                QByteArray buffer = std::move(kept);
-                kept = QByteArray();
-                buffer.resize(size); // within its capacity: no allocation
-                return buffer;
+        if (m_ring) {
+            for (QByteArray &kept : m_ring->kept) {
+                if (kept.isDetached() && kept.capacity() >= size) {
+                    QByteArray buffer = std::move(kept);
+                    kept = QByteArray();
+                    buffer.resize(size); // within its capacity: no allocation
+                    return buffer;
+                }
             }
         }
         return QByteArray(size, Qt::Uninitialized);
@@ -37,27 +40,29 @@ public:
     // Keeps a shallow copy of a buffer being handed on, in place of the oldest kept one.
     void keep(const QByteArray &buffer)
     {
-        for (QByteArray &kept : m_kept) {
+        if (!m_ring)
+            m_ring = std::make_unique<Ring>();
+        for (QByteArray &kept : m_ring->kept) {
             if (kept.isNull()) {
                 kept = buffer;
                 return;
             }
         }
-        m_kept[m_oldest] = buffer;
-        m_oldest = (m_oldest + 1) % Slots;
+        m_ring->kept[m_ring->oldest] = buffer;
+        m_ring->oldest = (m_ring->oldest + 1) % Slots;
     }
 
     // An idle or ended stream keeps no spare memory.
-    void release()
-    {
-        for (QByteArray &kept : m_kept)
-            kept = QByteArray();
-        m_oldest = 0;
-    }
+    void release() { m_ring.reset(); }
 
 private:
-    std::array<QByteArray, Slots> m_kept;
-    int m_oldest = 0;
+    struct Ring
+    {
+        std::array<QByteArray, Slots> kept;
+        int oldest = 0;
+    };
+    // Allocated by the first bulk read: an idle flow (c10k) pays one pointer.
+    std::unique_ptr<Ring> m_ring;
 };
 
 } // namespace rill
