@@ -1,6 +1,8 @@
 // Copyright (C) 2026 The Rill authors. SPDX-License-Identifier: MIT
 #include <rill/deviceflow.h>
 
+#include "readbuffers_p.h"
+
 #include <QtCore/QFileDevice>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QPointer>
@@ -143,6 +145,7 @@ private:
     void stop()
     {
         m_done = true;
+        m_readBuffers.release();
         if (m_device && m_context)
             QObject::disconnect(m_device.data(), nullptr, m_context.data(), nullptr);
     }
@@ -267,6 +270,8 @@ private:
         }
         if (m_done || !m_device)
             return;
+        if (!m_synchronous && m_device->bytesAvailable() <= 0)
+            m_readBuffers.release(); // drained: a pipe or socket may now stay quiet for long
         if (isReadEnabled() && m_device->bytesAvailable() > 0)
             return schedulePull(); // the budget of this wake-up is spent
         if (m_device->bytesAvailable() <= 0 && inputEnded())
@@ -276,7 +281,10 @@ private:
     // Reads up to max bytes into the flow. False when the flow failed (or reported the end).
     bool takeInput(qint64 max)
     {
-        QByteArray buffer(max, Qt::Uninitialized);
+        // Large reads go into recycled buffers (a fresh one per read faults its pages in anew);
+        // small ones into a buffer of their size, and a stream that has gone small keeps none.
+        const bool bulk = max >= ReadChunk / 2;
+        QByteArray buffer = bulk ? m_readBuffers.take(max) : QByteArray(max, Qt::Uninitialized);
         const qint64 n = m_device->read(buffer.data(), max);
         if (n < 0) {
             fail(deviceError(Error::Kind::Other, QStringLiteral("reading failed")));
@@ -288,7 +296,16 @@ private:
                 reportEof();
             return !m_eofReported;
         }
+        if (n < ReadChunk / 2)
+            m_readBuffers.release();
+        if (bulk && n < max / 2) {
+            // A reader may hold on to data: a mostly empty buffer is not pinned by it.
+            received(QByteArray(buffer.constData(), qsizetype(n)));
+            return true;
+        }
         buffer.truncate(n);
+        if (bulk && n >= ReadChunk / 2)
+            m_readBuffers.keep(buffer);
         received(buffer);
         return true;
     }
@@ -318,6 +335,7 @@ private:
         if (std::exchange(m_eofReported, true))
             return;
         qCDebug(lcDevice) << flow() << "end of input from" << m_peerName;
+        m_readBuffers.release();
         receivedEndOfStream();
     }
 
@@ -510,6 +528,7 @@ private:
     QAbstractSocket *m_socket = nullptr;     // "
     QLocalSocket *m_localSocket = nullptr;   // "
     QPointer<QObject> m_context;
+    ReadBuffers m_readBuffers;
     QString m_name;
     QString m_peerName;
     qint64 m_handed = 0; // given to the device's write(), not yet reported by bytesWritten()

@@ -138,6 +138,7 @@ private Q_SLOTS:
     void localSocketPeerCloseIsEof();
     void sequentialDeviceCannotHalfClose();
     void fileReadsToEof();
+    void fileReadsKeepTheirData();
     void fileWrittenAndHalfClosed();
     void readOnlyFileRefusesWrites();
     void writeOnlyFileReadsEof();
@@ -404,6 +405,45 @@ void TestDeviceFlow::sequentialDeviceCannotHalfClose()
     b.write("still readable");
     const Drained atA = readToEnd(&a, 14);
     QCOMPARE(atA.data, QByteArrayLiteral("still readable"));
+}
+
+// Read buffers are recycled once readers let go of them: data a reader still holds must never
+// be overwritten. Every other read's data is kept (the rest are dropped, so buffers do come
+// back), and all of it is checked against the file at the end.
+void TestDeviceFlow::fileReadsKeepTheirData()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("input"));
+    const QByteArray content = pattern(8 * MiB + 4321, 7);
+    {
+        QFile out(path);
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        QCOMPARE(out.write(content), content.size());
+    }
+    auto *file = new QFile(path);
+    QVERIFY(file->open(QIODevice::ReadOnly));
+    DeviceFlow flow(file);
+    file->setParent(&flow);
+    QList<std::pair<qsizetype, QByteArray>> kept; // offset, data
+    qsizetype offset = 0;
+    for (int i = 0;; ++i) {
+        const QFuture<ReadResult> reading = flow.read();
+        ReadResult r;
+        RILL_AWAIT(reading, r);
+        if (!r.isData()) {
+            QCOMPARE(r, ReadResult::eof());
+            break;
+        }
+        QVERIFY(!r.data().isEmpty());
+        if (i % 2 == 0)
+            kept.append({offset, r.data()});
+        offset += r.data().size();
+    }
+    QCOMPARE(offset, content.size());
+    QVERIFY(kept.size() > 8);
+    for (const auto &[at, data] : std::as_const(kept))
+        QVERIFY2(data == content.mid(at, data.size()), qPrintable(QString::number(at)));
 }
 
 void TestDeviceFlow::fileReadsToEof()

@@ -7,6 +7,7 @@
 //      TcpFlow over a QTcpSocket from QTcpServer or still connecting, whose own signals stay
 //      silent once the flow took the connection over; IPv6 loopback.
 //   7. a reset that only a write-through saw (the kernel reports it once) still ends the reads.
+//   8. data a reader holds from bulk reads stays intact (a guard for reusing read buffers).
 #include "../shared/sockettest.h"
 
 #include <QtCore/QPointer>
@@ -58,6 +59,7 @@ private Q_SLOTS:
     void wrapsConnectingQTcpSocket();
     void ipv6Loopback();
     void resetTakenByWriteThrough();
+    void bulkReadsKeepTheirData();
 };
 
 void tst_TcpFlow::addressesAreTheConnections()
@@ -327,6 +329,47 @@ void tst_TcpFlow::resetTakenByWriteThrough()
     QVERIFY(first.isFinished() && first.result().isOk());
 }
 
+// A flow that reuses its read buffers once readers let go of them must never write over data
+// a reader still holds. Every other read's data is kept (the rest are dropped, so buffers could
+// come back) and checked at the end.
+void tst_TcpFlow::bulkReadsKeepTheirData()
+{
+    QString why;
+    const QString endpoint = startListener(&why);
+    QVERIFY2(!endpoint.isEmpty(), qPrintable(why));
+    rill::Error error;
+    std::unique_ptr<rill::Flow> writer = connectFlow(endpoint, &error);
+    QVERIFY2(writer, qPrintable(rill::errorMessage(error)));
+    std::unique_ptr<rill::Flow> reader = acceptFlow(&why);
+    QVERIFY2(reader, qPrintable(why));
+
+    const QByteArray content = rilltest::pattern(32 * MiB + 777, 11);
+    for (qsizetype at = 0; at < content.size(); at += MiB)
+        writer->write(content.mid(at, MiB));
+    auto shut = writer->shutdown(rill::Flow::Direction::Write);
+    QList<std::pair<qsizetype, QByteArray>> kept; // offset, data
+    qsizetype offset = 0;
+    for (int i = 0;; ++i) {
+        const QFuture<rill::ReadResult> reading = reader->read();
+        rill::ReadResult r;
+        RILL_AWAIT(reading, r);
+        if (!r.isData()) {
+            QCOMPARE(r, rill::ReadResult::eof());
+            break;
+        }
+        QVERIFY(!r.data().isEmpty());
+        if (i % 2 == 0)
+            kept.append({offset, r.data()});
+        offset += r.data().size();
+    }
+    QCOMPARE(offset, content.size());
+    QVERIFY(kept.size() > 8);
+    for (const auto &[at, data] : std::as_const(kept))
+        QVERIFY2(data == content.mid(at, data.size()), qPrintable(QString::number(at)));
+    rill::WriteResult w;
+    RILL_AWAIT(shut, w);
+    QCOMPARE(w, rill::WriteResult::ok());
+}
+
 QTEST_GUILESS_MAIN(tst_TcpFlow)
 #include "tst_tcpflow.moc"
-
