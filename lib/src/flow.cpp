@@ -359,6 +359,17 @@ void FlowPrivate::serveHeldReads()
     updateReadInterest();
 }
 
+// The read side ends (fail(), shutdown(Read)): a pause and a delivery in flight hold nothing
+// any more. The reads they held are served now; a delivery those reads send is not waited for
+// either, so what comes back later is counted discarded (see settleDelivery()).
+void FlowPrivate::releaseHeldReads()
+{
+    m_delivering = false;
+    setReadPaused(false);
+    serveHeldReads(); // (setReadPaused() served them only if it was paused)
+    m_delivering = false;
+}
+
 Settle<ReadResult> FlowPrivate::sendDelivery(const ReadResult &sent)
 {
     if (!sent.isData())
@@ -903,11 +914,7 @@ void FlowPrivate::onConnected()
 
 void FlowPrivate::fail(const Error &error, bool abortTransport)
 {
-    // What a pause or a delivery held is served first (a continuation may end us).
-    m_delivering = false;
-    setReadPaused(false);
-    serveHeldReads();
-    m_delivering = false; // nor does the error wait for a delivery those reads sent
+    releaseHeldReads(); // what they held is served first (a continuation may end us)
     if (state == Flow::State::Closed)
         return;
     qCDebug(lcFlow) << q_ptr << "failed:" << error;
@@ -1135,13 +1142,8 @@ void FlowPrivate::maybeFinish()
 
 void FlowPrivate::shutdown(Flow::Direction direction, Promise<WriteResult> promise)
 {
-    if (direction != Flow::Direction::Write) {
-        // What a pause or a delivery held is read, not discarded.
-        m_delivering = false;
-        setReadPaused(false);
-        serveHeldReads();
-        m_delivering = false;
-    }
+    if (direction != Flow::Direction::Write)
+        releaseHeldReads(); // what they held is read, not discarded
     if (direction != Flow::Direction::Write && readState == Flow::ReadState::Open) {
         m_readShut = true;
         stats.bytesDiscarded += m_receivedBytes;

@@ -294,6 +294,7 @@ private:
     void setReadState(Flow::ReadState newState);
     bool readsHeld() const { return m_readPaused || m_delivering; }
     void serveHeldReads();
+    void releaseHeldReads();
     void setWriteState(Flow::WriteState newState);
     void setError(const Error &error); // sticky: the first one stays
     void maybeFinish();
