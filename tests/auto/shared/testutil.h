@@ -180,11 +180,14 @@ struct Drained
     int dataReads = 0;          // reads that resolved with data
     bool finished = false;      // false: a read never finished (or finished without a value)
     bool emptySegment = false;  // a read resolved with data of zero bytes (never allowed)
+    // With keepEvery > 0: every keepEvery-th read's data as it was handed out (shared, not
+    // copied), with its offset in the stream; see firstChangedKept().
+    QList<std::pair<qsizetype, QByteArray>> kept;
 };
 
 // Reads until Eof or an error (or, with atLeast >= 0, until that many bytes were read).
 inline Drained readToEnd(rill::Flow *flow, qsizetype atLeast = -1,
-                         std::chrono::milliseconds timeout = DefaultTimeout)
+                         std::chrono::milliseconds timeout = DefaultTimeout, int keepEvery = 0)
 {
     Drained drained;
     QDeadlineTimer deadline(timeout);
@@ -205,6 +208,8 @@ inline Drained readToEnd(rill::Flow *flow, qsizetype atLeast = -1,
         }
         if (result.data().isEmpty())
             drained.emptySegment = true;
+        if (keepEvery > 0 && drained.dataReads % keepEvery == 0)
+            drained.kept.append({drained.data.size(), result.data()});
         drained.data += result.data();
         ++drained.dataReads;
     }
@@ -221,6 +226,18 @@ inline Drained readToEnd(rill::Flow *flow, qsizetype atLeast = -1,
                          .constData());                                                        \
         QCOMPARE((drained).end, (expectedEnd));                                                \
     } while (false)
+
+// The offset of the first kept read (Drained::kept) whose data no longer matches expected
+// there, or -1: a reader's data must never change under it (a transport that reuses its read
+// buffers must wait until readers let go of them).
+inline qsizetype firstChangedKept(const Drained &drained, const QByteArray &expected)
+{
+    for (const auto &[at, data] : std::as_const(drained.kept)) {
+        if (data != expected.mid(at, data.size()))
+            return at;
+    }
+    return -1;
+}
 
 // Deterministic bytes: a different pattern per seed, never a short period.
 inline QByteArray pattern(qsizetype size, quint32 seed = 1)
