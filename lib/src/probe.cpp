@@ -17,6 +17,7 @@
 #include <QtCore/QHash>
 #include <QtCore/QSet>
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QMetaMethod>
 #include <QtCore/QMutex>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
@@ -123,16 +124,17 @@ enum class EventType : quint8 {
     WriteSent,
     WriteRejected,
     WriteLost,
+    Exchange, // follows the ledger's choice of flows; already encoded
     Error,
     Data,
     Paused,
 };
 
-// The write ledger: sent only to subscribers that asked for the flow's, and without waking
-// the probe's thread.
+// The write ledger, and the exchanges: sent only to subscribers that asked for the flow's
+// ledger, and without waking the probe's thread.
 bool isLedger(EventType type)
 {
-    return type >= EventType::WriteQueued && type <= EventType::WriteLost;
+    return type >= EventType::WriteQueued && type <= EventType::Exchange;
 }
 
 struct Event
@@ -164,14 +166,14 @@ public:
 
     void write(const Event &e)
     {
-        if (e.type == EventType::Frame) {
+        if (e.type == EventType::Frame || e.type == EventType::Exchange) {
             m_out->append(e.bytes);
             return;
         }
         static const char *const names[] = {"",         "state",        "read",       "write",
                                             "endpoints", "hwm",         "queued",     "waiting",
                                             "writeQueued", "writeAccepted", "writeSent",
-                                            "writeRejected", "writeLost", "error", "data", "paused"};
+                                            "writeRejected", "writeLost", "exchange", "error", "data", "paused"};
         int fields = 0;
         switch (e.type) {
         case EventType::Endpoints:
@@ -227,6 +229,7 @@ public:
             flag("done", e.b != 0);
             break;
         case EventType::Frame:
+        case EventType::Exchange:
             break;
         }
         end();
@@ -387,6 +390,7 @@ struct Registry
     quint64 lastFlowId = 0;
     quint64 lastListenerId = 0;
     QList<Subscriber *> subscribers;
+    std::atomic<bool> subscribed{false}; // !subscribers.isEmpty(), read without the lock
     QList<std::shared_ptr<DataTap>> taps;
     bool control = false;
 };
@@ -843,6 +847,7 @@ void Subscriber::leaveLocked()
     m_queue.clear();
     Registry &r = registry();
     r.subscribers.removeOne(this);
+    r.subscribed.store(!r.subscribers.isEmpty(), std::memory_order_relaxed);
     const auto taps = r.taps;
     for (const std::shared_ptr<DataTap> &tap : taps) {
         if (tap->subscriber == this)
@@ -939,6 +944,7 @@ private:
                     observe(entry, id);
             }
             r.subscribers << subscriber;
+            r.subscribed.store(true, std::memory_order_relaxed);
             updateLedgers(r);
             subscriber->sendSnapshot(r);
             m_drain->start(DrainIntervalMs);
@@ -1302,4 +1308,122 @@ int Probe::flowCount()
     return int(r.flows.size());
 }
 
+quint64 Probe::flowId(const Flow *flow)
+{
+    Registry &r = registry();
+    QMutexLocker locker(&r.mutex);
+    return r.flowIds.value(flow);
+}
+
+// ---- Exchanges: reported by protocol libraries, to in-process handlers and subscribers.
+
+namespace {
+
+// The signal watchExchanges() connects to; never destroyed (reports may come from static
+// destructors' flows).
+class ExchangeHub : public QObject
+{
+    Q_OBJECT
+public:
+    static ExchangeHub &instance()
+    {
+        static ExchangeHub *hub = new ExchangeHub;
+        return *hub;
+    }
+    bool isWatched() const
+    {
+        static const QMetaMethod signal = QMetaMethod::fromSignal(&ExchangeHub::reported);
+        return isSignalConnected(signal);
+    }
+
+Q_SIGNALS:
+    void reported(const rill::ProbeExchange &exchange);
+};
+
+std::atomic<quint64> s_lastExchangeId{0};
+
+QCborMap exchangeMap(const ProbeExchange &e)
+{
+    QCborMap m{{QStringLiteral("t"), QStringLiteral("exchange")},
+               {QStringLiteral("flow"), qint64(e.flow)},
+               {QStringLiteral("id"), qint64(e.id)},
+               {QStringLiteral("role"), e.role == ProbeExchange::Role::Server ? 1 : 0},
+               {QStringLiteral("protocol"), e.protocol},
+               {QStringLiteral("method"), e.method},
+               {QStringLiteral("target"), e.target},
+               {QStringLiteral("status"), e.status},
+               {QStringLiteral("requestBytes"), e.requestBytes},
+               {QStringLiteral("responseBytes"), e.responseBytes},
+               {QStringLiteral("started"), e.started.toMSecsSinceEpoch()},
+               {QStringLiteral("headersMs"), e.headersMs},
+               {QStringLiteral("durationMs"), e.durationMs}};
+    if (!e.reason.isEmpty())
+        m.insert(QStringLiteral("reason"), e.reason);
+    if (!e.error.isEmpty())
+        m.insert(QStringLiteral("error"), e.error);
+    return m;
+}
+
+} // namespace
+
+namespace probe {
+ProbeExchange exchangeFromMap(const QCborMap &m)
+{
+    ProbeExchange e;
+    e.flow = quint64(m.value(QStringLiteral("flow")).toInteger());
+    e.id = quint64(m.value(QStringLiteral("id")).toInteger());
+    e.role = m.value(QStringLiteral("role")).toInteger() == 1 ? ProbeExchange::Role::Server
+                                                              : ProbeExchange::Role::Client;
+    e.protocol = m.value(QStringLiteral("protocol")).toString();
+    e.method = m.value(QStringLiteral("method")).toString();
+    e.target = m.value(QStringLiteral("target")).toString();
+    e.status = int(m.value(QStringLiteral("status")).toInteger());
+    e.reason = m.value(QStringLiteral("reason")).toString();
+    e.requestBytes = m.value(QStringLiteral("requestBytes")).toInteger();
+    e.responseBytes = m.value(QStringLiteral("responseBytes")).toInteger();
+    e.started = QDateTime::fromMSecsSinceEpoch(m.value(QStringLiteral("started")).toInteger());
+    e.headersMs = m.value(QStringLiteral("headersMs")).toInteger(-1);
+    e.durationMs = m.value(QStringLiteral("durationMs")).toInteger(-1);
+    e.error = m.value(QStringLiteral("error")).toString();
+    return e;
+}
+} // namespace probe
+
+bool Probe::isTracingExchanges()
+{
+    return registry().subscribed.load(std::memory_order_relaxed)
+            || ExchangeHub::instance().isWatched();
+}
+
+quint64 Probe::reportExchange(const Flow *flow, const ProbeExchange &exchange)
+{
+    ProbeExchange e = exchange;
+    if (e.id == 0)
+        e.id = ++s_lastExchangeId;
+    Registry &r = registry();
+    {
+        QMutexLocker locker(&r.mutex);
+        e.flow = r.flowIds.value(flow);
+        if (e.flow != 0 && !r.subscribers.isEmpty()) {
+            Event event{EventType::Exchange, e.flow};
+            event.bytes = frame(exchangeMap(e));
+            for (Subscriber *s : std::as_const(r.subscribers))
+                s->push(event);
+        }
+    }
+    Q_EMIT ExchangeHub::instance().reported(e);
+    return e.id;
+}
+
+QMetaObject::Connection Probe::watchExchanges(const QObject *context,
+                                              std::function<void(const ProbeExchange &)> handler)
+{
+    if (!context || !handler)
+        return {};
+    return QObject::connect(&ExchangeHub::instance(), &ExchangeHub::reported, context,
+                            std::move(handler));
+}
+
 } // namespace rill
+
+#include "probe.moc"

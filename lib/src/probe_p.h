@@ -10,6 +10,7 @@
 
 namespace rill {
 class Flow;
+struct ProbeExchange;
 namespace probe {
 void addFlow(Flow *flow);
 void removeFlow(Flow *flow);
@@ -22,6 +23,8 @@ QByteArray frame(QCborMap map);
 // whole yet, -1 too large. The caller removes what was taken once, not frame by frame: a read
 // brings thousands of small frames, and removing each from the front is quadratic.
 int takeFrame(const QByteArray &buffer, qsizetype *offset, QCborMap *map);
+// An "exchange" frame's exchange, for ProbeClient.
+ProbeExchange exchangeFromMap(const QCborMap &map);
 constexpr quint32 MaxFrame = 16 * 1024 * 1024;
 } // namespace probe
 } // namespace rill

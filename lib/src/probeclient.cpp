@@ -202,6 +202,9 @@ void ProbeClientPrivate::handle(const QCborMap &m)
     } else if (t == QLatin1String("refused")) {
         Q_EMIT q->requestFailed(m.value(QStringLiteral("message")).toString());
         changed = false;
+    } else if (t == QLatin1String("exchange")) {
+        Q_EMIT q->exchangeReported(probe::exchangeFromMap(m));
+        changed = false;
     } else if (t == QLatin1String("data")) {
         Q_EMIT q->dataReceived(id, m.value(QStringLiteral("sent")).toBool(),
                                m.value(QStringLiteral("data")).toByteArray());

@@ -13,9 +13,43 @@
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 
+#include <functional>
 #include <memory>
 
 namespace rill {
+
+/// One request and its response on a flow, as a protocol library (Rill::Http) reports it to
+/// inspectors: a row of a browser's network panel. Reported again, whole, at each step (sent,
+/// response head, end), under the same id.
+struct RILL_EXPORT ProbeExchange
+{
+    Q_GADGET
+public:
+    /// Which end of the exchange the reporting process is.
+    enum class Role {
+        Client, ///< It sent the request.
+        Server, ///< It answered it.
+    };
+    Q_ENUM(Role)
+
+    quint64 flow = 0;          ///< The flow that carries it, as Probe::flowId() names it.
+    quint64 id = 0;            ///< Its id in the process (1, 2, ... in report order).
+    Role role = Role::Client;  ///< Which end reported it.
+    QString protocol;          ///< "HTTP/1.1", "HTTP/1.0".
+    QString method;            ///< "GET", ...
+    QString target;            ///< The request target: "/index.html?x=1".
+    int status = 0;            ///< The response's status; 0 before its head.
+    QString reason;            ///< The response's reason phrase.
+    qint64 requestBytes = 0;   ///< Request body bytes so far.
+    qint64 responseBytes = 0;  ///< Response body bytes so far.
+    QDateTime started;         ///< When the request began (its head sent or received).
+    qint64 headersMs = -1;     ///< Milliseconds from started to the response head; -1: not yet.
+    qint64 durationMs = -1;    ///< Milliseconds from started to the end; -1: under way.
+    QString error;             ///< Why it failed; "" if it did not (yet).
+
+    /// Whether it ended, well or not.
+    bool isFinished() const { return durationMs >= 0; }
+};
 
 /// The probe: every live flow and listener of the process, and, once started, a Unix socket
 /// that publishes them to inspectors of the same user.
@@ -72,6 +106,21 @@ public:
     static QList<QPointer<rill::Flow>> flows();
     /// How many flows are alive in the process.
     static int flowCount();
+    /// The id \a flow has in the registry (and in ProbeFlow::id, ProbeExchange::flow), 0 if it
+    /// has none (destroyed, or still being made).
+    static quint64 flowId(const rill::Flow *flow);
+
+    /// Whether anyone follows exchanges now (a watchExchanges() handler, or a subscriber):
+    /// a protocol library reports them only then, so an unwatched exchange costs this check.
+    static bool isTracingExchanges();
+    /// Reports \a exchange, carried on \a flow (its `flow` is set from it), to watchExchanges()
+    /// handlers and to subscribers that follow the flow's write ledger. Returns its id:
+    /// exchange.id, or a new one if that is 0, to report its next steps with. Any thread.
+    static quint64 reportExchange(const rill::Flow *flow, const rill::ProbeExchange &exchange);
+    /// Calls \a handler, in \a context's thread, with every exchange reported from now on in
+    /// this process, until \a context is destroyed or the returned connection is disconnected.
+    static QMetaObject::Connection
+    watchExchanges(const QObject *context, std::function<void(const rill::ProbeExchange &)> handler);
 };
 
 /// A process that can be inspected, as ProbeClient::processes() lists it.
@@ -229,6 +278,9 @@ Q_SIGNALS:
     void requestFailed(const QString &message);
     /// The probe reported \a count events lost in all.
     void eventsLostChanged(qint64 count);
+    /// A step of \a exchange, on a flow whose write ledger this client follows
+    /// (setLedgerFlows()): each report carries the whole exchange, under its id.
+    void exchangeReported(const rill::ProbeExchange &exchange);
 
 private:
     std::unique_ptr<ProbeClientPrivate> d;
