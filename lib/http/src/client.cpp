@@ -4,6 +4,7 @@
 #include "bytes_p.h"
 #include "parser_p.h"
 #include "promise_p.h"
+#include "trace_p.h"
 
 #include <rill/connect.h>
 #include <rill/pipeflow.h>
@@ -72,6 +73,7 @@ public:
     ~Exchange() override
     {
         m_dying = true; // continuations run from the aborts below must not act
+        m_trace.end(requestBytes(), m_bodyBytes, QStringLiteral("request dropped"));
         resolve(Response::fromError(fail(Error::Kind::Aborted, QStringLiteral("request dropped"))));
         if (m_bodyWriter)
             m_bodyWriter->abort();
@@ -94,6 +96,8 @@ public:
         m_reused = reused;
         if (owned)
             flow->setParent(this);
+        m_trace.start(flow, ProbeExchange::Role::Client, m_request.method(), m_request.target(),
+                      m_request.minorVersion());
         sendHead();
         readMore();
     }
@@ -106,6 +110,11 @@ public:
     }
 
 private:
+    qint64 requestBytes() const
+    {
+        return m_request.bodyFlow() ? m_bodySent : m_request.body().size();
+    }
+
     Error fail(Error::Kind kind, const QString &message) const
     {
         return Error(kind, message, m_key);
@@ -339,6 +348,7 @@ private:
         }
         m_headDone = true;
         m_keepAlive = h.keepAlive;
+        m_trace.head(h.status, h.reason);
         Response r;
         r.setStatus(h.status);
         r.setReason(h.reason);
@@ -400,6 +410,7 @@ private:
             m_response.setBody(m_body);
             resolve(m_response);
         }
+        m_trace.end(requestBytes(), m_bodyBytes);
         releaseFlow(m_keepAlive && m_requestSent && !m_writeFailed && m_pending.isEmpty());
         deleteLater();
     }
@@ -407,6 +418,7 @@ private:
     void finishWith(const Error &error)
     {
         m_done = true;
+        m_trace.end(requestBytes(), m_bodyBytes, errorMessage(error));
         if (m_bodyWriter) {
             m_bodyWriter->abort(); // the reader gets an error, never Eof for a cut body
             m_bodyWriter.reset();
@@ -442,6 +454,8 @@ private:
     void retry()
     {
         m_retried = true;
+        m_trace.end(requestBytes(), m_bodyBytes,
+                    QStringLiteral("kept-alive connection closed by the server; sent again"));
         m_released = true;
         Flow *dead = std::exchange(m_flow, nullptr);
         dead->abort();
@@ -464,6 +478,7 @@ private:
     Endpoint m_endpoint;
     QString m_key;
     std::unique_ptr<Parser> m_parser;
+    ExchangeTrace m_trace;
     QPromise<Response> m_promise;
     Flow *m_flow = nullptr;
     bool m_ownsFlow = false;

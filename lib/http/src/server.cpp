@@ -4,6 +4,7 @@
 #include "bytes_p.h"
 #include "parser_p.h"
 #include "promise_p.h"
+#include "trace_p.h"
 
 #include <rill/pipeflow.h>
 
@@ -291,6 +292,7 @@ private:
     bool onHead(const MessageHead &head)
     {
         startTimer(Timer::None);
+        m_trace.start(m_flow, ProbeExchange::Role::Server, head.method, head.target, head.minor);
         if (d->maxBodySize >= 0 && head.contentLength > d->maxBodySize) {
             m_errorStatus = 413;
             return false;
@@ -463,6 +465,7 @@ private:
             head << "Connection: keep-alive\r\n";
         head << "\r\n";
         const QByteArray out = head.take();
+        m_trace.head(status, response.reason());
         m_status = status;
         m_sent = 0;
         m_responseStarted = true;
@@ -490,7 +493,7 @@ private:
                 m_batchBytes += b->size();
             }
         }
-        m_batchExchanges.append({m_request, m_status, m_sent});
+        m_batchExchanges.append({m_request, m_status, m_sent, m_bodyBytes, std::exchange(m_trace, {})});
         endExchange();
     }
 
@@ -508,8 +511,11 @@ private:
             const Error error = r.isOk() ? Error()
                     : r.isError()        ? r.error()
                                          : Error(Error::Kind::Closed, QStringLiteral("client went away"));
-            for (const Exchange &e : exchanges)
+            for (const Exchange &e : exchanges) {
                 Q_EMIT d->q->exchangeFinished(e.request, e.status, e.bodyBytes, error);
+                ExchangeTrace trace = e.trace;
+                trace.end(e.requestBytes, e.bodyBytes, error.isNone() ? QString() : errorMessage(error));
+            }
             if (m_closing)
                 return;
             if (!error.isNone()) {
@@ -586,6 +592,7 @@ private:
     void finishResponse(const Error &error)
     {
         Q_EMIT d->q->exchangeFinished(m_request, m_status, m_sent, error);
+        m_trace.end(m_bodyBytes, m_sent, error.isNone() ? QString() : errorMessage(error));
         if (!error.isNone()) {
             m_streamBody.reset();
             m_responseStarted = false;
@@ -629,8 +636,14 @@ private:
                     + "\r\nContent-Type: text/plain\r\nContent-Length: "
                     + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
             m_flow->write(out);
-            if (m_requestActive || m_parser.inMessage())
+            if (m_requestActive || m_parser.inMessage()) {
                 Q_EMIT d->q->exchangeFinished(m_request, status, body.size(), {});
+                // A request refused before its head was whole shows too, with what was wrong.
+                if (!m_trace.isActive())
+                    m_trace.start(m_flow, ProbeExchange::Role::Server, QByteArray(), QByteArray(), 1);
+                m_trace.head(status, reasonPhrase(status));
+                m_trace.end(m_bodyBytes, body.size(), status == 400 ? m_parser.errorText() : QString());
+            }
         }
         m_requestActive = false;
         closeConnection();
@@ -642,6 +655,7 @@ private:
             return;
         flushBatch(); // before the FIN: answered is answered
         m_closing = true;
+        m_trace.end(m_bodyBytes, m_sent, QStringLiteral("connection closed before the response ended"));
         m_timer.stop();
         m_streamBody.reset();
         if (m_bodyWriter)
@@ -663,6 +677,8 @@ private:
         Request request;
         int status = 0;
         qint64 bodyBytes = 0;
+        qint64 requestBytes = 0;
+        ExchangeTrace trace;
     };
     // Gathered responses leave once they reach this, whatever comes after them.
     static constexpr qint64 MaxBatchBytes = 64 * 1024;
@@ -692,6 +708,7 @@ private:
     int m_status = 0;
     MessageHead m_head;
     Request m_request;
+    ExchangeTrace m_trace;
     std::shared_ptr<const Route> m_route; // shared: no copy of the handler per request
     QByteArray m_body;
     qint64 m_bodyBytes = 0;

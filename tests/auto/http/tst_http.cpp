@@ -8,6 +8,7 @@
 #include <rill/http/client.h>
 #include <rill/http/server.h>
 #include <rill/pipeflow.h>
+#include <rill/probe.h>
 
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QProcess>
@@ -250,6 +251,7 @@ private Q_SLOTS:
     void requestBodyFlowOutlivesExchange();
     void handlerAnswersAfterClientReset_data();
     void handlerAnswersAfterClientReset();
+    void exchangesReported();
 };
 
 void TestHttp::headers()
@@ -1067,6 +1069,125 @@ void TestHttp::handlerAnswersAfterClientReset()
     Response response;
     QVERIFY(awaited(client.get(QUrl(QStringLiteral("http://127.0.0.1:%1/hello").arg(server.endpoint().port()))), &response));
     QCOMPARE(response.body(), QByteArray("hello\n"));
+}
+
+// What inspectors show of HTTP (Probe::watchExchanges(), the HTTP tab): every exchange the
+// server and the client run, each step reported whole under one id.
+void TestHttp::exchangesReported()
+{
+    QVERIFY(!Probe::isTracingExchanges()); // nobody watches: the server and client trace nothing
+    QList<ProbeExchange> reports;
+    auto watcher = std::make_unique<QObject>();
+    Probe::watchExchanges(watcher.get(), [&reports](const ProbeExchange &e) { reports << e; });
+    QVERIFY(Probe::isTracingExchanges());
+    // The last report of each exchange that finished, in the order they started.
+    auto finished = [&reports](ProbeExchange::Role role) {
+        QList<ProbeExchange> out;
+        QHash<quint64, ProbeExchange> last;
+        QList<quint64> order;
+        for (const ProbeExchange &e : std::as_const(reports)) {
+            if (e.role != role)
+                continue;
+            if (!last.contains(e.id))
+                order << e.id;
+            last[e.id] = e;
+        }
+        for (quint64 id : order)
+            if (last[id].isFinished())
+                out << last[id];
+        return out;
+    };
+
+    Server server;
+    QVERIFY(listenWithRoutes(server));
+    const QString base = QStringLiteral("http://127.0.0.1:%1").arg(server.endpoint().port());
+    // Two requests on one kept-alive connection of curl's, then a 404 on another.
+    Run r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), base + QStringLiteral("/hello"),
+                                         QStringLiteral("--next"), QStringLiteral("--data-binary"),
+                                         QStringLiteral("ping"), base + QStringLiteral("/echo")});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out, QByteArray("hello\nping"));
+    QTRY_COMPARE(finished(ProbeExchange::Role::Server).size(), 2);
+    r = run(QStringLiteral("curl"), {QStringLiteral("-sS"), base + QStringLiteral("/nope")});
+    QTRY_COMPARE(finished(ProbeExchange::Role::Server).size(), 3);
+    QList<ProbeExchange> done = finished(ProbeExchange::Role::Server);
+    const ProbeExchange hello = done[0];
+    QCOMPARE(hello.method, QStringLiteral("GET"));
+    QCOMPARE(hello.target, QStringLiteral("/hello"));
+    QCOMPARE(hello.protocol, QStringLiteral("HTTP/1.1"));
+    QCOMPARE(hello.status, 200);
+    QCOMPARE(hello.reason, QStringLiteral("OK"));
+    QCOMPARE(hello.requestBytes, 0);
+    QCOMPARE(hello.responseBytes, 6);
+    QVERIFY(hello.flow != 0);
+    QVERIFY(hello.started.isValid());
+    QVERIFY(qAbs(hello.started.msecsTo(QDateTime::currentDateTime())) < 600000);
+    QVERIFY(hello.headersMs >= 0 && hello.durationMs >= hello.headersMs);
+    QVERIFY(hello.error.isEmpty());
+    // Its first report came when the request was there, before any answer.
+    const auto first = std::find_if(reports.cbegin(), reports.cend(),
+                                    [&](const ProbeExchange &e) { return e.id == hello.id; });
+    QCOMPARE(first->status, 0);
+    QVERIFY(!first->isFinished());
+    QCOMPARE(first->target, QStringLiteral("/hello"));
+    const ProbeExchange echo = done[1];
+    QCOMPARE(echo.method, QStringLiteral("POST"));
+    QCOMPARE(echo.requestBytes, 4);
+    QCOMPARE(echo.responseBytes, 4);
+    QCOMPARE(echo.flow, hello.flow); // the same connection
+    QVERIFY(echo.id != hello.id);
+    QCOMPARE(done[2].status, 404);
+    QVERIFY(done[2].flow != hello.flow);
+
+    // Refused before its head was whole: shown with what was wrong.
+    const QByteArray reply = rawExchange(server.endpoint(), "GET\r\n\r\n");
+    QVERIFY(reply.startsWith("HTTP/1.1 400 "));
+    QTRY_COMPARE(finished(ProbeExchange::Role::Server).size(), 4);
+    const ProbeExchange bad = finished(ProbeExchange::Role::Server).last();
+    QCOMPARE(bad.status, 400);
+    QVERIFY(bad.method.isEmpty());
+    QVERIFY2(!bad.error.isEmpty(), qPrintable(bad.error));
+
+    // The client's end: a response, then one cut short, with why.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("py.sock"));
+    std::unique_ptr<QProcess> peer = startPeerServer({QStringLiteral("unixserver"), path});
+    QVERIFY(peer);
+    Client client;
+    Request request(QUrl(QStringLiteral("http://localhost/info")));
+    request.setEndpoint(Endpoint::local(path));
+    Response response;
+    QVERIFY(awaited(client.send(request), &response));
+    QCOMPARE(response.status(), 200);
+    QTRY_COMPARE(finished(ProbeExchange::Role::Client).size(), 1);
+    const ProbeExchange got = finished(ProbeExchange::Role::Client).first();
+    QCOMPARE(got.method, QStringLiteral("GET"));
+    QCOMPARE(got.target, QStringLiteral("/info"));
+    QCOMPARE(got.status, 200);
+    QCOMPARE(got.responseBytes, response.body().size());
+    QVERIFY(got.error.isEmpty());
+    QVERIFY(got.flow != 0);
+    peer->kill();
+    peer->waitForFinished();
+    const QString cutPath = dir.filePath(QStringLiteral("cut.sock"));
+    peer = startPeerServer({QStringLiteral("script"), cutPath,
+                            QString::fromLatin1(QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").toHex())});
+    QVERIFY(peer);
+    request.setEndpoint(Endpoint::local(cutPath));
+    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY(response.isError());
+    QTRY_COMPARE(finished(ProbeExchange::Role::Client).size(), 2);
+    const ProbeExchange cut = finished(ProbeExchange::Role::Client).last();
+    QCOMPARE(cut.status, 200);
+    QCOMPARE(cut.responseBytes, 5);
+    QVERIFY2(cut.error.contains(QStringLiteral("truncated")), qPrintable(cut.error));
+    peer->kill();
+    peer->waitForFinished();
+
+    // Watching stops with its context: nothing is traced any more.
+    watcher.reset();
+    QVERIFY(!Probe::isTracingExchanges());
 }
 
 QTEST_GUILESS_MAIN(TestHttp)
