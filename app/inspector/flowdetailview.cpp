@@ -6,6 +6,7 @@
 #include "plotwidget.h"
 #include "session.h"
 
+#include <rill/exchangemodel.h>
 #include <rill/flowtablemodel.h>
 #include <rill/flowtext.h>
 
@@ -157,6 +158,7 @@ FlowDetailView::FlowDetailView(InspectorSession *session, QWidget *parent)
     m_tabs->addTab(m_plot, tr("&Plot"));
     m_tabs->addTab(makeDataTab(), tr("&Data"));
     m_tabs->addTab(makeEventsTab(), tr("&Events"));
+    m_tabs->addTab(makeExchangesTab(), tr("&HTTP"));
     connect(m_tabs, &QTabWidget::currentChanged, this, [this] { refresh(); });
 
     auto *splitter = new QSplitter(Qt::Horizontal, this);
@@ -221,6 +223,36 @@ QWidget *FlowDetailView::makeLedgerTab()
     layout->addWidget(legend);
     layout->addWidget(m_ledgerView, 1);
     layout->addLayout(bottom);
+    return page;
+}
+
+// The requests and responses the flow carries, as a browser's network panel: from Rill::Http's
+// reports, for a local flow and an attached one alike.
+QWidget *FlowDetailView::makeExchangesTab()
+{
+    auto *page = new QWidget(this);
+    m_exchanges = new rill::ExchangeModel(this);
+    m_exchangeView = new QTableView(page);
+    m_exchangeView->setObjectName(QStringLiteral("exchangeView"));
+    m_exchangeView->setModel(m_exchanges);
+    m_exchangeView->verticalHeader()->hide();
+    m_exchangeView->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
+    m_exchangeView->horizontalHeader()->setStretchLastSection(true);
+    m_exchangeView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    QHeaderView *header = m_exchangeView->horizontalHeader();
+    header->resizeSection(rill::ExchangeModel::MethodColumn, 70);
+    header->resizeSection(rill::ExchangeModel::TargetColumn, 220);
+    header->resizeSection(rill::ExchangeModel::StatusColumn, 120);
+    m_exchangeStatus = new QLabel(page);
+    m_exchangeStatus->setObjectName(QStringLiteral("exchangeStatus"));
+    m_exchangeStatus->setWordWrap(true);
+    auto *layout = new QVBoxLayout(page);
+    layout->addWidget(m_exchangeView, 1);
+    layout->addWidget(m_exchangeStatus);
+    connect(m_exchanges, &QAbstractItemModel::rowsInserted, this, [this] {
+        if (m_tabs->currentIndex() == ExchangesTab)
+            m_exchangeView->scrollToBottom();
+    });
     return page;
 }
 
@@ -369,6 +401,10 @@ void FlowDetailView::setMonitor(FlowMonitor *monitor)
         if (m_monitor)
             disconnect(m_monitor, nullptr, this, nullptr);
         m_monitor = monitor;
+        if (monitor && monitor->isRemote())
+            m_exchanges->setProbeFlow(monitor->probeClient(), monitor->remoteId());
+        else
+            m_exchanges->setFlow(monitor ? monitor->flow() : nullptr);
         if (monitor) {
             connect(monitor, &FlowMonitor::readingChanged, this, [this] { updateActions(); });
             connect(monitor, &FlowMonitor::actionFailed, this, &FlowDetailView::message);
@@ -434,6 +470,14 @@ void FlowDetailView::refresh()
         break;
     case EventsTab:
         appendEvents(false);
+        break;
+    case ExchangesTab:
+        m_exchangeStatus->setText(
+            monitor ? tr("%1 exchanges shown (requests and responses this flow carried since "
+                         "it was selected, as Rill::Http reports them) · %2 older dropped")
+                              .arg(m_exchanges->rowCount())
+                              .arg(m_exchanges->droppedCount())
+                    : QString());
         break;
     default:
         break;

@@ -21,6 +21,10 @@ class QTabWidget;
 class QTableView;
 QT_END_NAMESPACE
 
+namespace rill {
+class ExchangeModel;
+}
+
 namespace inspector {
 
 class FlowMonitor;
@@ -30,7 +34,7 @@ class PlotWidget;
 class FlowDetailView : public QWidget {
     Q_OBJECT
 public:
-    enum Tab { LedgerTab, PlotTab, DataTab, EventsTab };
+    enum Tab { LedgerTab, PlotTab, DataTab, EventsTab, ExchangesTab };
     Q_ENUM(Tab)
 
     explicit FlowDetailView(InspectorSession *session, QWidget *parent = nullptr);
@@ -43,6 +47,7 @@ public:
     QList<QAction *> flowActions() const { return m_actions; }
     QTabWidget *tabs() const { return m_tabs; }
     QTableView *ledgerView() const { return m_ledgerView; }
+    QTableView *exchangeView() const { return m_exchangeView; } // the HTTP tab's
     PlotWidget *plot() const { return m_plot; }
     QPlainTextEdit *dataView() const { return m_dataView; }
     QPlainTextEdit *eventView() const { return m_eventView; }
@@ -64,6 +69,7 @@ Q_SIGNALS:
 
 private:
     QWidget *makeLedgerTab();
+    QWidget *makeExchangesTab();
     QWidget *makeDataTab();
     QWidget *makeEventsTab();
     QWidget *makeSidePanel();
@@ -96,6 +102,9 @@ private:
     QLabel *m_header = nullptr;
     QTabWidget *m_tabs = nullptr;
     QTableView *m_ledgerView = nullptr;
+    rill::ExchangeModel *m_exchanges = nullptr;
+    QTableView *m_exchangeView = nullptr;
+    QLabel *m_exchangeStatus = nullptr;
     QLabel *m_ledgerStatus = nullptr;
     QCheckBox *m_followLedger = nullptr;
     PlotWidget *m_plot = nullptr;

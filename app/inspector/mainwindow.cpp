@@ -252,11 +252,12 @@ void MainWindow::makeActions()
     connect(m_shortcuts, &QAction::triggered, this, &MainWindow::showShortcuts);
     connect(m_quit, &QAction::triggered, this, &QWidget::close);
 
-    const QStringList tabNames = {tr("Write ledger"), tr("Plot"), tr("Data"), tr("Events")};
+    const QStringList tabNames = {tr("Write ledger"), tr("Plot"), tr("Data"), tr("Events"),
+                                  tr("HTTP exchanges")};
     for (int i = 0; i < tabNames.size(); ++i) {
         QAction *action = make(QStringLiteral("showTab%1Action").arg(i), tabNames[i],
             QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)),
-            tr("Show the %1 of the selected flow").arg(tabNames[i].toLower()));
+            tr("Show the %1 of the selected flow").arg(i == FlowDetailView::ExchangesTab ? tabNames[i] : tabNames[i].toLower()));
         connect(
             action, &QAction::triggered, this, [this, i] { m_detail->tabs()->setCurrentIndex(i); });
         m_tabActions << action;

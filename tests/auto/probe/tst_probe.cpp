@@ -5,6 +5,7 @@
 
 #include <rill/connect.h>
 #include <rill/datalog.h>
+#include <rill/exchangemodel.h>
 #include <rill/flowtablemodel.h>
 #include <rill/listener.h>
 #include <rill/probe.h>
@@ -13,6 +14,7 @@
 #include <QtCore/QCborValue>
 #include <QtCore/QFileInfo>
 #include <QtCore/QProcess>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QtEndian>
 #include <QtNetwork/QTcpServer>
@@ -177,6 +179,7 @@ private Q_SLOTS:
     void pauseEndsWithCloseAbortOrDetach();
     void attachDialog();
     void ledgerOfChosenFlows();
+    void httpExchangesOfAttachedServer();
 };
 
 auto tst_Probe::attachToSelf(ProbeClient &client, bool *ok)
@@ -934,11 +937,138 @@ void tst_Probe::attachDialog()
 #endif
 }
 
-#ifdef PROBE_WINDOW_TEST
-QTEST_MAIN(tst_Probe)
+// The HTTP exchanges of `rillhttp serve` started with RILL_INSPECT=1, as an attached inspector
+// sees them: through ProbeClient, and in the window's HTTP tab for the selected flow. The
+// requests come from curl and Python's http.client.
+void tst_Probe::httpExchangesOfAttachedServer()
+{
+#ifndef RILLHTTP
+    QSKIP("rillhttp is not built");
 #else
-QTEST_GUILESS_MAIN(tst_Probe)
+    QTemporaryDir root;
+    QVERIFY(root.isValid());
+    QFile file(root.filePath(QStringLiteral("a.txt")));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray(1000, 'a'));
+    file.close();
+    QProcess server;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("RILL_INSPECT"), QStringLiteral("1"));
+    server.setProcessEnvironment(env);
+    server.start(QStringLiteral(RILLHTTP), {QStringLiteral("serve"), QStringLiteral("tcp:127.0.0.1:0"),
+                                          root.path()});
+    auto stop = qScopeGuard([&server] {
+        server.kill();
+        server.waitForFinished();
+    });
+    // Its probe says where it listens first, then the server.
+    const QRegularExpression listening(QStringLiteral("listening on tcp:127.0.0.1:(\\d+)\n"));
+    QByteArray said;
+    QVERIFY(spinUntil([&] {
+        said += server.readAllStandardError();
+        return listening.match(QString::fromLatin1(said)).hasMatch()
+                || server.state() == QProcess::NotRunning;
+    }));
+    const QRegularExpressionMatch m = listening.match(QString::fromLatin1(said));
+    QVERIFY2(m.hasMatch(), said.constData());
+    const QString base = QStringLiteral("http://127.0.0.1:") + m.captured(1);
+
+    ProbeClient client;
+    QVERIFY(attachTo(client, server.processId()));
+    QList<ProbeExchange> reports;
+    connect(&client, &ProbeClient::exchangeReported, this,
+            [&reports](const ProbeExchange &e) { reports << e; });
+    QProcess curl;
+    curl.start(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("-o"), QStringLiteral("/dev/null"),
+                                        base + QStringLiteral("/a.txt"), QStringLiteral("-o"),
+                                        QStringLiteral("/dev/null"), base + QStringLiteral("/missing")});
+    QVERIFY(curl.waitForFinished(int(DefaultTimeout.count())));
+    QCOMPARE(curl.exitCode(), 0);
+    auto lastOf = [&reports](const QString &target) {
+        ProbeExchange last;
+        for (const ProbeExchange &e : std::as_const(reports))
+            if (e.target == target)
+                last = e;
+        return last;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(lastOf(QStringLiteral("/missing")).isFinished(), 15000);
+    const ProbeExchange a = lastOf(QStringLiteral("/a.txt"));
+    QVERIFY(a.isFinished());
+    QCOMPARE(a.role, ProbeExchange::Role::Server);
+    QCOMPARE(a.method, QStringLiteral("GET"));
+    QCOMPARE(a.status, 200);
+    QCOMPARE(a.responseBytes, 1000);
+    QVERIFY(a.error.isEmpty());
+    QVERIFY(a.flow != 0);
+    const ProbeExchange missing = lastOf(QStringLiteral("/missing"));
+    QCOMPARE(missing.status, 404);
+    QCOMPARE(missing.flow, a.flow); // curl kept the connection
+    // Only for the flows whose ledger the client follows: none here. The probe answers a
+    // "ledger" request after the events queued before it, and curl had its answers (so their
+    // exchanges were reported) before the second request.
+    int ledgerAnswers = 0;
+    connect(&client, &ProbeClient::eventReceived, this, [&ledgerAnswers](const QCborMap &event) {
+        if (typeOf(event) == QLatin1String("ledger"))
+            ++ledgerAnswers;
+    });
+    client.setLedgerFlows({});
+    QVERIFY(spinUntil([&] { return ledgerAnswers == 1; }));
+    reports.clear();
+    curl.start(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("-o"), QStringLiteral("/dev/null"),
+                                        base + QStringLiteral("/a.txt")});
+    QVERIFY(curl.waitForFinished(int(DefaultTimeout.count())));
+    QCOMPARE(curl.exitCode(), 0);
+    client.followAllLedgers();
+    QVERIFY(spinUntil([&] { return ledgerAnswers == 2; }));
+    QCOMPARE(reports.size(), 0);
+
+#ifdef PROBE_WINDOW_TEST
+    // The window: select the flow of a kept-alive Python client, then its next request shows.
+    using namespace inspector;
+    QProcess python;
+    python.start(QStringLiteral("python3"),
+                 {QStringLiteral("-c"),
+                  QStringLiteral("import http.client, sys\n"
+                                 "c = http.client.HTTPConnection('127.0.0.1', %1)\n"
+                                 "n = 0\n"
+                                 "while True:\n"
+                                 "    c.request('GET', '/a.txt?%d' % n); c.getresponse().read()\n"
+                                 "    print('done', flush=True); n += 1\n"
+                                 "    if not sys.stdin.readline(): break\n").arg(m.captured(1))});
+    QVERIFY(spinUntil([&] { return python.canReadLine() || python.state() == QProcess::NotRunning; }));
+    QCOMPARE(python.readLine(), QByteArray("done\n"));
+    MainWindow::Options options;
+    options.demo = false;
+    MainWindow window(options);
+    window.show();
+    QString error;
+    QVERIFY2(window.attachTo(server.processId(), &error), qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(window.session()->model()->rowCount(), 1, 15000);
+    window.flowTable()->selectRow(0);
+    FlowDetailView *detail = window.detailView();
+    QTRY_VERIFY_WITH_TIMEOUT(detail->monitor() && detail->monitor()->isRemote(), 15000);
+    detail->tabs()->setCurrentIndex(FlowDetailView::ExchangesTab);
+    QCOMPARE(detail->tabs()->tabText(FlowDetailView::ExchangesTab), QStringLiteral("&HTTP"));
+    auto *model = qobject_cast<rill::ExchangeModel *>(detail->exchangeView()->model());
+    QVERIFY(model);
+    QCOMPARE(model->rowCount(), 0); // before it was selected: not shown
+    // The next requests show once the probe heard which flow the window follows.
+    python.write("\n");
+    QVERIFY(spinUntil([&] {
+        if (python.canReadLine() && python.readLine() == "done\n")
+            python.write("\n");
+        return model->rowCount() > 0 && model->exchange(0).isFinished();
+    }));
+    QVERIFY(model->index(0, rill::ExchangeModel::TargetColumn).data().toString().startsWith(QStringLiteral("/a.txt?")));
+    QVERIFY(model->exchange(0).target != QStringLiteral("/a.txt?0"));
+    QCOMPARE(model->index(0, rill::ExchangeModel::StatusColumn).data().toString(), QStringLiteral("200 OK"));
+    QCOMPARE(model->exchange(0).responseBytes, 1000);
+    python.closeWriteChannel();
+    QVERIFY(python.waitForFinished(int(DefaultTimeout.count())));
 #endif
+#endif
+}
+
 void tst_Probe::ledgerOfChosenFlows()
 {
     ProbeClient client;
@@ -991,4 +1121,9 @@ void tst_Probe::ledgerOfChosenFlows()
     QVERIFY(sawSent(clientId) && sawSent(serverId));
 }
 
+#ifdef PROBE_WINDOW_TEST
+QTEST_MAIN(tst_Probe)
+#else
+QTEST_GUILESS_MAIN(tst_Probe)
+#endif
 #include "tst_probe.moc"
