@@ -5,6 +5,7 @@
 #include <rill/tcpflow.h>
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QPromise>
 
 #include <cmath>
 
@@ -56,6 +57,8 @@ Demo::Demo(InspectorSession *session, const Options &options, QObject *parent)
 {
     m_timer.setInterval(10);
     connect(&m_timer, &QTimer::timeout, this, &Demo::generate);
+    m_httpTimer.setInterval(HttpIntervalMs);
+    connect(&m_httpTimer, &QTimer::timeout, this, &Demo::sendHttpRequest);
 }
 
 Demo::~Demo() = default;
@@ -79,13 +82,95 @@ bool Demo::start(QString *error)
             error, [this](FlowMonitor *m) { onServerAccepted(m, QStringLiteral("unix")); });
     if (m_unixEndpoint.isEmpty())
         return false;
+    if (!startHttp(error))
+        return false;
     for (int i = 1; i <= m_options.clientsPerTransport; ++i) {
         connectClient(m_tcpEndpoint, QStringLiteral("demo tcp client %1").arg(i));
         connectClient(m_unixEndpoint, QStringLiteral("demo unix client %1").arg(i));
     }
+    connectClient(m_httpEndpoint, QStringLiteral("demo HTTP client"));
     m_sinceGenerate.start();
     m_timer.start();
     return true;
+}
+
+// The demo's HTTP server: a few routes, one of them slow; anything else is 404.
+bool Demo::startHttp(QString *error)
+{
+    using rill::http::Request;
+    using rill::http::Response;
+    m_httpServer.route("GET", QStringLiteral("/"), [](const Request &) {
+        return Response(200, "<html><body><h1>Rill demo</h1></body></html>\n", "text/html");
+    });
+    m_httpServer.route("GET", QStringLiteral("/status"), [this](const Request &) {
+        return Response(200,
+            QStringLiteral("{\"clients\": %1, \"paused\": %2}\n")
+                .arg(m_clients.size())
+                .arg(m_paused ? QStringLiteral("true") : QStringLiteral("false"))
+                .toUtf8(),
+            "application/json");
+    });
+    m_httpServer.route("POST", QStringLiteral("/echo"), [](const Request &request) {
+        return Response(200, request.body(), "application/octet-stream");
+    });
+    m_httpServer.route("GET", QStringLiteral("/slow"), [this](const Request &) {
+        auto promise = std::make_shared<QPromise<Response>>();
+        promise->start();
+        QTimer::singleShot(SlowResponseMs, this, [promise] {
+            promise->addResult(Response(200, "worth the wait\n", "text/plain"));
+            promise->finish();
+        });
+        return promise->future();
+    });
+    if (!m_httpListener.listen()) { // 127.0.0.1, a free port
+        if (error)
+            *error = QStringLiteral("the demo's HTTP server cannot listen: %1")
+                         .arg(rill::errorMessage(m_httpListener.error()));
+        return false;
+    }
+    m_httpEndpoint = m_httpListener.endpoint().toString();
+    acceptHttp();
+    return true;
+}
+
+void Demo::acceptHttp()
+{
+    QPointer<Demo> guard(this);
+    m_httpListener.accept().then(
+        QCoreApplication::instance(), [guard](rill::FlowResult<rill::TcpFlow> result) {
+            if (!guard || !result.isOk())
+                return; // the listener closed: the demo is going
+            std::unique_ptr<rill::TcpFlow> flow = result.takeFlow();
+            if (guard->m_session)
+                guard->m_session->watchFlow(flow.get(),
+                    QStringLiteral("demo HTTP server %1").arg(++guard->m_httpServerCount),
+                    tr("the demo's HTTP server"));
+            guard->m_httpServer.serveFlow(flow.release());
+            guard->acceptHttp();
+        });
+}
+
+// The next of a round of requests, when the one before was answered.
+void Demo::sendHttpRequest()
+{
+    if (m_paused || m_httpBusy || !m_httpFlow || m_httpFlow->state() != rill::Flow::State::Open)
+        return;
+    static const char *const targets[] = {"/", "/status", "/echo", "/slow", "/missing"};
+    const char *target = targets[m_httpStep++ % std::size(targets)];
+    rill::http::Request request(QUrl(QStringLiteral("http://demo") + QLatin1String(target)));
+    if (qstrcmp(target, "/echo") == 0) {
+        request.setMethod("POST");
+        QByteArray body = QStringLiteral("echo %1 ").arg(m_httpStep).toUtf8();
+        body.append(QByteArray(EchoBodySize - body.size(), 'e'));
+        request.setBody(body);
+    }
+    m_httpBusy = true;
+    QPointer<Demo> guard(this);
+    m_httpClient.sendOver(m_httpFlow.get(), request)
+        .then(QCoreApplication::instance(), [guard](const rill::http::Response &) {
+            if (guard)
+                guard->m_httpBusy = false;
+        });
 }
 
 void Demo::connectClient(const QString &endpoint, const QString &name)
@@ -110,16 +195,27 @@ void Demo::onClientConnected(const QString &name, rill::FlowResult<rill::Flow> r
         return;
     }
     std::unique_ptr<rill::Flow> flow = result.takeFlow();
+    if (name == QLatin1String("demo HTTP client")) {
+        m_httpFlow = std::move(flow);
+        m_httpClientMonitor = m_session->watchFlow(m_httpFlow.get(), name, tr("the demo's HTTP client"));
+        m_httpTimer.start();
+    } else {
+        onEchoClientConnected(name, std::move(flow));
+    }
+    if (m_pendingClients == 0 && !m_ready) {
+        m_ready = true;
+        Q_EMIT ready();
+    }
+}
+
+void Demo::onEchoClientConnected(const QString &name, std::unique_ptr<rill::Flow> flow)
+{
     flow->setHighWaterMark(m_options.highWaterMark);
     if (auto *tcp = qobject_cast<rill::TcpFlow *>(flow.get()))
         tcp->setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, DemoSocketBuffer);
     setUnixBuffer(flow.get(), SO_SNDBUF);
     FlowMonitor *monitor = m_session->addFlow(std::move(flow), name);
     m_clients << monitor;
-    if (m_pendingClients == 0 && !m_ready) {
-        m_ready = true;
-        Q_EMIT ready();
-    }
 }
 
 void Demo::onServerAccepted(FlowMonitor *monitor, const QString &transport)

@@ -5,9 +5,14 @@
 // temporary folder), client flows to each, and a traffic generator writing text to the clients.
 // The generator can pause and speed up; "stall the reader" makes the echo servers stop
 // reading, so the clients' kernel buffers fill, then their send queues up to the (small)
-// high-water mark, and then their writes wait.
+// high-water mark, and then their writes wait. Beside them an HTTP client asks an HTTP server
+// (Rill::Http, over TCP) for a page now and then, so the HTTP tab has something to show.
 
 #include "session.h"
+
+#include <rill/http/client.h>
+#include <rill/http/server.h>
+#include <rill/listener.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QPointer>
@@ -33,6 +38,9 @@ public:
 
     static constexpr int SpeedCount = 5; // 0 slow ... 4 full speed
     static constexpr int MaxWaitingWrites = 4; // the generator stops adding writes past this
+    static constexpr int HttpIntervalMs = 500; // between the HTTP client's requests
+    static constexpr int SlowResponseMs = 150; // how long GET /slow takes to answer
+    static constexpr int EchoBodySize = 200;   // the body of each POST /echo
 
     Demo(InspectorSession *session, const Options &options, QObject *parent = nullptr);
     ~Demo() override;
@@ -45,6 +53,8 @@ public:
     QString unixEndpoint() const { return m_unixEndpoint; }
     QList<FlowMonitor *> clients() const;
     QList<FlowMonitor *> servers() const;
+    QString httpEndpoint() const { return m_httpEndpoint; }
+    FlowMonitor *httpClient() const { return m_httpClientMonitor.data(); } // watched only
 
     bool isPaused() const { return m_paused; }
     void setPaused(bool paused);
@@ -64,9 +74,13 @@ Q_SIGNALS:
 private:
     void connectClient(const QString &endpoint, const QString &name);
     void onClientConnected(const QString &name, rill::FlowResult<rill::Flow> result);
+    void onEchoClientConnected(const QString &name, std::unique_ptr<rill::Flow> flow);
     void onServerAccepted(FlowMonitor *monitor, const QString &transport);
     void generate();
     QByteArray message(FlowMonitor *client, qint64 size);
+    bool startHttp(QString *error);
+    void acceptHttp();
+    void sendHttpRequest();
 
     QPointer<InspectorSession> m_session;
     Options m_options;
@@ -85,6 +99,18 @@ private:
     bool m_stalled = false;
     QTimer m_timer;
     QElapsedTimer m_sinceGenerate;
+    // Destroyed in reverse: the client's exchanges before the connection they run over, the
+    // server's connections (their flows leave the session's table) before the listener.
+    rill::TcpListener m_httpListener;
+    std::unique_ptr<rill::Flow> m_httpFlow; // the HTTP client's connection
+    rill::http::Server m_httpServer;
+    rill::http::Client m_httpClient;
+    QPointer<FlowMonitor> m_httpClientMonitor;
+    QString m_httpEndpoint;
+    QTimer m_httpTimer;
+    int m_httpServerCount = 0;
+    int m_httpStep = 0;
+    bool m_httpBusy = false;
 };
 
 } // namespace inspector

@@ -488,8 +488,9 @@ void FlowDetailView::updateActions()
 {
     const rill::ProbeFlow flow = m_monitor ? m_monitor->info() : rill::ProbeFlow();
     // An attached flow: what the probe takes (shut down, abort); the rest needs the flow here.
-    // A carried flow (a TLS flow's wire) is only watched: its bytes belong to the flow above.
-    const bool local = m_monitor && !m_monitor->isRemote() && !m_monitor->carrier();
+    // A carried flow (a TLS flow's wire), or one its application drives (the demo's HTTP), is
+    // only watched.
+    const bool local = m_monitor && !m_monitor->isRemote() && !m_monitor->isWatchedOnly();
     using rill::Flow;
     const bool writable = flow.id && flow.writeState == Flow::WriteState::Open;
     const bool live = flow.id && flow.state != Flow::State::Closed;

@@ -45,22 +45,28 @@ void whenDone(rill::Flow *flow, FlowMonitor *monitor, QFuture<T> future, F &&f)
 
 } // namespace
 
-FlowMonitor::FlowMonitor(
-    rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier, QObject *parent)
-    : QObject(parent), m_flow(flow), m_carrier(carrier), m_id(id), m_name(name),
+FlowMonitor::FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier,
+    QObject *parent, const QString &owner)
+    : QObject(parent), m_flow(flow), m_carrier(carrier), m_owner(owner), m_id(id), m_name(name),
       m_ledger(new rill::WriteLedgerModel(flow, this)), m_dataLog(new rill::DataLog(flow, this))
 {
-    if (carrier) {
+    if (carrier)
         carrier->m_wire = this;
+    if (isWatchedOnly())
         m_reading = false;
-    }
     watch();
     sample();
     readNext();
 }
 
-bool FlowMonitor::refusedAsCarried()
+bool FlowMonitor::refusedAsWatchedOnly()
 {
+    if (!m_owner.isEmpty()) {
+        Q_EMIT actionFailed(tr("#%1 is %2's, which reads and writes it: the inspector only watches it")
+                                .arg(m_id)
+                                .arg(m_owner));
+        return true;
+    }
     if (!m_carrier)
         return false;
     Q_EMIT actionFailed(tr("#%1 carries flow #%2: act on #%2, whose bytes these are")
@@ -205,7 +211,7 @@ void FlowMonitor::setReading(bool reading)
             m_client->pauseReading(m_remoteId, !reading);
         return;
     }
-    if (reading == m_reading || (reading && refusedAsCarried()))
+    if (reading == m_reading || (reading && refusedAsWatchedOnly()))
         return;
     m_reading = reading;
     logEvent(reading ? EventKind::ReadingResumed : EventKind::ReadingPaused);
@@ -264,7 +270,7 @@ void FlowMonitor::logEvent(EventKind kind, qint64 id, qint64 value, const QStrin
 void FlowMonitor::send(const QByteArray &bytes, const QString &what)
 {
     rill::Flow *flow = m_flow.data();
-    if (!flow || refusedAsCarried())
+    if (!flow || refusedAsWatchedOnly())
         return;
     logEvent(EventKind::Action, 0, bytes.size(),
         QStringLiteral("send %1 (%2)").arg(what, rill::FlowText::bytes(bytes.size())));
@@ -277,7 +283,7 @@ void FlowMonitor::send(const QByteArray &bytes, const QString &what)
 void FlowMonitor::sendBurst(int buffers, qint64 bufferSize)
 {
     rill::Flow *flow = m_flow.data();
-    if (!flow || buffers <= 0 || refusedAsCarried())
+    if (!flow || buffers <= 0 || refusedAsWatchedOnly())
         return;
     QList<QByteArray> list;
     for (int i = 0; i < buffers; ++i) {
@@ -313,7 +319,7 @@ void FlowMonitor::shutdownWrite()
             m_client->shutdownFlow(m_remoteId, rill::Flow::Direction::Write);
         return;
     }
-    if (!m_flow || refusedAsCarried())
+    if (!m_flow || refusedAsWatchedOnly())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down write"));
     whenDone(m_flow.data(), this, m_flow->shutdown(rill::Flow::Direction::Write), [](FlowMonitor *self, const rill::WriteResult &r) {
@@ -331,7 +337,7 @@ void FlowMonitor::shutdownRead()
             m_client->shutdownFlow(m_remoteId, rill::Flow::Direction::Read);
         return;
     }
-    if (!m_flow || refusedAsCarried())
+    if (!m_flow || refusedAsWatchedOnly())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("shut down read"));
     m_flow->shutdown(rill::Flow::Direction::Read);
@@ -339,7 +345,7 @@ void FlowMonitor::shutdownRead()
 
 void FlowMonitor::close()
 {
-    if (!m_flow || refusedAsCarried())
+    if (!m_flow || refusedAsWatchedOnly())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("close"));
     whenDone(m_flow, this, m_flow->close(), [](FlowMonitor *self, const rill::CloseResult &r) {
@@ -359,7 +365,7 @@ void FlowMonitor::abort()
             m_client->abortFlow(m_remoteId);
         return;
     }
-    if (!m_flow || refusedAsCarried())
+    if (!m_flow || refusedAsWatchedOnly())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("abort"));
     m_flow->abort();

@@ -72,8 +72,10 @@ public:
     // carrier: the monitor of the flow that runs over this one (a TLS flow over its wire), or
     // null. A carried flow is watched only: never read, and actions on it are refused, since
     // its bytes belong to the flow above.
+    // owner: for a flow its application reads and writes (an HTTP connection of the demo), who
+    // that is; the flow is then watched only, as a carried one.
     FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier = nullptr,
-        QObject *parent = nullptr);
+        QObject *parent = nullptr, const QString &owner = QString());
     // A flow of another process (--attach): what its probe publishes. The ledger and the events
     // come from the probe's events, the samples from its counters; its data, the inspector's
     // read loop and the kernel view are not available, and actions go to the probe (which
@@ -91,6 +93,7 @@ public:
     // What the views show of the flow, local or remote (id 0 if there is none any more).
     rill::ProbeFlow info() const;
     FlowMonitor *carrier() const { return m_carrier.data(); } // the flow above, if any
+    bool isWatchedOnly() const { return m_carrier || !m_owner.isEmpty(); } // no read, no action
     FlowMonitor *wire() const { return m_wire.data(); }       // the flow below, if any
     qint64 id() const { return m_id; }
     QString name() const { return m_name; }
@@ -147,11 +150,12 @@ private:
     void onRead(const rill::ReadResult &result);
     void reportFailure(const QString &what, const rill::WriteResult &result);
     void watch();
-    bool refusedAsCarried(); // true (and says why) for an action on a carried flow
+    bool refusedAsWatchedOnly(); // true (and says why) for an action on a watched-only flow
     void watchRemote();
 
     QPointer<rill::Flow> m_flow;
     QPointer<FlowMonitor> m_carrier;
+    QString m_owner;
     QPointer<FlowMonitor> m_wire;
     qint64 m_id;
     QString m_name;

@@ -117,10 +117,19 @@ FlowMonitor *InspectorSession::addFlow(std::unique_ptr<rill::Flow> flow, const Q
     return monitor;
 }
 
-FlowMonitor *InspectorSession::track(
-    rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier)
+FlowMonitor *InspectorSession::watchFlow(rill::Flow *flow, const QString &name, const QString &owner)
 {
-    auto *monitor = new FlowMonitor(flow, id, name, carrier, this);
+    if (!flow || !m_model)
+        return nullptr;
+    FlowMonitor *monitor = track(flow, m_model->addFlow(flow, name), name, nullptr, owner);
+    Q_EMIT flowAdded(monitor);
+    return monitor;
+}
+
+FlowMonitor *InspectorSession::track(
+    rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier, const QString &owner)
+{
+    auto *monitor = new FlowMonitor(flow, id, name, carrier, this, owner);
     m_monitors.insert(flow, monitor);
     connect(flow, &QObject::destroyed, this, [this, flow] {
         if (FlowMonitor *gone = m_monitors.take(flow))

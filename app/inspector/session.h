@@ -40,6 +40,9 @@ public:
     // runs over another (a TLS flow over its wire) shows with that one in a row of its own,
     // watched only: its bytes belong to the flow above.
     FlowMonitor *addFlow(std::unique_ptr<rill::Flow> flow, const QString &name);
+    // Shows a flow that owner (its application) reads, writes and owns, watched only, until
+    // it is destroyed.
+    FlowMonitor *watchFlow(rill::Flow *flow, const QString &name, const QString &owner);
 
     // "tcp:HOST:PORT" or "unix:PATH". The flow shows once connected; else connectFailed().
     void connectTo(const QString &endpoint);
@@ -75,7 +78,8 @@ Q_SIGNALS:
     void ticked();
 
 private:
-    FlowMonitor *track(rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier);
+    FlowMonitor *track(rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier,
+        const QString &owner = QString());
     void tick();
     void acceptNext(rill::Listener *listener, const AcceptHandler &onAccepted);
 

@@ -13,6 +13,7 @@
 #include "plotwidget.h"
 #include "session.h"
 
+#include <rill/exchangemodel.h>
 #include <rill/flowtablemodel.h>
 #include <rill/listener.h>
 #include <rill/tlsflow.h>
@@ -48,6 +49,9 @@ using rill::FlowTableModel;
 namespace {
 
 constexpr int Timeout = 30000;
+// The demo's flows: a client and an echo server's flow over TCP and over a Unix socket, and
+// the HTTP client's connection with the HTTP server's end of it.
+constexpr int DemoFlows = 6;
 
 std::unique_ptr<MainWindow> openWindow(const Demo::Options &demo = {}, bool withDemo = true)
 {
@@ -248,6 +252,7 @@ private Q_SLOTS:
     void logsAreBoundedAndSaySo();
     void exportsAreJsonLines();
     void hundredFlowsAtFullSpeed();
+    void httpTabShowsTheDemosRequests();
     void screenshotsOfTheMainViews();
     void headlessModePrintsTheTable();
     void noDisplayFallsBackToHeadless();
@@ -258,7 +263,7 @@ void tst_Inspector::demoStartsAndBytesFlow()
 {
     auto window = openWindow();
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
-    WAIT_FOR_DEMO(window, 4);
+    WAIT_FOR_DEMO(window, DemoFlows);
     FlowTableModel *model = window->session()->model();
     for (int row = 0; row < model->rowCount(); ++row) {
         Flow *flow = model->flow(row);
@@ -295,7 +300,7 @@ void tst_Inspector::shutdownWriteTurnsTheWriteLampAndPeerSeesEof()
 {
     auto window = openWindow();
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
-    WAIT_FOR_DEMO(window, 4);
+    WAIT_FOR_DEMO(window, DemoFlows);
     FlowMonitor *client = demoFlow(window.get(), QStringLiteral("tcp"), true);
     FlowMonitor *server = demoFlow(window.get(), QStringLiteral("tcp"), false);
     QVERIFY2(client && server, "no TCP client and server");
@@ -379,7 +384,7 @@ void tst_Inspector::stallingTheReaderFillsTheQueue()
 {
     auto window = openWindow();
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
-    WAIT_FOR_DEMO(window, 4);
+    WAIT_FOR_DEMO(window, DemoFlows);
     FlowMonitor *client = demoFlow(window.get(), QStringLiteral("tcp"), true);
     QVERIFY2(client, "no TCP client");
     Flow *flow = client->flow();
@@ -467,7 +472,7 @@ void tst_Inspector::pausingReadingFillsTheKernelQueue()
     demo.speed = 2;
     auto window = openWindow(demo);
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
-    WAIT_FOR_DEMO(window, 4);
+    WAIT_FOR_DEMO(window, DemoFlows);
     FlowMonitor *client = demoFlow(window.get(), QStringLiteral("tcp"), true);
     CLICK_ROW(window, client->flow());
     CLICK(window, "pauseReadingActionButton");
@@ -488,7 +493,7 @@ void tst_Inspector::abortShowsTheError()
 {
     auto window = openWindow();
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
-    WAIT_FOR_DEMO(window, 4);
+    WAIT_FOR_DEMO(window, DemoFlows);
     FlowMonitor *client = demoFlow(window.get(), QStringLiteral("tcp"), true);
     FlowMonitor *server = demoFlow(window.get(), QStringLiteral("tcp"), false);
     Flow *clientFlow = client->flow();
@@ -742,7 +747,7 @@ void tst_Inspector::logsAreBoundedAndSaySo()
     demo.speed = Demo::SpeedCount - 1;
     auto window = openWindow(demo);
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
-    WAIT_FOR_DEMO(window, 4);
+    WAIT_FOR_DEMO(window, DemoFlows);
     FlowMonitor *client = window->detailView()->monitor();
     QVERIFY2(client, "no flow shown in detail");
     QTRY_VERIFY2_WITH_TIMEOUT(client->eventsDropped() > 0 && client->dataLog()->bytesDropped() > 0
@@ -788,7 +793,7 @@ void tst_Inspector::exportsAreJsonLines()
 {
     auto window = openWindow();
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
-    WAIT_FOR_DEMO(window, 4);
+    WAIT_FOR_DEMO(window, DemoFlows);
     FlowMonitor *client = demoFlow(window.get(), QStringLiteral("tcp"), true);
     QTRY_VERIFY2_WITH_TIMEOUT(
         client->dataLog()->entries().size() >= 4, "no data yet", Timeout);
@@ -849,10 +854,13 @@ void tst_Inspector::hundredFlowsAtFullSpeed()
     demo.speed = Demo::SpeedCount - 1;
     auto window = openWindow(demo);
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
-    WAIT_FOR_DEMO(window, 100);
+    WAIT_FOR_DEMO(window, 100 + DemoFlows - 4);
     FlowTableModel *model = window->session()->model();
-    auto allMoved = [model] {
+    InspectorSession *session = window->session();
+    auto allMoved = [model, session] {
         for (int row = 0; row < model->rowCount(); ++row) {
+            if (session->monitorAt(row)->isWatchedOnly())
+                continue; // the demo's HTTP, a page every half second
             if (model->data(model->index(row, 0), FlowTableModel::BytesInRole).toLongLong()
                 < 256 * 1024)
                 return false;
@@ -892,13 +900,72 @@ void tst_Inspector::hundredFlowsAtFullSpeed()
         allDrained(), "the queues should drain once the traffic is paused", 120000);
 }
 
+void tst_Inspector::httpTabShowsTheDemosRequests()
+{
+    auto window = openWindow();
+    QVERIFY(QTest::qWaitForWindowExposed(window.get()));
+    WAIT_FOR_DEMO(window, DemoFlows);
+    FlowMonitor *client = window->demo()->httpClient();
+    QVERIFY2(client && client->isWatchedOnly(), "the demo's HTTP client should be watched only");
+    CLICK_ROW(window, client->flow());
+    FlowDetailView *detail = window->detailView();
+    detail->tabs()->setCurrentIndex(FlowDetailView::ExchangesTab);
+    auto *model = qobject_cast<rill::ExchangeModel *>(detail->exchangeView()->model());
+    QVERIFY(model);
+    auto finished = [model](const QString &target, int status) {
+        for (int row = 0; row < model->rowCount(); ++row) {
+            const rill::ProbeExchange e = model->exchange(row);
+            if (e.isFinished() && e.target == target && e.status == status && e.error.isEmpty())
+                return e;
+        }
+        return rill::ProbeExchange();
+    };
+    // A round of the demo's requests, each whole: a page, a POST, a slow one, a 404.
+    QTRY_VERIFY2_WITH_TIMEOUT(finished(QStringLiteral("/"), 200).id
+            && finished(QStringLiteral("/echo"), 200).id && finished(QStringLiteral("/slow"), 200).id
+            && finished(QStringLiteral("/missing"), 404).id,
+        "the HTTP tab should show a round of the demo's requests", Timeout);
+    const rill::ProbeExchange echo = finished(QStringLiteral("/echo"), 200);
+    QCOMPARE(echo.method, QStringLiteral("POST"));
+    QCOMPARE(echo.role, rill::ProbeExchange::Role::Client);
+    QCOMPARE(echo.requestBytes, Demo::EchoBodySize);
+    QCOMPARE(echo.responseBytes, Demo::EchoBodySize);
+    // The server answers /slow only after a while: the head came no sooner.
+    QVERIFY(finished(QStringLiteral("/slow"), 200).headersMs >= Demo::SlowResponseMs / 2);
+    const int row = model->rowCount() - 1;
+    QVERIFY(!model->index(row, rill::ExchangeModel::MethodColumn).data().toString().isEmpty());
+
+    // The server's end of the connection shows them as the server saw them.
+    FlowMonitor *server = nullptr;
+    for (FlowMonitor *m : window->session()->monitors())
+        if (m->name() == QLatin1String("demo HTTP server 1"))
+            server = m;
+    QVERIFY2(server && server->isWatchedOnly(), "no watched-only HTTP server flow");
+    CLICK_ROW(window, server->flow());
+    QCOMPARE(detail->exchangeView()->model(), model); // one model, now for this flow
+    QTRY_VERIFY2_WITH_TIMEOUT(finished(QStringLiteral("/missing"), 404).id
+            && finished(QStringLiteral("/missing"), 404).role == rill::ProbeExchange::Role::Server,
+        "the server's end should show its exchanges", Timeout);
+
+    // Watched only: the inspector neither reads it nor acts on it, and says why.
+    QAction *abort = detail->findChild<QAction *>(QStringLiteral("abortAction"));
+    QVERIFY(abort);
+    QVERIFY2(!abort->isEnabled(), "abort should be disabled for a flow the demo drives");
+    QSignalSpy failed(server, &FlowMonitor::actionFailed);
+    server->abort();
+    QCOMPARE(failed.size(), 1);
+    QVERIFY(failed[0][0].toString().contains(QStringLiteral("only watches")));
+    QCOMPARE(server->flow()->state(), Flow::State::Open);
+    QVERIFY(!server->isReading());
+}
+
 void tst_Inspector::screenshotsOfTheMainViews()
 {
     Demo::Options demo;
     demo.speed = 3;
     auto window = openWindow(demo);
     QVERIFY(QTest::qWaitForWindowExposed(window.get()));
-    WAIT_FOR_DEMO(window, 4);
+    WAIT_FOR_DEMO(window, DemoFlows);
     CLICK(window, "stallReaderActionButton");
     FlowMonitor *client = window->detailView()->monitor();
     QVERIFY2(client, "no flow in detail");
