@@ -63,4 +63,13 @@ inline void appendToken(QByteArray &to, const char *at, size_t length)
         to.append(at, qsizetype(length));
 }
 
+// Body bytes that arrived in \a buffer, as a QByteArray: the buffer itself (shared, no copy)
+// when they are all of it, as in nearly every read of a large body; else a copy of the span.
+inline QByteArray shareOrCopy(QByteArrayView span, const QByteArray *buffer)
+{
+    if (buffer && span.data() == buffer->constData() && span.size() == buffer->size())
+        return *buffer;
+    return span.toByteArray();
+}
+
 } // namespace rill::http

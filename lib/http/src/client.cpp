@@ -294,7 +294,9 @@ private:
     {
         if (!m_headDone)
             m_raw.append(data);
+        m_feeding = &data;
         const Parser::Result result = m_parser->feed(data);
+        m_feeding = nullptr;
         switch (result.status) {
         case Parser::Status::NeedMore:
             break;
@@ -386,7 +388,7 @@ private:
             }
             m_body.append(data);
         } else {
-            m_chunks.append(data.toByteArray());
+            m_chunks.append(shareOrCopy(data, m_feeding));
         }
         return true;
     }
@@ -479,6 +481,7 @@ private:
     QString m_key;
     std::unique_ptr<Parser> m_parser;
     ExchangeTrace m_trace;
+    const QByteArray *m_feeding = nullptr; // what the parser is fed, while it is
     QPromise<Response> m_promise;
     Flow *m_flow = nullptr;
     bool m_ownsFlow = false;

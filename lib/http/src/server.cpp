@@ -260,7 +260,9 @@ private:
     void process(const QByteArray &data)
     {
         m_processing = true;
+        m_feeding = &data;
         const Parser::Result result = m_parser.feed(data);
+        m_feeding = nullptr;
         m_processing = false;
         if (m_parser.inMessage() && !m_parser.headComplete() && m_timerKind == Timer::Idle)
             startTimer(Timer::Header);
@@ -340,7 +342,7 @@ private:
         if (m_route->mode == Server::BodyMode::Collect)
             m_body.append(data);
         else if (m_bodyWriter)
-            m_bodyChunks.append(data.toByteArray());
+            m_bodyChunks.append(shareOrCopy(data, m_feeding));
         return true;
     }
 
@@ -691,6 +693,7 @@ private:
     qint64 m_due = 0;          // steadyMs() when the current timer kind expires
     qint64 m_timerFiresAt = 0; // when m_timer, if active, fires
     QByteArray m_pending;
+    const QByteArray *m_feeding = nullptr; // what the parser is fed, while it is
     bool m_reading = false;
     bool m_processing = false;
     bool m_pumping = false;
