@@ -373,6 +373,7 @@ private:
             m_bodyWriter = std::move(pair.first);
             m_bodyReader = pair.second.get();
             r.setBodyFlow(makeBodyFlow(pair.second.release()), h.contentLength);
+            m_bodyTrailers = receiveTrailers(r);
             resolve(r);
         }
         return true;
@@ -399,6 +400,8 @@ private:
             return;
         m_done = true;
         m_response.setTrailers(trailers);
+        if (m_bodyTrailers) // before the body flow's Eof, which complete() brings
+            *std::exchange(m_bodyTrailers, nullptr) = trailers;
     }
 
     // The response ended: give back or drop the connection, end the streamed body.
@@ -482,6 +485,7 @@ private:
     std::unique_ptr<Parser> m_parser;
     ExchangeTrace m_trace;
     const QByteArray *m_feeding = nullptr; // what the parser is fed, while it is
+    std::shared_ptr<Headers> m_bodyTrailers; // the streamed response's, until they come
     QPromise<Response> m_promise;
     Flow *m_flow = nullptr;
     bool m_ownsFlow = false;

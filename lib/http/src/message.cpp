@@ -198,6 +198,24 @@ QByteArray Request::query() const
     return q < 0 ? QByteArray() : m_target.mid(q + 1);
 }
 
+Headers Request::trailers() const
+{
+    return m_bodyTrailers ? *m_bodyTrailers : m_trailers;
+}
+
+void Request::setTrailers(const Headers &trailers)
+{
+    m_trailers = trailers;
+    m_bodyTrailers.reset();
+}
+
+std::shared_ptr<Headers> receiveTrailers(Request &request)
+{
+    auto slot = std::make_shared<Headers>();
+    request.m_bodyTrailers = slot;
+    return slot;
+}
+
 void Request::setBodyFlow(const BodyFlow &flow, qint64 length)
 {
     m_bodyFlow = flow;
@@ -222,6 +240,24 @@ void Response::setStatus(int status)
 {
     m_status = status;
     m_reason = reasonPhrase(status);
+}
+
+Headers Response::trailers() const
+{
+    return m_bodyTrailers ? *m_bodyTrailers : m_trailers;
+}
+
+void Response::setTrailers(const Headers &trailers)
+{
+    m_trailers = trailers;
+    m_bodyTrailers.reset();
+}
+
+std::shared_ptr<Headers> receiveTrailers(Response &response)
+{
+    auto slot = std::make_shared<Headers>();
+    response.m_bodyTrailers = slot;
+    return slot;
 }
 
 void Response::setBodyFlow(const BodyFlow &flow, qint64 length)

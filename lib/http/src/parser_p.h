@@ -94,6 +94,11 @@ private:
     QString m_errorText;
 };
 
+// A received streamed body's trailers: the slot the message's copies read trailers() from,
+// filled by the parser's owner before the body flow's Eof.
+std::shared_ptr<Headers> receiveTrailers(Request &request);
+std::shared_ptr<Headers> receiveTrailers(Response &response);
+
 // A body streamed to its reader through a PipeFlow pair ends with shutdown(Write) on the
 // writing end; that end must outlive what is still in the pipe, so it goes to the reading end
 // as a child (destroying it early would make the reader see a reset, not Eof).

@@ -327,6 +327,7 @@ private:
             const qint64 length = head.chunked ? -1 : qMax<qint64>(head.contentLength, 0);
             m_bodyReader = pair.second.get();
             m_request.setBodyFlow(makeBodyFlow(pair.second.release()), length);
+            m_bodyTrailers = receiveTrailers(m_request);
             m_dispatch = true;
         }
         return true;
@@ -349,6 +350,8 @@ private:
     void onComplete(const Headers &trailers)
     {
         m_messageDone = true;
+        if (m_bodyTrailers) // before the body flow's Eof, which writeBodyChunks() brings
+            *std::exchange(m_bodyTrailers, nullptr) = trailers;
         if (m_route->mode == Server::BodyMode::Collect) {
             m_request.setBody(m_body);
             m_request.setTrailers(trailers);
@@ -718,6 +721,7 @@ private:
     QList<QByteArray> m_bodyChunks;
     std::unique_ptr<PipeFlow> m_bodyWriter;
     QPointer<Flow> m_bodyReader;
+    std::shared_ptr<Headers> m_bodyTrailers; // the handler's request's, until they come
     int m_bodyWritesPending = 0;
     BodyFlow m_streamBody;
     qint64 m_bodyLength = 0;

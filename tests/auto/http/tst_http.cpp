@@ -252,6 +252,7 @@ private Q_SLOTS:
     void handlerAnswersAfterClientReset_data();
     void handlerAnswersAfterClientReset();
     void exchangesReported();
+    void trailersOfStreamedBodies();
 };
 
 void TestHttp::headers()
@@ -1188,6 +1189,71 @@ void TestHttp::exchangesReported()
     // Watching stops with its context: nothing is traced any more.
     watcher.reset();
     QVERIFY(!Probe::isTracingExchanges());
+}
+
+// Trailers after a chunked body that streams: the handler's request (server) and the streamed
+// response (client) have them once their body flow gave Eof.
+void TestHttp::trailersOfStreamedBodies()
+{
+    Server server;
+    server.route("POST", QStringLiteral("/trailers"), [](const Request &request) {
+        auto promise = std::make_shared<QPromise<Response>>();
+        promise->start();
+        BodyFlow body = request.bodyFlow();
+        auto size = std::make_shared<qint64>(0);
+        auto step = std::make_shared<std::function<void()>>();
+        *step = [promise, body, size, step, request]() {
+            body->read().then(body.get(), [promise, size, step, request](const ReadResult &r) {
+                if (r.isData()) {
+                    *size += r.data().size();
+                    (*step)();
+                    return;
+                }
+                const Headers trailers = request.trailers(); // the copy the handler was given
+                promise->addResult(Response(200, QByteArray::number(*size) + ' '
+                                                 + trailers.value("x-sum") + ' '
+                                                 + QByteArray::number(trailers.size())));
+                promise->finish();
+                *step = nullptr;
+            });
+        };
+        (*step)();
+        return promise->future();
+    }, Server::BodyMode::Stream);
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const QByteArray reply = rawExchange(server.endpoint(),
+            "POST /trailers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            "4;name=value\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Sum: 9\r\nX-Two: 2\r\n\r\n");
+    QVERIFY2(reply.startsWith("HTTP/1.1 200 OK\r\n"), reply.constData());
+    QVERIFY2(reply.endsWith("\r\n\r\n9 9 2"), reply.constData());
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("s.sock"));
+    std::unique_ptr<QProcess> peer = startPeerServer(
+            {QStringLiteral("script"), path,
+             QString::fromLatin1(QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                            "4;x=y\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Sum: 1\r\n\r\n").toHex())});
+    QVERIFY(peer);
+    Client client;
+    Request request(QUrl(QStringLiteral("http://localhost/")));
+    request.setEndpoint(Endpoint::local(path));
+    Response response;
+    QVERIFY(awaited(client.send(request, Client::BodyMode::Stream), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QVERIFY(response.bodyFlow());
+    const rilltest::Drained drained = rilltest::readToEnd(response.bodyFlow().get());
+    QVERIFY(drained.finished && drained.end.isEof());
+    QCOMPARE(drained.data, QByteArray("Wikipedia"));
+    QCOMPARE(response.trailers().value("x-sum"), QByteArray("1"));
+    QCOMPARE(response.trailers().size(), 1);
+    // Set by hand, they are the caller's.
+    Response copy = response;
+    copy.setTrailers({});
+    QCOMPARE(copy.trailers().size(), 0);
+    QCOMPARE(response.trailers().size(), 1);
+    peer->kill();
+    peer->waitForFinished();
 }
 
 QTEST_GUILESS_MAIN(TestHttp)

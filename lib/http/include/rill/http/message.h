@@ -123,10 +123,12 @@ public:
     Headers &headers() { return m_headers; }
     /// Sets the header fields to \a headers.
     void setHeaders(const Headers &headers) { m_headers = headers; }
-    /// The trailer fields that came after a chunked body (server side), in order.
-    Headers trailers() const { return m_trailers; }
+    /// The trailer fields that came after a chunked body (server side), in order. For a body
+    /// streamed to the handler (Server::BodyMode::Stream) they are here, in every copy of the
+    /// request, once its bodyFlow() gave Eof.
+    Headers trailers() const;
     /// Sets the trailer fields to \a trailers.
-    void setTrailers(const Headers &trailers) { m_trailers = trailers; }
+    void setTrailers(const Headers &trailers);
 
     /// The body as a buffer: what a client sends (unless bodyFlow() is set), or what a server
     /// collected for its handler (Server::BodyMode::Collect).
@@ -164,6 +166,8 @@ private:
     qint64 m_bodyLength = -1;
     Endpoint m_endpoint;
     Endpoint m_peer;
+    std::shared_ptr<const Headers> m_bodyTrailers; // a received streamed body's, once they came
+    friend std::shared_ptr<Headers> receiveTrailers(Request &request);
 };
 
 /// An HTTP response: status and reason, version, header fields and a body (a buffer, or a
@@ -199,10 +203,12 @@ public:
     Headers &headers() { return m_headers; }
     /// Sets the header fields to \a headers.
     void setHeaders(const Headers &headers) { m_headers = headers; }
-    /// The trailer fields that came after a chunked body (client side, collected bodies).
-    Headers trailers() const { return m_trailers; }
+    /// The trailer fields that came after a chunked body (client side), in order. For a body
+    /// streamed (Client::BodyMode::Stream) they are here, in every copy of the response, once
+    /// its bodyFlow() gave Eof.
+    Headers trailers() const;
     /// Sets the trailer fields to \a trailers.
-    void setTrailers(const Headers &trailers) { m_trailers = trailers; }
+    void setTrailers(const Headers &trailers);
 
     /// The body as a buffer: what a server sends (unless bodyFlow() is set), or what a client
     /// collected (Client::BodyMode::Collect).
@@ -241,6 +247,8 @@ private:
     qint64 m_bodyLength = -1;
     QByteArray m_rawHead;
     Error m_error;
+    std::shared_ptr<const Headers> m_bodyTrailers; // a received streamed body's, once they came
+    friend std::shared_ptr<Headers> receiveTrailers(Response &response);
 };
 
 /// Writes \a headers to \a debug, as Headers("Host: a", ...).
