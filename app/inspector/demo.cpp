@@ -85,10 +85,10 @@ bool Demo::start(QString *error)
     if (!startHttp(error))
         return false;
     for (int i = 1; i <= m_options.clientsPerTransport; ++i) {
-        connectClient(m_tcpEndpoint, QStringLiteral("demo tcp client %1").arg(i));
-        connectClient(m_unixEndpoint, QStringLiteral("demo unix client %1").arg(i));
+        connectClient(m_tcpEndpoint, QStringLiteral("demo tcp client %1").arg(i), ClientKind::Echo);
+        connectClient(m_unixEndpoint, QStringLiteral("demo unix client %1").arg(i), ClientKind::Echo);
     }
-    connectClient(m_httpEndpoint, QStringLiteral("demo HTTP client"));
+    connectClient(m_httpEndpoint, QStringLiteral("demo HTTP client"), ClientKind::Http);
     m_sinceGenerate.start();
     m_timer.start();
     return true;
@@ -173,20 +173,21 @@ void Demo::sendHttpRequest()
         });
 }
 
-void Demo::connectClient(const QString &endpoint, const QString &name)
+void Demo::connectClient(const QString &endpoint, const QString &name, ClientKind kind)
 {
     ++m_pendingClients;
     // The application as context: Qt 6.4 asserts when a continuation's context goes before
     // its future finishes, and connecting can outlast the demo.
     QPointer<Demo> guard(this);
     rill::connectTo(rill::Endpoint::parse(endpoint))
-        .then(QCoreApplication::instance(), [guard, name](rill::FlowResult<rill::Flow> result) {
+        .then(QCoreApplication::instance(), [guard, name, kind](rill::FlowResult<rill::Flow> result) {
             if (guard)
-                guard->onClientConnected(name, std::move(result));
+                guard->onClientConnected(name, kind, std::move(result));
         });
 }
 
-void Demo::onClientConnected(const QString &name, rill::FlowResult<rill::Flow> result)
+void Demo::onClientConnected(
+    const QString &name, ClientKind kind, rill::FlowResult<rill::Flow> result)
 {
     --m_pendingClients;
     if (!result.isOk() || !m_session) {
@@ -195,7 +196,7 @@ void Demo::onClientConnected(const QString &name, rill::FlowResult<rill::Flow> r
         return;
     }
     std::unique_ptr<rill::Flow> flow = result.takeFlow();
-    if (name == QLatin1String("demo HTTP client")) {
+    if (kind == ClientKind::Http) {
         m_httpFlow = std::move(flow);
         m_httpClientMonitor = m_session->watchFlow(m_httpFlow.get(), name, tr("the demo's HTTP client"));
         m_httpTimer.start();

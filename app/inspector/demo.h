@@ -72,8 +72,10 @@ Q_SIGNALS:
     void readerStalledChanged(bool stalled);
 
 private:
-    void connectClient(const QString &endpoint, const QString &name);
-    void onClientConnected(const QString &name, rill::FlowResult<rill::Flow> result);
+    enum class ClientKind { Echo, Http };
+    void connectClient(const QString &endpoint, const QString &name, ClientKind kind);
+    void onClientConnected(
+        const QString &name, ClientKind kind, rill::FlowResult<rill::Flow> result);
     void onEchoClientConnected(const QString &name, std::unique_ptr<rill::Flow> flow);
     void onServerAccepted(FlowMonitor *monitor, const QString &transport);
     void generate();
