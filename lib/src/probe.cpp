@@ -1404,7 +1404,10 @@ quint64 Probe::reportExchange(const Flow *flow, const ProbeExchange &exchange)
     {
         QMutexLocker locker(&r.mutex);
         e.flow = r.flowIds.value(flow);
-        if (e.flow != 0 && !r.subscribers.isEmpty()) {
+        // Encoded only for a subscriber that follows the flow (push() drops it for the others).
+        const bool followed = std::any_of(r.subscribers.cbegin(), r.subscribers.cend(),
+                                          [&](const Subscriber *s) { return s->wantsLedger(e.flow); });
+        if (e.flow != 0 && followed) {
             Event event{EventType::Exchange, e.flow};
             event.bytes = frame(exchangeMap(e));
             for (Subscriber *s : std::as_const(r.subscribers))
