@@ -140,6 +140,43 @@ std::unique_ptr<QProcess> startPeerServer(const QStringList &arguments)
     return process;
 }
 
+// A peer server of peers.py (MODE and its arguments after the socket's path) on a Unix socket
+// in a temporary folder, killed when it goes; request() makes a request that goes to it.
+struct UnixPeer
+{
+    QTemporaryDir dir;
+    QString path;
+    std::unique_ptr<QProcess> process;
+
+    bool start(const QString &mode, const QStringList &more = {})
+    {
+        if (!dir.isValid())
+            return false;
+        path = dir.filePath(QStringLiteral("peer.sock"));
+        process = startPeerServer(QStringList{mode, path} + more);
+        return bool(process);
+    }
+    // Answers every connection with \a reply, then closes.
+    bool startScript(const QByteArray &reply)
+    {
+        return start(QStringLiteral("script"), {QString::fromLatin1(reply.toHex())});
+    }
+    Request request(const QString &url = QStringLiteral("http://localhost/"),
+                    const QByteArray &method = QByteArrayLiteral("GET")) const
+    {
+        Request r{QUrl(url), method};
+        r.setEndpoint(Endpoint::local(path));
+        return r;
+    }
+    ~UnixPeer()
+    {
+        if (process) {
+            process->kill();
+            process->waitForFinished();
+        }
+    }
+};
+
 // Waits for a response future; false if it never finished.
 bool awaited(const QFuture<Response> &future, Response *out, std::chrono::milliseconds timeout = 60s)
 {
@@ -708,14 +745,10 @@ void TestHttp::poolIdleExpiry()
 
 void TestHttp::clientAgainstPythonUnixServer()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("py.sock"));
-    std::unique_ptr<QProcess> peer = startPeerServer({QStringLiteral("unixserver"), path});
-    QVERIFY(peer);
+    UnixPeer peer;
+    QVERIFY(peer.start(QStringLiteral("unixserver")));
     Client client;
-    Request request(QUrl(QStringLiteral("http://localhost/info")));
-    request.setEndpoint(Endpoint::local(path));
+    Request request = peer.request(QStringLiteral("http://localhost/info"));
     Response response;
     QVERIFY(awaited(client.send(request), &response));
     QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
@@ -728,8 +761,6 @@ void TestHttp::clientAgainstPythonUnixServer()
     QVERIFY(awaited(client.send(request), &response));
     QCOMPARE(response.body(), rilltest::pattern(300000));
     QCOMPARE(client.idleConnectionCount(), 1);
-    peer->kill();
-    peer->waitForFinished();
 }
 
 void TestHttp::clientRawReplies_data()
@@ -764,16 +795,11 @@ void TestHttp::clientRawReplies()
     QFETCH(QByteArray, reply);
     QFETCH(int, status);
     QFETCH(QByteArray, body);
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("s.sock"));
-    std::unique_ptr<QProcess> peer = startPeerServer({QStringLiteral("script"), path, QString::fromLatin1(reply.toHex())});
-    QVERIFY(peer);
+    UnixPeer peer;
+    QVERIFY(peer.startScript(reply));
     Client client;
-    Request request(QUrl(QStringLiteral("http://localhost/")));
-    request.setEndpoint(Endpoint::local(path));
     Response response;
-    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY(awaited(client.send(peer.request()), &response));
     if (status) {
         QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
         QCOMPARE(response.status(), status);
@@ -784,8 +810,6 @@ void TestHttp::clientRawReplies()
         QVERIFY2(message.contains(QString::fromLatin1(body)) && message.startsWith(QStringLiteral("unix:")),
                  qPrintable(message));
     }
-    peer->kill();
-    peer->waitForFinished();
 }
 
 void TestHttp::clientRefused()
@@ -997,19 +1021,14 @@ void TestHttp::requestBodyFlowOutlivesExchange()
 {
     // The server answers before taking the streamed request body; the body's flow is the
     // caller's and outlives the exchange, whose read on it then finishes with no one to run.
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("s.sock"));
-    std::unique_ptr<QProcess> peer = startPeerServer({QStringLiteral("script"), path,
-            QString::fromLatin1(QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").toHex())});
-    QVERIFY(peer);
+    UnixPeer peer;
+    QVERIFY(peer.startScript("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"));
     PipeFlow::Pair pair = PipeFlow::createPair();
     const QPointer<PipeFlow> reader(pair.second.get());
     Response response;
     {
         Client client;
-        Request request(QUrl(QStringLiteral("http://localhost/up")), "POST");
-        request.setEndpoint(Endpoint::local(path));
+        Request request = peer.request(QStringLiteral("http://localhost/up"), "POST");
         request.setBodyFlow(makeBodyFlow(pair.second.release()));
         QVERIFY(awaited(client.send(request), &response));
         QCOMPARE(response.body(), QByteArray("ok"));
@@ -1017,8 +1036,6 @@ void TestHttp::requestBodyFlowOutlivesExchange()
     // The reader goes with the request, and the writer learns it.
     QTRY_VERIFY(reader.isNull());
     QTRY_COMPARE(pair.first->error().kind(), Error::Kind::Reset);
-    peer->kill();
-    peer->waitForFinished();
 }
 
 void TestHttp::handlerAnswersAfterClientReset_data()
@@ -1150,16 +1167,11 @@ void TestHttp::exchangesReported()
     QVERIFY2(!bad.error.isEmpty(), qPrintable(bad.error));
 
     // The client's end: a response, then one cut short, with why.
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("py.sock"));
-    std::unique_ptr<QProcess> peer = startPeerServer({QStringLiteral("unixserver"), path});
-    QVERIFY(peer);
+    UnixPeer python;
+    QVERIFY(python.start(QStringLiteral("unixserver")));
     Client client;
-    Request request(QUrl(QStringLiteral("http://localhost/info")));
-    request.setEndpoint(Endpoint::local(path));
     Response response;
-    QVERIFY(awaited(client.send(request), &response));
+    QVERIFY(awaited(client.send(python.request(QStringLiteral("http://localhost/info"))), &response));
     QCOMPARE(response.status(), 200);
     QTRY_COMPARE(finished(ProbeExchange::Role::Client).size(), 1);
     const ProbeExchange got = finished(ProbeExchange::Role::Client).first();
@@ -1169,22 +1181,15 @@ void TestHttp::exchangesReported()
     QCOMPARE(got.responseBytes, response.body().size());
     QVERIFY(got.error.isEmpty());
     QVERIFY(got.flow != 0);
-    peer->kill();
-    peer->waitForFinished();
-    const QString cutPath = dir.filePath(QStringLiteral("cut.sock"));
-    peer = startPeerServer({QStringLiteral("script"), cutPath,
-                            QString::fromLatin1(QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").toHex())});
-    QVERIFY(peer);
-    request.setEndpoint(Endpoint::local(cutPath));
-    QVERIFY(awaited(client.send(request), &response));
+    UnixPeer cutter;
+    QVERIFY(cutter.startScript("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"));
+    QVERIFY(awaited(client.send(cutter.request(QStringLiteral("http://localhost/info"))), &response));
     QVERIFY(response.isError());
     QTRY_COMPARE(finished(ProbeExchange::Role::Client).size(), 2);
     const ProbeExchange cut = finished(ProbeExchange::Role::Client).last();
     QCOMPARE(cut.status, 200);
     QCOMPARE(cut.responseBytes, 5);
     QVERIFY2(cut.error.contains(QStringLiteral("truncated")), qPrintable(cut.error));
-    peer->kill();
-    peer->waitForFinished();
 
     // Watching stops with its context: nothing is traced any more.
     watcher.reset();
@@ -1227,19 +1232,12 @@ void TestHttp::trailersOfStreamedBodies()
     QVERIFY2(reply.startsWith("HTTP/1.1 200 OK\r\n"), reply.constData());
     QVERIFY2(reply.endsWith("\r\n\r\n9 9 2"), reply.constData());
 
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(QStringLiteral("s.sock"));
-    std::unique_ptr<QProcess> peer = startPeerServer(
-            {QStringLiteral("script"), path,
-             QString::fromLatin1(QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                            "4;x=y\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Sum: 1\r\n\r\n").toHex())});
-    QVERIFY(peer);
+    UnixPeer peer;
+    QVERIFY(peer.startScript("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "4;x=y\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Sum: 1\r\n\r\n"));
     Client client;
-    Request request(QUrl(QStringLiteral("http://localhost/")));
-    request.setEndpoint(Endpoint::local(path));
     Response response;
-    QVERIFY(awaited(client.send(request, Client::BodyMode::Stream), &response));
+    QVERIFY(awaited(client.send(peer.request(), Client::BodyMode::Stream), &response));
     QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
     QVERIFY(response.bodyFlow());
     const rilltest::Drained drained = rilltest::readToEnd(response.bodyFlow().get());
@@ -1252,8 +1250,6 @@ void TestHttp::trailersOfStreamedBodies()
     copy.setTrailers({});
     QCOMPARE(copy.trailers().size(), 0);
     QCOMPARE(response.trailers().size(), 1);
-    peer->kill();
-    peer->waitForFinished();
 }
 
 QTEST_GUILESS_MAIN(TestHttp)
