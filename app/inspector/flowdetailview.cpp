@@ -398,9 +398,13 @@ QWidget *FlowDetailView::makeSidePanel()
 void FlowDetailView::setMonitor(FlowMonitor *monitor)
 {
     if (monitor != m_monitor) {
-        if (m_monitor)
+        if (m_monitor) {
             disconnect(m_monitor, nullptr, this, nullptr);
+            m_monitor->followSocket(false);
+        }
         m_monitor = monitor;
+        if (monitor)
+            monitor->followSocket(true);
         if (monitor && monitor->isRemote())
             m_exchanges->setProbeFlow(monitor->probeClient(), monitor->remoteId());
         else
@@ -487,7 +491,8 @@ void FlowDetailView::refresh()
 void FlowDetailView::updateActions()
 {
     const rill::ProbeFlow flow = m_monitor ? m_monitor->info() : rill::ProbeFlow();
-    // An attached flow: what the probe takes (shut down, abort); the rest needs the flow here.
+    // An attached flow: what the probe takes (shut down, close, abort); sending needs the flow
+    // here.
     // A carried flow (a TLS flow's wire), or one its application drives (the demo's HTTP), is
     // only watched.
     const bool local = m_monitor && !m_monitor->isRemote() && !m_monitor->isWatchedOnly();
@@ -501,7 +506,7 @@ void FlowDetailView::updateActions()
         || (m_monitor && m_monitor->probeClient() && m_monitor->probeClient()->controlAllowed());
     m_shutdownWrite->setEnabled(writable && controllable);
     m_shutdownRead->setEnabled(flow.id && controllable && flow.readState == Flow::ReadState::Open);
-    m_close->setEnabled(live && local && flow.state != Flow::State::Closing);
+    m_close->setEnabled(live && controllable && flow.state != Flow::State::Closing);
     m_abort->setEnabled(live && controllable);
     // An attached flow's own reads pause in its process (control only).
     const bool remote = m_monitor && m_monitor->isRemote();
@@ -566,18 +571,18 @@ void FlowDetailView::updateSidePanel()
                                  readStateText(flow.readState),
                                  lampColor(lamp(flow.writeState)),
                                  writeStateText(flow.writeState)));
-    const KernelInfo kernel = monitor->kernelInfo();
-    if (kernel.available) {
+    const rill::ProbeSocketInfo kernel = monitor->kernelInfo();
+    if (kernel.isAvailable()) {
         m_kernelQueue->setText(
             tr("%1 in the socket's send queue (SIOCOUTQ)").arg(rill::FlowText::bytes(kernel.sendQueue)));
         m_kernelReceive->setText(
             tr("%1 received, not read (SIOCINQ)").arg(rill::FlowText::bytes(kernel.receiveQueue)));
         m_kernelState->setText(tr("TCP <b>%1</b>").arg(kernel.tcpStateName()));
     } else {
-        const QString none = monitor->isRemote()
-            ? tr("not shown for a flow of another process")
-            : flow.transport == QLatin1String("tcp") ? tr("no socket any more")
-                                                     : tr("shown for TCP on Linux");
+        const QString none = flow.transport != QLatin1String("tcp") ? tr("shown for TCP on Linux")
+            : flow.state == rill::Flow::State::Closed                ? tr("no socket any more")
+            : monitor->isRemote()                                    ? tr("asking its process...")
+                                                                     : tr("no socket any more");
         m_kernelQueue->setText(none);
         m_kernelReceive->clear();
         m_kernelState->clear();

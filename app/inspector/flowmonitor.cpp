@@ -149,6 +149,13 @@ void FlowMonitor::watchRemote()
             logEvent(m.value(QStringLiteral("paused")).toBool() ? EventKind::ReadingPaused
                                                                 : EventKind::ReadingResumed);
     });
+    connect(client, &rill::ProbeClient::socketInfoReceived, this,
+        [this](const rill::ProbeSocketInfo &info) {
+            if (info.flow != m_remoteId)
+                return;
+            m_remoteSocket = info;
+            m_socketAskedMs = -1;
+        });
     connect(client, &rill::ProbeClient::requestFailed, this, [this](const QString &message) {
         logEvent(EventKind::ActionDone, 0, 0, message);
         Q_EMIT actionFailed(message);
@@ -201,6 +208,11 @@ void FlowMonitor::followData()
         return;
     m_followingData = true;
     m_dataLog->setProbeFlow(m_client, m_remoteId);
+}
+
+void FlowMonitor::followSocket(bool follow)
+{
+    m_followingSocket = follow && isRemote();
 }
 
 void FlowMonitor::setReading(bool reading)
@@ -345,6 +357,12 @@ void FlowMonitor::shutdownRead()
 
 void FlowMonitor::close()
 {
+    if (isRemote()) {
+        logEvent(EventKind::Action, 0, 0, QStringLiteral("close (asked of the process)"));
+        if (m_client)
+            m_client->closeFlow(m_remoteId);
+        return;
+    }
     if (!m_flow || refusedAsWatchedOnly())
         return;
     logEvent(EventKind::Action, 0, 0, QStringLiteral("close"));
@@ -394,8 +412,20 @@ void FlowMonitor::sample()
     s.bytesQueued = flow ? flow->bytesQueued() : remote.bytesQueued;
     s.highWaterMark = flow ? flow->highWaterMark() : remote.highWaterMark;
     s.writesWaiting = flow ? flow->writesWaiting() : remote.writesWaiting;
-    if (flow)
-        s.kernel = kernelInfoOf(flow);
+    if (flow) {
+        s.kernel = rill::Probe::socketInfo(flow); // the session samples in the flows' thread
+    } else if (remote.state == rill::Flow::State::Closed || !m_client
+               || m_client->state() != rill::ProbeClient::State::Attached) {
+        m_remoteSocket = rill::ProbeSocketInfo(); // no socket any more, or nobody to ask
+    } else if (m_followingSocket) {
+        // One question at a time; asked again if its answer was lost (a full event queue).
+        if (m_socketAskedMs < 0 || s.timeMs - m_socketAskedMs > 1000) {
+            m_client->requestSocketInfo(m_remoteId);
+            m_socketAskedMs = s.timeMs;
+        }
+    }
+    if (!flow)
+        s.kernel = m_remoteSocket;
     m_samples.push_back(s);
     if (m_samples.size() > size_t(MaxSamples))
         m_samples.pop_front();

@@ -6,8 +6,6 @@
 // ledger, and the actions a user can take on it. No widgets: the headless mode uses it too.
 // Every log is bounded and counts what it dropped, so a flow at full speed costs bounded memory.
 
-#include "kernelinfo.h"
-
 #include <rill/datalog.h>
 #include <rill/flow.h>
 #include <rill/probe.h>
@@ -63,7 +61,7 @@ public:
         qint64 bytesQueued;
         qint64 highWaterMark;
         int writesWaiting;
-        KernelInfo kernel;
+        rill::ProbeSocketInfo kernel; // what the kernel says of its socket (TCP on Linux)
     };
 
     static constexpr int MaxEvents = 5000;
@@ -77,9 +75,9 @@ public:
     FlowMonitor(rill::Flow *flow, qint64 id, const QString &name, FlowMonitor *carrier = nullptr,
         QObject *parent = nullptr, const QString &owner = QString());
     // A flow of another process (--attach): what its probe publishes. The ledger and the events
-    // come from the probe's events, the samples from its counters; its data, the inspector's
-    // read loop and the kernel view are not available, and actions go to the probe (which
-    // refuses them unless the process allowed control).
+    // come from the probe's events, the samples from its counters, the kernel view from the
+    // probe's answers while followSocket() is on; the inspector's read loop is not available,
+    // and actions go to the probe (which refuses them unless the process allowed control).
     FlowMonitor(rill::ProbeClient *client, quint64 remoteId, qint64 id, const QString &name,
         QObject *parent = nullptr);
     ~FlowMonitor() override;
@@ -88,6 +86,9 @@ public:
     bool isRemote() const { return m_remoteId != 0; }
     // A remote flow's data log asks its probe for data (bounded) once this is called.
     void followData();
+    // While on, each sample of a remote flow asks its probe what the kernel says of its socket
+    // (the shown flow's only: one small request per sample).
+    void followSocket(bool follow);
     rill::ProbeClient *probeClient() const { return m_client.data(); }
     quint64 remoteId() const { return m_remoteId; }
     // What the views show of the flow, local or remote (id 0 if there is none any more).
@@ -123,9 +124,9 @@ public:
     qint64 eventsDropped() const { return m_eventsDropped; }
     qint64 eventSerial() const { return m_eventSerial; } // events ever logged
     const std::deque<Sample> &samples() const { return m_samples; }
-    KernelInfo kernelInfo() const
+    rill::ProbeSocketInfo kernelInfo() const
     {
-        return m_samples.empty() ? KernelInfo() : m_samples.back().kernel;
+        return m_samples.empty() ? rill::ProbeSocketInfo() : m_samples.back().kernel;
     }
 
     // JSON lines: one object per event, or per data chunk (base64).
@@ -174,6 +175,9 @@ private:
     QPointer<rill::ProbeClient> m_client; // a remote flow's
     quint64 m_remoteId = 0;
     bool m_followingData = false;
+    bool m_followingSocket = false;
+    rill::ProbeSocketInfo m_remoteSocket; // the probe's last answer
+    qint64 m_socketAskedMs = -1; // when the unanswered question went, -1 if none is
 };
 
 } // namespace inspector

@@ -197,7 +197,7 @@ void PlotWidget::paintEvent(QPaintEvent *)
             continue;
         maxRate = qMax(maxRate, qMax(s.rateIn, s.rateOut));
         maxQueue = qMax(maxQueue, qMax(s.bytesQueued, s.highWaterMark));
-        if (s.kernel.available) {
+        if (s.kernel.isAvailable()) {
             kernel = true;
             maxQueue = qMax(maxQueue, s.kernel.sendQueue);
         }
@@ -223,7 +223,7 @@ void PlotWidget::paintEvent(QPaintEvent *)
     if (kernel) {
         queue << Series {QStringLiteral("kernel send queue"), QColor(0x8a, 0x3f, 0xb5),
             [](const FlowMonitor::Sample &s) {
-                return s.kernel.available ? s.kernel.sendQueue : qint64(-1);
+                return s.kernel.isAvailable() ? s.kernel.sendQueue : qint64(-1);
             }};
     }
     drawPanel(p, bottom, QStringLiteral("Send queue"), samples, nowMs, queue,

@@ -6,6 +6,7 @@
 #include <rill/error.h>
 #include <rill/listener.h>
 #include <rill/probe.h>
+#include <rill/tcpflow.h>
 #include <rill/version.h>
 
 #include <QtCore/QCborArray>
@@ -33,9 +34,16 @@
 #include <deque>
 #include <map>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifdef Q_OS_LINUX
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#endif
 
 namespace rill {
 
@@ -706,6 +714,24 @@ private:
             return;
         }
         const auto it = r.flows.find(id);
+        if (type == QLatin1String("socket")) {
+            // A question, not an action: a flow gone meanwhile is answered, not refused.
+            if (it == r.flows.end()) {
+                ProbeSocketInfo gone;
+                gone.flow = id;
+                answerSocketInfo(gone);
+                return;
+            }
+            // In the flow's thread, where its descriptor is surely still its own.
+            Flow *flow = it->second.flow;
+            FlowPrivate::get(flow)->runOnFlowThread([this, serial = m_serial, flow] {
+                const ProbeSocketInfo info = Probe::socketInfo(flow);
+                QMutexLocker locker(&registry().mutex);
+                if (registry().subscribers.contains(this) && m_serial == serial)
+                    answerSocketInfo(info);
+            });
+            return;
+        }
         if (it == r.flows.end()) {
             refuse(QStringLiteral("no flow %1").arg(id));
             return;
@@ -738,7 +764,7 @@ private:
             return;
         }
         if (type != QLatin1String("shutdown") && type != QLatin1String("abort")
-            && type != QLatin1String("pause")) {
+            && type != QLatin1String("close") && type != QLatin1String("pause")) {
             refuse(QStringLiteral("unknown request \"%1\"").arg(type));
             return;
         }
@@ -752,6 +778,8 @@ private:
         qCInfo(lcProbe) << "subscriber asks" << type << "of flow" << id;
         if (type == QLatin1String("abort")) {
             flow->abort();
+        } else if (type == QLatin1String("close")) {
+            flow->close(); // its outcome shows as the flow's states, as the application sees them
         } else if (type == QLatin1String("pause")) {
             const bool paused = request.value(QStringLiteral("paused")).toBool();
             // In the flow's thread; its answer (refused once the read side ended) is published.
@@ -781,7 +809,19 @@ private:
         }
     }
 
+    // Under the registry's lock.
+    void answerSocketInfo(const ProbeSocketInfo &info)
+    {
+        Event answer{EventType::Frame, info.flow};
+        answer.bytes = frame(probe::socketInfoToMap(info));
+        push(answer);
+    }
+
     QLocalSocket *m_socket;
+    // Tells this subscriber from a later one made at the same address, for answers that
+    // come back from a flow's thread.
+    const quint64 m_serial = s_serials.fetch_add(1) + 1;
+    static inline std::atomic<quint64> s_serials{0};
     QByteArray m_in;
     std::deque<Event> m_queue; // under the registry's lock, as the fields up to m_left
     qint64 m_lost = 0;
@@ -1315,6 +1355,64 @@ quint64 Probe::flowId(const Flow *flow)
     return r.flowIds.value(flow);
 }
 
+// ---- What the kernel says of a flow's socket.
+
+ProbeSocketInfo Probe::socketInfo(const Flow *flow)
+{
+    ProbeSocketInfo info;
+    info.flow = flowId(flow);
+#ifdef Q_OS_LINUX
+    const auto *tcp = qobject_cast<const TcpFlow *>(flow);
+    const int fd = tcp ? int(tcp->socketDescriptor()) : -1;
+    if (fd < 0)
+        return info;
+    int queued = 0;
+    if (::ioctl(fd, SIOCOUTQ, &queued) == 0)
+        info.sendQueue = queued;
+    int unread = 0;
+    if (::ioctl(fd, SIOCINQ, &unread) == 0)
+        info.receiveQueue = unread;
+    tcp_info tcpInfo{};
+    socklen_t length = sizeof tcpInfo;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &tcpInfo, &length) == 0)
+        info.tcpState = tcpInfo.tcpi_state;
+#endif
+    return info;
+}
+
+QString ProbeSocketInfo::tcpStateName() const
+{
+#ifdef Q_OS_LINUX
+    switch (tcpState) {
+    case TCP_ESTABLISHED:
+        return QStringLiteral("ESTABLISHED");
+    case TCP_SYN_SENT:
+        return QStringLiteral("SYN-SENT");
+    case TCP_SYN_RECV:
+        return QStringLiteral("SYN-RECEIVED");
+    case TCP_FIN_WAIT1:
+        return QStringLiteral("FIN-WAIT-1");
+    case TCP_FIN_WAIT2:
+        return QStringLiteral("FIN-WAIT-2");
+    case TCP_TIME_WAIT:
+        return QStringLiteral("TIME-WAIT");
+    case TCP_CLOSE:
+        return QStringLiteral("CLOSED");
+    case TCP_CLOSE_WAIT:
+        return QStringLiteral("CLOSE-WAIT");
+    case TCP_LAST_ACK:
+        return QStringLiteral("LAST-ACK");
+    case TCP_LISTEN:
+        return QStringLiteral("LISTEN");
+    case TCP_CLOSING:
+        return QStringLiteral("CLOSING");
+    default:
+        break;
+    }
+#endif
+    return tcpState >= 0 ? QStringLiteral("unknown (%1)").arg(tcpState) : QString();
+}
+
 // ---- Exchanges: reported by protocol libraries, to in-process handlers and subscribers.
 
 namespace {
@@ -1367,6 +1465,25 @@ QCborMap exchangeMap(const ProbeExchange &e)
 } // namespace
 
 namespace probe {
+QCborMap socketInfoToMap(const ProbeSocketInfo &info)
+{
+    return {{QStringLiteral("t"), QStringLiteral("socket")},
+            {QStringLiteral("flow"), qint64(info.flow)},
+            {QStringLiteral("sendQueue"), info.sendQueue},
+            {QStringLiteral("receiveQueue"), info.receiveQueue},
+            {QStringLiteral("tcpState"), info.tcpState}};
+}
+
+ProbeSocketInfo socketInfoFromMap(const QCborMap &m)
+{
+    ProbeSocketInfo info;
+    info.flow = quint64(m.value(QStringLiteral("flow")).toInteger());
+    info.sendQueue = m.value(QStringLiteral("sendQueue")).toInteger(-1);
+    info.receiveQueue = m.value(QStringLiteral("receiveQueue")).toInteger(-1);
+    info.tcpState = int(m.value(QStringLiteral("tcpState")).toInteger(-1));
+    return info;
+}
+
 ProbeExchange exchangeFromMap(const QCborMap &m)
 {
     ProbeExchange e;

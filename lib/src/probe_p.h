@@ -11,6 +11,7 @@
 namespace rill {
 class Flow;
 struct ProbeExchange;
+struct ProbeSocketInfo;
 namespace probe {
 void addFlow(Flow *flow);
 void removeFlow(Flow *flow);
@@ -25,6 +26,9 @@ QByteArray frame(QCborMap map);
 int takeFrame(const QByteArray &buffer, qsizetype *offset, QCborMap *map);
 // An "exchange" frame's exchange, for ProbeClient.
 ProbeExchange exchangeFromMap(const QCborMap &map);
+// A "socket" frame (the answer to a "socket" request), both ways.
+QCborMap socketInfoToMap(const ProbeSocketInfo &info);
+ProbeSocketInfo socketInfoFromMap(const QCborMap &map);
 constexpr quint32 MaxFrame = 16 * 1024 * 1024;
 } // namespace probe
 } // namespace rill

@@ -205,6 +205,9 @@ void ProbeClientPrivate::handle(const QCborMap &m)
     } else if (t == QLatin1String("exchange")) {
         Q_EMIT q->exchangeReported(probe::exchangeFromMap(m));
         changed = false;
+    } else if (t == QLatin1String("socket")) {
+        Q_EMIT q->socketInfoReceived(probe::socketInfoFromMap(m));
+        changed = false;
     } else if (t == QLatin1String("data")) {
         Q_EMIT q->dataReceived(id, m.value(QStringLiteral("sent")).toBool(),
                                m.value(QStringLiteral("data")).toByteArray());
@@ -412,6 +415,11 @@ void ProbeClient::requestData(quint64 id, qint64 maxBytes)
              {QStringLiteral("max"), maxBytes}});
 }
 
+void ProbeClient::requestSocketInfo(quint64 id)
+{
+    d->send({{QStringLiteral("t"), QStringLiteral("socket")}, {QStringLiteral("flow"), qint64(id)}});
+}
+
 void ProbeClient::setLedgerFlows(const QList<quint64> &ids)
 {
     QCborArray flows;
@@ -435,6 +443,11 @@ void ProbeClient::shutdownFlow(quint64 id, Flow::Direction direction)
 void ProbeClient::abortFlow(quint64 id)
 {
     d->send({{QStringLiteral("t"), QStringLiteral("abort")}, {QStringLiteral("flow"), qint64(id)}});
+}
+
+void ProbeClient::closeFlow(quint64 id)
+{
+    d->send({{QStringLiteral("t"), QStringLiteral("close")}, {QStringLiteral("flow"), qint64(id)}});
 }
 
 } // namespace rill

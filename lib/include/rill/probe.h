@@ -51,6 +51,28 @@ public:
     bool isFinished() const { return durationMs >= 0; }
 };
 
+/// What the kernel says of a flow's socket, beside Rill's own view of the flow: its queues and
+/// its TCP state, so a half-close shows as FIN-WAIT-2 or CLOSE-WAIT. Linux, TCP flows; for other
+/// flows (or elsewhere) isAvailable() is false.
+struct RILL_EXPORT ProbeSocketInfo
+{
+    Q_GADGET
+public:
+    quint64 flow = 0;         ///< The flow, as Probe::flowId() names it.
+    qint64 sendQueue = -1;    ///< Bytes in the socket's send queue, unsent or not yet
+                              ///< acknowledged (`SIOCOUTQ`); -1: unknown.
+    qint64 receiveQueue = -1; ///< Bytes received that the flow has not read yet (`SIOCINQ`);
+                              ///< -1: unknown.
+    int tcpState = -1;        ///< The TCP state (`tcp_info.tcpi_state`, in Linux's numbering);
+                              ///< -1: unknown.
+
+    /// Whether the kernel said anything.
+    bool isAvailable() const { return sendQueue >= 0 || receiveQueue >= 0 || tcpState >= 0; }
+    /// The TCP state as RFC 793 names it ("ESTABLISHED", "FIN-WAIT-2", "CLOSE-WAIT", ...);
+    /// "" when unknown.
+    QString tcpStateName() const;
+};
+
 /// The probe: every live flow and listener of the process, and, once started, a Unix socket
 /// that publishes them to inspectors of the same user.
 ///
@@ -79,8 +101,8 @@ public:
     /// What subscribers may do besides watching.
     enum Control {
         ObserveOnly,  ///< Watching only; control actions are refused.
-        AllowControl, ///< Subscribers may shut down a direction of a flow, abort it, or pause
-                      ///< its reading.
+        AllowControl, ///< Subscribers may shut down a direction of a flow, close or abort it,
+                      ///< or pause its reading.
     };
     Q_ENUM(Control)
 
@@ -109,6 +131,9 @@ public:
     /// The id \a flow has in the registry (and in ProbeFlow::id, ProbeExchange::flow), 0 if it
     /// has none (destroyed, or still being made).
     static quint64 flowId(const rill::Flow *flow);
+    /// What the kernel says of \a flow's socket now (its `flow` is flowId()). Call it in the
+    /// flow's thread: from another, its descriptor may be closed and its number reused meanwhile.
+    static rill::ProbeSocketInfo socketInfo(const rill::Flow *flow);
 
     /// Whether anyone follows exchanges now (a watchExchanges() handler, or a subscriber):
     /// a protocol library reports them only then, so an unwatched exchange costs this check.
@@ -243,10 +268,17 @@ public:
     void setLedgerFlows(const QList<quint64> &ids);
     /// Asks for every flow's write ledger again, as when attached.
     void followAllLedgers();
+    /// Asks what the kernel says of flow \a id's socket now: answered once, by
+    /// socketInfoReceived() (not available for a flow that is gone or has no TCP socket).
+    void requestSocketInfo(quint64 id);
     /// Asks the process to shut down \a direction of flow \a id (refused without control).
     void shutdownFlow(quint64 id, rill::Flow::Direction direction);
     /// Asks the process to abort flow \a id (refused without control).
     void abortFlow(quint64 id);
+    /// Asks the process to close flow \a id as Flow::close() does: its queue flushed (within
+    /// the close's bound), then both directions ended (refused without control). The
+    /// application's pending reads and writes end as they would had it called close() itself.
+    void closeFlow(quint64 id);
     /// Asks the process to pause (\a paused true) or resume reading flow \a id (refused
     /// without control). While paused, the flow's reads wait even when data came, and what
     /// comes is kept up to its read-ahead, so the peer is pushed back; nothing is lost. The
@@ -281,6 +313,8 @@ Q_SIGNALS:
     /// A step of \a exchange, on a flow whose write ledger this client follows
     /// (setLedgerFlows()): each report carries the whole exchange, under its id.
     void exchangeReported(const rill::ProbeExchange &exchange);
+    /// The answer to requestSocketInfo(\a info.flow).
+    void socketInfoReceived(const rill::ProbeSocketInfo &info);
 
 private:
     std::unique_ptr<ProbeClientPrivate> d;

@@ -166,8 +166,10 @@ private Q_SLOTS:
     void attachShowsFlows();
     void halfCloseAndExitShow();
     void waitingWritesShow();
+    void kernelViewOfAttachedFlow();
     void controlRefusedWithoutOptIn();
     void controlWithOptIn();
+    void closeWithOptIn();
     void otherUserRefused();
     void slowSubscriberCutOff();
     void inspectorAttach();
@@ -389,6 +391,78 @@ void tst_Probe::waitingWritesShow()
     QVERIFY(child->process.waitForFinished());
 }
 
+void tst_Probe::kernelViewOfAttachedFlow()
+{
+    // What the kernel says of an attached flow's socket, asked of its probe: a question, so an
+    // observe-only process answers it. The peer stops reading, so the child's send queue fills.
+    QList<ProbeSocketInfo> answers;
+    auto collect = [&answers](ProbeClient &client) {
+        connect(&client, &ProbeClient::socketInfoReceived, &client,
+                [&answers](const ProbeSocketInfo &info) { answers << info; });
+    };
+    {
+        auto child = startChild(QStringLiteral("stall"));
+        QVERIFY(child);
+        // A QTcpSocket reads all it can; bounded, it stops, and the kernel's queues fill.
+        child->peer->setReadBufferSize(64 * 1024);
+        ProbeClient client;
+        collect(client);
+        QVERIFY(attachTo(client, child->pid()));
+        const quint64 id = client.flows().first().id;
+        // Asked again until the queue shows: the peer may still read what was sent before.
+        connect(&client, &ProbeClient::socketInfoReceived, &client, [&](const ProbeSocketInfo &info) {
+            if (info.flow == id && info.sendQueue == 0)
+                client.requestSocketInfo(id);
+        });
+        client.requestSocketInfo(id);
+        QTRY_VERIFY_WITH_TIMEOUT(!answers.isEmpty() && answers.last().sendQueue > 0, 15000);
+        const ProbeSocketInfo full = answers.last();
+        QCOMPARE(full.flow, id);
+        QVERIFY(full.isAvailable());
+        QCOMPARE(full.tcpStateName(), QStringLiteral("ESTABLISHED"));
+        QCOMPARE(full.receiveQueue, qint64(0)); // the child reads all that comes
+
+        // A flow that is not there (any more) is answered too: nothing to say.
+        const qsizetype before = answers.size();
+        client.requestSocketInfo(id + 1000);
+        QTRY_COMPARE_WITH_TIMEOUT(answers.size(), before + 1, 15000);
+        QCOMPARE(answers.last().flow, id + 1000);
+        QVERIFY(!answers.last().isAvailable());
+        QCOMPARE(answers.last().tcpStateName(), QString());
+        child->process.kill();
+        QVERIFY(child->process.waitForFinished());
+    }
+
+    // A half-close, as the kernel sees it: the child shuts its write side down (asked by the
+    // inspector, which this child allows) and its peer keeps its own open: FIN-WAIT-2.
+    answers.clear();
+    auto child = startChild(QStringLiteral("idle"), "control");
+    QVERIFY(child);
+    ProbeClient client;
+    collect(client);
+    QVERIFY(attachTo(client, child->pid()));
+    const quint64 id = client.flows().first().id;
+    // A QTcpSocket closes both directions at the end of stream: a second descriptor keeps the
+    // peer's socket open.
+    const int peerKept = ::dup(int(child->peer->socketDescriptor()));
+    QVERIFY(peerKept >= 0);
+    const auto closeKept = qScopeGuard([peerKept] { ::close(peerKept); });
+    // Asked again while the FIN is not acknowledged yet (FIN-WAIT-1, briefly).
+    connect(&client, &ProbeClient::socketInfoReceived, &client, [&](const ProbeSocketInfo &info) {
+        if (info.tcpStateName() == QStringLiteral("FIN-WAIT-1"))
+            client.requestSocketInfo(id);
+    });
+    client.shutdownFlow(id, Flow::Direction::Write);
+    QTRY_COMPARE_WITH_TIMEOUT(client.flow(id).writeState, Flow::WriteState::Closed, 15000);
+    client.requestSocketInfo(id);
+    QTRY_VERIFY_WITH_TIMEOUT(!answers.isEmpty()
+                                     && answers.last().tcpStateName() != QStringLiteral("FIN-WAIT-1"),
+                             15000);
+    QCOMPARE(answers.last().tcpStateName(), QStringLiteral("FIN-WAIT-2"));
+    QCOMPARE(answers.last().sendQueue, qint64(0));
+    QCOMPARE(client.flow(id).readState, Flow::ReadState::Open);
+}
+
 void tst_Probe::controlRefusedWithoutOptIn()
 {
     auto child = startChild(QStringLiteral("idle"));
@@ -401,7 +475,8 @@ void tst_Probe::controlRefusedWithoutOptIn()
     client.shutdownFlow(id, Flow::Direction::Write);
     client.abortFlow(id);
     client.pauseReading(id);
-    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 3, 15000);
+    client.closeFlow(id);
+    QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 4, 15000);
     QVERIFY(failed[0][0].toString().contains(QStringLiteral("not allowed")));
     // Nothing happened to the flow: the peer still writes and the child still reads.
     child->peer->write("more");
@@ -424,6 +499,25 @@ void tst_Probe::controlWithOptIn()
     // The peer sees the end of stream.
     QTcpSocket *peer = child->peer;
     QVERIFY(spinUntil([peer] { return peer->state() == QAbstractSocket::UnconnectedState; }));
+}
+
+void tst_Probe::closeWithOptIn()
+{
+    // The inspector closes a flow of the process as the process itself would: the peer gets
+    // what the flow had queued, then the end of stream.
+    auto child = startChild(QStringLiteral("idle"), "control");
+    QVERIFY(child);
+    ProbeClient client;
+    QVERIFY(attachTo(client, child->pid()));
+    const quint64 id = client.flows().first().id;
+    QSignalSpy failed(&client, &ProbeClient::requestFailed);
+    client.closeFlow(id);
+    QTRY_COMPARE_WITH_TIMEOUT(client.flow(id).state, Flow::State::Closed, 15000);
+    QCOMPARE(client.flow(id).writeState, Flow::WriteState::Closed);
+    QTcpSocket *peer = child->peer;
+    QVERIFY(spinUntil([peer] { return peer->state() == QAbstractSocket::UnconnectedState; }));
+    QCOMPARE(failed.size(), 0);
+    QVERIFY(child->exited()); // its read ended, so it quit, as it does at a peer's end
 }
 
 void tst_Probe::otherUserRefused()
@@ -631,6 +725,7 @@ void tst_Probe::windowAttached()
     using namespace inspector;
     auto child = startChild(QStringLiteral("stall"));
     QVERIFY(child);
+    child->peer->setReadBufferSize(64 * 1024); // reads only as the test does: queues fill
     MainWindow::Options options;
     options.demo = false;
     MainWindow window(options);
@@ -643,6 +738,16 @@ void tst_Probe::windowAttached()
     QTRY_VERIFY_WITH_TIMEOUT(detail->monitor() && detail->monitor()->isRemote(), 15000);
     const QString peer = QStringLiteral("tcp:127.0.0.1:%1").arg(child->server.serverPort());
     QTRY_VERIFY_WITH_TIMEOUT(detail->headerLabel()->text().contains(peer), 15000);
+
+    // The kernel's view of its socket, asked of its probe while the flow is shown: its peer
+    // does not read yet, so its send queue is not empty.
+    auto *kernelState = detail->findChild<QLabel *>(QStringLiteral("kernelState"));
+    auto *kernelQueue = detail->findChild<QLabel *>(QStringLiteral("kernelQueue"));
+    QVERIFY(kernelState && kernelQueue);
+    QTRY_VERIFY_WITH_TIMEOUT(kernelState->text().contains(QStringLiteral("ESTABLISHED")), 15000);
+    QVERIFY2(kernelQueue->text().contains(QStringLiteral("SIOCOUTQ")), qPrintable(kernelQueue->text()));
+    QTRY_VERIFY2_WITH_TIMEOUT(!kernelQueue->text().startsWith(QStringLiteral("0 ")),
+                              qPrintable(kernelQueue->text()), 15000);
 
     // Its ledger, as the probe tells it, once the peer reads a little.
     qint64 drained = 0;
@@ -681,6 +786,17 @@ void tst_Probe::windowAttached()
     detail->monitor()->abort();
     QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 15000);
     QVERIFY(failed[0][0].toString().contains(QStringLiteral("not allowed")));
+
+    // The process exits: the shown flow's samples go on (the last picture), asking nobody.
+    FlowMonitor *monitor = detail->monitor();
+    QSignalSpy sampled(monitor, &FlowMonitor::sampled);
+    child->process.kill();
+    QVERIFY(child->process.waitForFinished());
+    QTRY_COMPARE_WITH_TIMEOUT(monitor->probeClient()->state(), rill::ProbeClient::State::Ended, 15000);
+    const int before = int(sampled.size());
+    QTRY_VERIFY_WITH_TIMEOUT(sampled.size() >= before + 15, 15000);
+    QCOMPARE(failed.size(), 1);
+    QVERIFY(!monitor->kernelInfo().isAvailable());
 #endif
 }
 
