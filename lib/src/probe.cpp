@@ -401,7 +401,12 @@ struct Registry
     std::atomic<bool> subscribed{false}; // !subscribers.isEmpty(), read without the lock
     QList<std::shared_ptr<DataTap>> taps;
     bool control = false;
+    // By flow id, the last report of each exchange under way (reported only while someone
+    // traces; the oldest dropped past MaxExchangesInFlight a flow): a view that starts
+    // following a flow mid-download shows the download at once, not at its end.
+    std::map<quint64, std::map<quint64, ProbeExchange>> exchangesInFlight;
 };
+constexpr size_t MaxExchangesInFlight = 64;
 
 // Never destroyed: flows may outlive static destructors.
 Registry &registry()
@@ -711,6 +716,17 @@ private:
                                 {QStringLiteral("all"), m_allLedgers},
                                 {QStringLiteral("flows"), flows}});
             push(said);
+            // What is under way on the flows it follows now: their exchanges' next steps come
+            // as they happen, the steps already taken only here.
+            for (const auto &[flowId, inFlight] : r.exchangesInFlight) {
+                if (!wantsLedger(flowId))
+                    continue;
+                for (const auto &[exchangeId, exchange] : inFlight) {
+                    Event replay{EventType::Exchange, flowId};
+                    replay.bytes = frame(probe::exchangeToMap(exchange));
+                    push(replay);
+                }
+            }
             return;
         }
         const auto it = r.flows.find(id);
@@ -1182,6 +1198,7 @@ void removeFlow(Flow *flow)
     if (!r.subscribers.isEmpty())
         pushValues(r, it->second); // its last
     r.flows.erase(it);
+    r.exchangesInFlight.erase(id);
     if (r.subscribers.isEmpty())
         return;
     // Its last counters, then its end.
@@ -1440,7 +1457,10 @@ Q_SIGNALS:
 
 std::atomic<quint64> s_lastExchangeId{0};
 
-QCborMap exchangeMap(const ProbeExchange &e)
+} // namespace
+
+namespace probe {
+QCborMap exchangeToMap(const ProbeExchange &e)
 {
     QCborMap m{{QStringLiteral("t"), QStringLiteral("exchange")},
                {QStringLiteral("flow"), qint64(e.flow)},
@@ -1462,9 +1482,6 @@ QCborMap exchangeMap(const ProbeExchange &e)
     return m;
 }
 
-} // namespace
-
-namespace probe {
 QCborMap socketInfoToMap(const ProbeSocketInfo &info)
 {
     return {{QStringLiteral("t"), QStringLiteral("socket")},
@@ -1521,18 +1538,42 @@ quint64 Probe::reportExchange(const Flow *flow, const ProbeExchange &exchange)
     {
         QMutexLocker locker(&r.mutex);
         e.flow = r.flowIds.value(flow);
+        if (e.flow != 0 && e.isFinished()) {
+            const auto inFlight = r.exchangesInFlight.find(e.flow);
+            if (inFlight != r.exchangesInFlight.end() && inFlight->second.erase(e.id)
+                && inFlight->second.empty())
+                r.exchangesInFlight.erase(inFlight);
+        } else if (e.flow != 0) {
+            auto &inFlight = r.exchangesInFlight[e.flow];
+            inFlight[e.id] = e;
+            if (inFlight.size() > MaxExchangesInFlight)
+                inFlight.erase(inFlight.begin());
+        }
         // Encoded only for a subscriber that follows the flow (push() drops it for the others).
         const bool followed = std::any_of(r.subscribers.cbegin(), r.subscribers.cend(),
                                           [&](const Subscriber *s) { return s->wantsLedger(e.flow); });
         if (e.flow != 0 && followed) {
             Event event{EventType::Exchange, e.flow};
-            event.bytes = frame(exchangeMap(e));
+            event.bytes = frame(probe::exchangeToMap(e));
             for (Subscriber *s : std::as_const(r.subscribers))
                 s->push(event);
         }
     }
     Q_EMIT ExchangeHub::instance().reported(e);
     return e.id;
+}
+
+QList<ProbeExchange> Probe::exchangesInFlight(const Flow *flow)
+{
+    Registry &r = registry();
+    QMutexLocker locker(&r.mutex);
+    QList<ProbeExchange> exchanges;
+    const auto it = r.exchangesInFlight.find(r.flowIds.value(flow));
+    if (it != r.exchangesInFlight.end()) {
+        for (const auto &[id, exchange] : it->second)
+            exchanges << exchange;
+    }
+    return exchanges;
 }
 
 QMetaObject::Connection Probe::watchExchanges(const QObject *context,

@@ -24,7 +24,8 @@ QByteArray frame(QCborMap map);
 // whole yet, -1 too large. The caller removes what was taken once, not frame by frame: a read
 // brings thousands of small frames, and removing each from the front is quadratic.
 int takeFrame(const QByteArray &buffer, qsizetype *offset, QCborMap *map);
-// An "exchange" frame's exchange, for ProbeClient.
+// An "exchange" frame, both ways.
+QCborMap exchangeToMap(const ProbeExchange &exchange);
 ProbeExchange exchangeFromMap(const QCborMap &map);
 // A "socket" frame (the answer to a "socket" request), both ways.
 QCborMap socketInfoToMap(const ProbeSocketInfo &info);

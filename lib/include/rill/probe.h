@@ -142,6 +142,11 @@ public:
     /// handlers and to subscribers that follow the flow's write ledger. Returns its id:
     /// exchange.id, or a new one if that is 0, to report its next steps with. Any thread.
     static quint64 reportExchange(const rill::Flow *flow, const rill::ProbeExchange &exchange);
+    /// The exchanges under way on \a flow, each as last reported, in report order: those
+    /// reported since their start (a protocol library traces an exchange only if someone
+    /// followed exchanges when it began), at most 64 a flow. A view that starts following a
+    /// flow shows them at once, instead of at their next step. Any thread.
+    static QList<rill::ProbeExchange> exchangesInFlight(const rill::Flow *flow);
     /// Calls \a handler, in \a context's thread, with every exchange reported from now on in
     /// this process, until \a context is destroyed or the returned connection is disconnected.
     static QMetaObject::Connection

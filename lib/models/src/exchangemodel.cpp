@@ -121,8 +121,12 @@ ExchangeModel::~ExchangeModel()
 void ExchangeModel::setFlow(const Flow *flow)
 {
     d->reset(flow ? Probe::flowId(flow) : 0);
-    if (d->flowId != 0)
-        d->connection = Probe::watchExchanges(this, [this](const ProbeExchange &e) { d->take(e); });
+    if (d->flowId == 0)
+        return;
+    d->connection = Probe::watchExchanges(this, [this](const ProbeExchange &e) { d->take(e); });
+    // After connecting: a step reported meanwhile comes again, never one lost between.
+    for (const ProbeExchange &e : Probe::exchangesInFlight(flow))
+        d->take(e);
 }
 
 void ExchangeModel::setProbeFlow(ProbeClient *client, quint64 id)

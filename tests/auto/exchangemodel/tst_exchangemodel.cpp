@@ -34,6 +34,7 @@ private Q_SLOTS:
     void rowsFollowReports();
     void onlyTheWatchedFlow();
     void bounded();
+    void underWayShownAtOnce();
 };
 
 void tst_ExchangeModel::rowsFollowReports()
@@ -101,12 +102,14 @@ void tst_ExchangeModel::onlyTheWatchedFlow()
     Probe::reportExchange(pair.second.get(), request(QStringLiteral("/mine")));
     QTRY_COMPARE(model.rowCount(), 1);
     QCOMPARE(model.exchange(0).target, QStringLiteral("/mine"));
-    // Watching another flow starts empty.
+    // Watching another flow drops the rows of the one before; what is under way on the new
+    // one (its first request, not finished) shows, then what comes.
     model.setFlow(pair.first.get());
-    QCOMPARE(model.rowCount(), 0);
-    Probe::reportExchange(pair.first.get(), request(QStringLiteral("/other")));
     QTRY_COMPARE(model.rowCount(), 1);
     QCOMPARE(model.exchange(0).target, QStringLiteral("/other"));
+    Probe::reportExchange(pair.first.get(), request(QStringLiteral("/next")));
+    QTRY_COMPARE(model.rowCount(), 2);
+    QCOMPARE(model.exchange(1).target, QStringLiteral("/next"));
 }
 
 void tst_ExchangeModel::bounded()
@@ -131,6 +134,46 @@ void tst_ExchangeModel::bounded()
     QCOMPARE(model.rowCount(), 1);
     QCOMPARE(model.droppedCount(), 4);
     QCOMPARE(model.exchange(0).target, QStringLiteral("/4"));
+}
+
+void tst_ExchangeModel::underWayShownAtOnce()
+{
+    // A view that starts following a flow shows the exchanges already under way on it, each
+    // at its last step, not only from their next one; finished ones are history it missed.
+    PipeFlow::Pair pair = PipeFlow::createPair();
+    ExchangeModel watcher; // someone traces, on another flow
+    watcher.setFlow(pair.second.get());
+    ProbeExchange done = request(QStringLiteral("/done"));
+    done.id = Probe::reportExchange(pair.first.get(), done);
+    done.durationMs = 1;
+    Probe::reportExchange(pair.first.get(), done);
+    ProbeExchange slow = request(QStringLiteral("/slow"));
+    slow.id = Probe::reportExchange(pair.first.get(), slow);
+    slow.status = 200;
+    slow.headersMs = 5;
+    Probe::reportExchange(pair.first.get(), slow);
+    QCOMPARE(Probe::exchangesInFlight(pair.first.get()).size(), 1);
+
+    ExchangeModel model;
+    model.setFlow(pair.first.get());
+    QTRY_COMPARE(model.rowCount(), 1);
+    QCOMPARE(model.exchange(0).target, QStringLiteral("/slow"));
+    QCOMPARE(model.exchange(0).status, 200);
+    QVERIFY(!model.exchange(0).isFinished());
+    // Its end, as it comes, on the same row.
+    slow.durationMs = 9;
+    Probe::reportExchange(pair.first.get(), slow);
+    QTRY_VERIFY(model.exchange(0).isFinished());
+    QCOMPARE(model.rowCount(), 1);
+    QVERIFY(Probe::exchangesInFlight(pair.first.get()).isEmpty());
+
+    // The flow's end forgets what it had under way.
+    ProbeExchange left = request(QStringLiteral("/left"));
+    Probe::reportExchange(pair.first.get(), left);
+    QCOMPARE(Probe::exchangesInFlight(pair.first.get()).size(), 1);
+    const Flow *gone = pair.first.get();
+    pair.first.reset();
+    QVERIFY(Probe::exchangesInFlight(gone).isEmpty());
 }
 
 QTEST_GUILESS_MAIN(tst_ExchangeModel)

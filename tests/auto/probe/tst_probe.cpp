@@ -1138,6 +1138,57 @@ void tst_Probe::httpExchangesOfAttachedServer()
     QVERIFY(spinUntil([&] { return ledgerAnswers == 2; }));
     QCOMPARE(reports.size(), 0);
 
+    // An exchange under way when the client starts following its flow shows at once, not at
+    // its next step: a download kept in flight by a Python client that never reads it.
+    {
+        QFile big(root.filePath(QStringLiteral("big.bin")));
+        QVERIFY(big.open(QIODevice::WriteOnly));
+        QVERIFY(big.resize(32 * 1024 * 1024));
+    }
+    client.setLedgerFlows({});
+    QVERIFY(spinUntil([&] { return ledgerAnswers == 3; }));
+    QProcess stalled;
+    stalled.start(QStringLiteral("python3"),
+                  {QStringLiteral("-c"),
+                   QStringLiteral("import socket, sys\n"
+                                  "s = socket.create_connection(('127.0.0.1', %1))\n"
+                                  "s.sendall(b'GET /big.bin HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+                                  "sys.stdin.readline()\n").arg(m.captured(1))});
+    auto stopStalled = qScopeGuard([&stalled] {
+        stalled.kill();
+        stalled.waitForFinished();
+    });
+    // Its connection (the newest TCP flow) has sent part of the file: the response is under way.
+    quint64 downloadFlow = 0;
+    QVERIFY(spinUntil([&] {
+        for (const ProbeFlow &f : client.flows()) {
+            if (f.transport == QLatin1String("tcp") && f.id != a.flow
+                && f.stats.bytesWritten > 1024 * 1024)
+                downloadFlow = f.id;
+        }
+        return downloadFlow != 0 || stalled.state() == QProcess::NotRunning;
+    }));
+    QVERIFY(downloadFlow != 0);
+    reports.clear();
+    client.setLedgerFlows({downloadFlow});
+    QTRY_VERIFY_WITH_TIMEOUT(!reports.isEmpty(), 15000);
+    QCOMPARE(reports.last().flow, downloadFlow);
+    QCOMPARE(reports.last().target, QStringLiteral("/big.bin"));
+    QCOMPARE(reports.last().status, 200);
+    QVERIFY(!reports.last().isFinished());
+    client.followAllLedgers();
+    QVERIFY(spinUntil([&] { return ledgerAnswers == 5; }));
+    // The client goes: so do the connection and the file's flow, with a failed exchange.
+    stalled.kill();
+    QTRY_VERIFY_WITH_TIMEOUT(reports.last().isFinished(), 15000);
+    QVERIFY(!reports.last().error.isEmpty());
+    auto allClosed = [&client] {
+        const QList<ProbeFlow> flows = client.flows();
+        return std::all_of(flows.cbegin(), flows.cend(),
+                           [](const ProbeFlow &f) { return f.state == Flow::State::Closed; });
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(allClosed(), 15000);
+
 #ifdef PROBE_WINDOW_TEST
     // The window: select the flow of a kept-alive Python client, then its next request shows.
     using namespace inspector;

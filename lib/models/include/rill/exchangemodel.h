@@ -79,11 +79,13 @@ public:
     /// Stops watching.
     ~ExchangeModel() override;
 
-    /// Shows the exchanges \a flow carries from now on (none for null); \a flow must live in
-    /// the model's thread or outlive the watching.
+    /// Shows the exchanges \a flow carries from now on, and those under way on it now
+    /// (Probe::exchangesInFlight()), none for null; \a flow must live in the model's thread or
+    /// outlive the watching.
     void setFlow(const rill::Flow *flow);
     /// Shows the exchanges flow \a id of the process \a client is attached to carries from now
-    /// on, as its probe publishes them (for flows whose write ledger the client follows).
+    /// on, as its probe publishes them (for flows whose write ledger the client follows; the
+    /// probe sends those under way when the client starts following the flow's ledger).
     void setProbeFlow(rill::ProbeClient *client, quint64 id);
     /// The exchange of row \a row; an empty one (id 0) if there is none.
     rill::ProbeExchange exchange(int row) const;
