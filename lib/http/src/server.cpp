@@ -475,7 +475,7 @@ private:
         m_sent = 0;
         m_responseStarted = true;
         if (noBody) {
-            m_streamBody.reset();
+            dropStreamBody();
             queueResponse(out);
         } else if (m_streamBody) {
             write({out}, false);
@@ -599,7 +599,7 @@ private:
         Q_EMIT d->q->exchangeFinished(m_request, m_status, m_sent, error);
         m_trace.end(m_bodyBytes, m_sent, error.isNone() ? QString() : errorMessage(error));
         if (!error.isNone()) {
-            m_streamBody.reset();
+            dropStreamBody();
             m_responseStarted = false;
             m_request = Request();
             m_requestActive = false;
@@ -610,10 +610,19 @@ private:
         endExchange();
     }
 
+    // Lets go of the response's body flow, on the next turn of the event loop: this may run
+    // inside that flow's own read callback (its last bytes made the response whole), which
+    // must return into a live flow.
+    void dropStreamBody()
+    {
+        if (BodyFlow body = std::exchange(m_streamBody, {}))
+            QMetaObject::invokeMethod(this, [body] {}, Qt::QueuedConnection);
+    }
+
     // The response is out (or gathered): close, or wait for the next request.
     void endExchange()
     {
-        m_streamBody.reset();
+        dropStreamBody();
         m_responseStarted = false;
         m_request = Request();
         m_requestActive = false;
@@ -662,7 +671,7 @@ private:
         m_closing = true;
         m_trace.end(m_bodyBytes, m_sent, QStringLiteral("connection closed before the response ended"));
         m_timer.stop();
-        m_streamBody.reset();
+        dropStreamBody();
         if (m_bodyWriter)
             m_bodyWriter->abort();
         QPointer<Connection> self(this);
