@@ -24,6 +24,8 @@ public:
     ByteWriter &operator<<(QByteArrayView text)
     {
         const qsizetype n = text.size();
+        if (n == 0)
+            return *this; // a null view's data() is null, which memcpy may not take even for 0
         if (m_used + n > m_bytes.size())
             m_bytes.resize(qMax(2 * m_bytes.size(), m_used + n));
         std::memcpy(m_bytes.data() + m_used, text.data(), size_t(n));

@@ -2,6 +2,7 @@
 #include <rill/http/client.h>
 
 #include "bytes_p.h"
+#include "chunked_p.h"
 #include "parser_p.h"
 #include "promise_p.h"
 #include "trace_p.h"
@@ -155,17 +156,28 @@ private:
                 continue;
             out << f.first << ": " << f.second << "\r\n";
         }
-        if (m_request.bodyFlow()) {
-            if (m_request.bodyLength() >= 0)
-                out << "Content-Length: " << m_request.bodyLength() << "\r\n";
-            else
-                out << "Transfer-Encoding: chunked\r\n";
+        if (isChunked()) {
+            out << "Transfer-Encoding: chunked\r\n" << trailerField(headers, trailers());
+        } else if (m_request.bodyFlow()) {
+            out << "Content-Length: " << m_request.bodyLength() << "\r\n";
         } else if (!m_request.body().isEmpty() || m_request.method() == "POST"
                    || m_request.method() == "PUT" || m_request.method() == "PATCH") {
             out << "Content-Length: " << m_request.body().size() << "\r\n";
         }
         out << "\r\n";
         return out.take();
+    }
+
+    // The request's trailer fields that may be sent; they need the chunked coding (HTTP/1.1).
+    Headers trailers() const
+    {
+        return m_request.minorVersion() >= 1 ? sendableTrailers(m_request.trailers()) : Headers();
+    }
+
+    // A streamed body of unknown length, or any body with trailer fields, goes in chunks.
+    bool isChunked() const
+    {
+        return (m_request.bodyFlow() && m_request.bodyLength() < 0) || !trailers().isEmpty();
     }
 
     void sendHead()
@@ -175,6 +187,11 @@ private:
         if (m_request.bodyFlow()) {
             write({h}, false);
             sendBody();
+        } else if (isChunked()) {
+            QList<QByteArray> buffers{h};
+            if (!m_request.body().isEmpty())
+                buffers << chunk(m_request.body());
+            write(buffers << lastChunk(trailers()), true);
         } else {
             write({h, m_request.body()}, true);
         }
@@ -207,21 +224,19 @@ private:
         m_request.bodyFlow()->read(this, [this](const ReadResult &r) {
             if (m_dying || m_done || m_writeFailed)
                 return;
-            const bool chunked = m_request.bodyLength() < 0;
+            const bool chunked = isChunked();
+            const qint64 length = m_request.bodyLength(); // -1: unknown
             if (r.isData()) {
                 m_bodySent += r.data().size();
-                if (!chunked && m_bodySent > m_request.bodyLength()) {
-                    finishWith(fail(Error::Kind::InvalidArgument, QStringLiteral("request body longer than its length of %1 bytes").arg(m_request.bodyLength())));
+                if (length >= 0 && m_bodySent > length) {
+                    finishWith(fail(Error::Kind::InvalidArgument, QStringLiteral("request body longer than its length of %1 bytes").arg(length)));
                     return;
                 }
-                const QList<QByteArray> buffers = chunked
-                        ? QList<QByteArray> {QByteArray::number(r.data().size(), 16) + "\r\n", r.data(), "\r\n"}
-                        : QList<QByteArray> {r.data()};
-                write(buffers, false, [this] { sendBody(); });
+                write(chunked ? chunk(r.data()) : QList<QByteArray>{r.data()}, false, [this] { sendBody(); });
                 return;
             }
-            if (r.isEof() && (chunked || m_bodySent == m_request.bodyLength())) {
-                write({chunked ? QByteArrayLiteral("0\r\n\r\n") : QByteArray()}, true);
+            if (r.isEof() && (length < 0 || m_bodySent == length)) {
+                write({chunked ? lastChunk(trailers()) : QByteArray()}, true);
                 return;
             }
             finishWith(r.isError() ? fail(r.error().kind(), QStringLiteral("request body failed: ") + r.error().message())

@@ -2,6 +2,7 @@
 #include <rill/http/server.h>
 
 #include "bytes_p.h"
+#include "chunked_p.h"
 #include "parser_p.h"
 #include "promise_p.h"
 #include "trace_p.h"
@@ -453,13 +454,16 @@ private:
         m_streamBody = response.bodyFlow();
         m_chunked = false;
         m_bodyLength = m_streamBody ? response.bodyLength() : response.body().size();
+        // Trailer fields need the chunked coding, which an HTTP/1.0 client does not read.
+        m_trailers = noBody || m_request.minorVersion() < 1 ? Headers()
+                                                            : sendableTrailers(response.trailers());
         if (status != 204 && status != 304 && !(status >= 100 && status < 200)) {
-            if (m_bodyLength >= 0) {
+            if (m_bodyLength >= 0 && m_trailers.isEmpty()) {
                 head << "Content-Length: " << m_bodyLength << "\r\n";
             } else if (m_request.minorVersion() >= 1) {
                 m_chunked = true;
                 if (!isHead)
-                    head << "Transfer-Encoding: chunked\r\n";
+                    head << "Transfer-Encoding: chunked\r\n" << trailerField(response.headers(), m_trailers);
             } else {
                 m_keepAlive = false; // HTTP/1.0: the body ends with the connection
             }
@@ -480,6 +484,12 @@ private:
         } else if (m_streamBody) {
             write({out}, false);
             streamBody();
+        } else if (m_chunked) {
+            m_sent = response.body().size();
+            QByteArray body;
+            if (!response.body().isEmpty())
+                body = chunk(response.body()).join();
+            queueResponse(out, body + lastChunk(m_trailers));
         } else {
             m_sent = response.body().size();
             queueResponse(out, response.body());
@@ -559,11 +569,7 @@ private:
                 if (m_bodyLength >= 0 && m_sent + data.size() > m_bodyLength)
                     data.truncate(m_bodyLength - m_sent); // never past Content-Length
                 m_sent += data.size();
-                QList<QByteArray> buffers;
-                if (m_chunked)
-                    buffers = {QByteArray::number(data.size(), 16) + "\r\n", data, "\r\n"};
-                else
-                    buffers = {data};
+                const QList<QByteArray> buffers = m_chunked ? chunk(data) : QList<QByteArray>{data};
                 m_flow->writev(buffers, this, [this](const WriteResult &w) {
                     if (m_closing)
                         return;
@@ -571,7 +577,9 @@ private:
                         finishResponse(w.isError() ? w.error() : Error(Error::Kind::Closed, QStringLiteral("client went away")));
                         return;
                     }
-                    if (m_bodyLength >= 0 && m_sent >= m_bodyLength)
+                    if (m_bodyLength >= 0 && m_sent >= m_bodyLength && m_chunked)
+                        write({lastChunk(m_trailers)}, true);
+                    else if (m_bodyLength >= 0 && m_sent >= m_bodyLength)
                         finishResponse({});
                     else
                         streamBody();
@@ -580,7 +588,7 @@ private:
             }
             if (r.isEof() && (m_bodyLength < 0 || m_sent == m_bodyLength)) {
                 if (m_chunked)
-                    write({QByteArrayLiteral("0\r\n\r\n")}, true);
+                    write({lastChunk(m_trailers)}, true);
                 else
                     finishResponse({});
                 return;
@@ -719,6 +727,7 @@ private:
     bool m_clientDone = false;
     bool m_keepAlive = true;
     bool m_chunked = false;
+    Headers m_trailers; // the response's, sent after its last chunk
     int m_errorStatus = 0;
     int m_status = 0;
     MessageHead m_head;

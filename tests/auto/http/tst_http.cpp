@@ -290,6 +290,7 @@ private Q_SLOTS:
     void handlerAnswersAfterClientReset();
     void exchangesReported();
     void trailersOfStreamedBodies();
+    void trailersSent();
 };
 
 void TestHttp::headers()
@@ -1250,6 +1251,93 @@ void TestHttp::trailersOfStreamedBodies()
     copy.setTrailers({});
     QCOMPARE(copy.trailers().size(), 0);
     QCOMPARE(response.trailers().size(), 1);
+}
+
+void TestHttp::trailersSent()
+{
+    // The server: a response's trailer fields go after its last chunk, whatever its body (a
+    // buffer, or a flow of known length, which then goes in chunks too), announced in a
+    // Trailer field; fields that frame the message are never trailers; HTTP/1.0 gets none.
+    Server server;
+    const Headers trailers{{"X-Checksum", "abc"}, {"Content-Length", "99"}, {"X-Two", "2"}};
+    server.route("GET", QStringLiteral("/buffer"), [trailers](const Request &) {
+        Response r(200, "hello", "text/plain");
+        r.setTrailers(trailers);
+        return r;
+    });
+    std::vector<std::unique_ptr<Flow>> writers; // a pipe's writing end, destroyed, resets it
+    server.route("GET", QStringLiteral("/stream"), [trailers, &writers](const Request &) {
+        PipeFlow::Pair pair = PipeFlow::createPair();
+        pair.first->write("streamed");
+        pair.first->shutdown(Flow::Direction::Write);
+        writers.push_back(std::move(pair.first));
+        Response r(200);
+        r.setBodyFlow(BodyFlow(std::move(pair.second)), 8);
+        r.setTrailers(trailers);
+        return r;
+    });
+    QVERIFY(server.listen(Endpoint::tcp(QStringLiteral("127.0.0.1"), 0)));
+    const QByteArray lastChunk = "0\r\nX-Checksum: abc\r\nX-Two: 2\r\n\r\n";
+    for (const QByteArray &path : {QByteArrayLiteral("/buffer"), QByteArrayLiteral("/stream")}) {
+        const QByteArray reply = rawExchange(server.endpoint(),
+                "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        const qsizetype headEnd = reply.indexOf("\r\n\r\n");
+        QVERIFY2(reply.startsWith("HTTP/1.1 200 OK\r\n") && headEnd > 0, reply.constData());
+        const QByteArray head = reply.left(headEnd + 2).toLower();
+        QVERIFY2(head.contains("\r\ntransfer-encoding: chunked\r\n"), reply.constData());
+        QVERIFY2(head.contains("\r\ntrailer: x-checksum, x-two\r\n"), reply.constData());
+        QVERIFY2(!head.contains("content-length"), reply.constData());
+        const QByteArray body = path == "/buffer" ? "hello" : "streamed";
+        QVERIFY2(reply.endsWith("\r\n\r\n" + QByteArray::number(body.size(), 16) + "\r\n" + body
+                                + "\r\n" + lastChunk),
+                 reply.constData());
+    }
+    const QByteArray old = rawExchange(server.endpoint(), "GET /buffer HTTP/1.0\r\n\r\n");
+    QVERIFY2(old.contains("\r\nContent-Length: 5\r\n") && old.endsWith("\r\n\r\nhello")
+                     && !old.contains("X-Checksum"),
+             old.constData());
+
+    // curl reads them (its header output gets trailer fields after the body).
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString headers = dir.filePath(QStringLiteral("headers"));
+    QProcess curl;
+    curl.start(QStringLiteral("curl"), {QStringLiteral("-sS"), QStringLiteral("-D"), headers,
+                                        QStringLiteral("http://127.0.0.1:%1/stream").arg(server.endpoint().port())});
+    QVERIFY(rilltest::spinUntil([&curl] { return curl.state() == QProcess::NotRunning; })); // the server is in this thread
+    QCOMPARE(curl.exitCode(), 0);
+    QCOMPARE(curl.readAllStandardOutput(), QByteArray("streamed"));
+    QFile headerFile(headers);
+    QVERIFY(headerFile.open(QIODevice::ReadOnly));
+    const QByteArray curlHeaders = headerFile.readAll();
+    QVERIFY2(curlHeaders.contains("X-Checksum: abc\r\n"), curlHeaders.constData());
+
+    // The client: a buffered and a streamed request body with trailers, to the server above
+    // (llhttp reads them), which echoes how many trailer fields came.
+    addRoutes(server);
+    Client client;
+    Request buffered{QUrl(QStringLiteral("http://127.0.0.1:%1/echo").arg(server.endpoint().port())), "POST"};
+    buffered.setBody("up");
+    buffered.setTrailers(trailers);
+    Response response;
+    QVERIFY(awaited(client.send(buffered), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.body(), QByteArray("up"));
+    QCOMPARE(response.headers().value("x-trailer-count"), QByteArray("2"));
+
+    PipeFlow::Pair pair = PipeFlow::createPair();
+    pair.first->write("streamed up");
+    auto shut = pair.first->shutdown(Flow::Direction::Write);
+    Request streamed = buffered;
+    streamed.setBody({});
+    streamed.setBodyFlow(BodyFlow(std::move(pair.second)), 11);
+    QVERIFY(awaited(client.send(streamed), &response));
+    QVERIFY2(!response.isError(), qPrintable(errorMessage(response.error())));
+    QCOMPARE(response.body(), QByteArray("streamed up"));
+    QCOMPARE(response.headers().value("x-trailer-count"), QByteArray("2"));
+    WriteResult w;
+    RILL_AWAIT(shut, w);
+    QCOMPARE(w, WriteResult::ok());
 }
 
 QTEST_GUILESS_MAIN(TestHttp)

@@ -127,7 +127,11 @@ public:
     /// streamed to the handler (Server::BodyMode::Stream) they are here, in every copy of the
     /// request, once its bodyFlow() gave Eof.
     Headers trailers() const;
-    /// Sets the trailer fields to \a trailers.
+    /// Sets the trailer fields to \a trailers. A client sends them after the body's last
+    /// chunk: with trailers the body goes in chunks (HTTP/1.1 only; an HTTP/1.0 request sends
+    /// none), announced in a `Trailer` field unless the headers have one. Fields that frame
+    /// or route a message (Content-Length, Transfer-Encoding, Connection, Host, Trailer, TE)
+    /// are never sent as trailers.
     void setTrailers(const Headers &trailers);
 
     /// The body as a buffer: what a client sends (unless bodyFlow() is set), or what a server
@@ -207,7 +211,12 @@ public:
     /// streamed (Client::BodyMode::Stream) they are here, in every copy of the response, once
     /// its bodyFlow() gave Eof.
     Headers trailers() const;
-    /// Sets the trailer fields to \a trailers.
+    /// Sets the trailer fields to \a trailers. A server sends them after the body's last
+    /// chunk: with trailers the body goes in chunks, even one of known length, announced in a
+    /// `Trailer` field unless the headers have one; an HTTP/1.0 client, and a response without
+    /// a body (HEAD, 204, 304), gets none. Fields that frame or route a message
+    /// (Content-Length, Transfer-Encoding, Connection, Host, Trailer, TE) are never sent as
+    /// trailers.
     void setTrailers(const Headers &trailers);
 
     /// The body as a buffer: what a server sends (unless bodyFlow() is set), or what a client
