@@ -139,6 +139,10 @@ QFuture<FlowResult<FlowType>> connectedFuture(FlowType *flow)
     auto promise = std::make_shared<Promise<FlowResult<FlowType>>>();
     QFuture<FlowResult<FlowType>> future = promise->future();
     auto settle = [flow, promise] {
+        // Once only: the continuations run inside finish(), and one that closes the flow
+        // changes its state again, calling back in here (a second result would own the flow).
+        if (!promise->isPending())
+            return true;
         if (flow->state() == Flow::State::Connecting)
             return false;
         if (flow->error().isNone()) {

@@ -14,6 +14,7 @@
 #include <rill/tcpflow.h>
 
 #include <QtCore/QFutureWatcher>
+#include <QtCore/QPointer>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSemaphore>
 #include <QtCore/QThread>
@@ -103,6 +104,8 @@ private Q_SLOTS:
     void closeDoesNotWaitOnReading_pipe();
     void closeDoesNotWaitOnReading_sockets_data();
     void closeDoesNotWaitOnReading_sockets();
+    void closedFromTheConnectContinuation_data() { closeDoesNotWaitOnReading_sockets_data(); }
+    void closedFromTheConnectContinuation();
     void closeKeepsWhatFitsForReaders();
     void readFromContinuationWhileFailing();
     void abortFromContinuationKeepsTheFirstError();
@@ -165,6 +168,45 @@ void tst_Contract::closeDoesNotWaitOnReading_sockets_data()
     QTest::addColumn<bool>("tcp");
     QTest::newRow("tcp") << true;
     QTest::newRow("unix") << false;
+}
+
+// A continuation of connectTo() takes the flow and closes it at once. The connect future runs
+// it inside its own settling, and the close's state change called back in there: a second
+// result then owned the flow, and deleted it (deleteLater) under the caller who owns it.
+void tst_Contract::closedFromTheConnectContinuation()
+{
+    QFETCH(bool, tcp);
+    rill::Listener listener;
+    const QString where = tcp ? QStringLiteral("tcp:127.0.0.1:0")
+                              : QStringLiteral("unix:") + m_dir.filePath(QStringLiteral("cont.sock"));
+    QVERIFY2(listener.listen(rill::Endpoint::parse(where)), qPrintable(errorMessage(listener.error())));
+    auto accepted = listener.accept();
+    std::unique_ptr<Flow> owned;
+    QPointer<Flow> watched;
+    bool closed = false;
+    QObject context;
+    rill::connectTo(rill::Endpoint::parse(listener.endpointString()))
+            .then(&context, [&](rill::FlowResult<Flow> r) {
+                owned = r.takeFlow();
+                watched = owned.get();
+                if (owned)
+                    owned->close().then(&context, [&closed](const CloseResult &) { closed = true; });
+            });
+    // The other end closes too (our close waits for that), then ours resolves.
+    rill::FlowResult<Flow> peer;
+    RILL_AWAIT(accepted, peer);
+    QVERIFY(peer.isOk());
+    auto peerClosed = peer.flow()->close();
+    QTRY_VERIFY(closed);
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+    if (!watched) {
+        (void)owned.release(); // deleted already: not again
+        QFAIL("the library deleted a flow its caller owns");
+    }
+    QCOMPARE(watched->state(), Flow::State::Closed);
+    CloseResult c;
+    RILL_AWAIT(peerClosed, c);
+    QVERIFY2(c.isOk(), qPrintable(rilltest::debugString(c)));
 }
 
 // The same over real sockets: a Python peer sends 4 MiB and ends its side; we close() without
